@@ -1,0 +1,6 @@
+"""nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
+from ._threads import get_num_threads, set_num_threads
+from .network import MLP, DivergenceError
+
+__all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads"]
+__version__ = "0.1.0"

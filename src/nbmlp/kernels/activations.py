@@ -1,0 +1,130 @@
+"""Activations: ``y_j = f(u_j)`` and the backward step ``δ_j = ∂y_j · ∂y_j/∂u_j``.
+
+Legend: s sample, j neuron of the layer, r neuron inside a sum (softmax).
+Each activation has its own loop nest so that the loop reads as its formula; the code is chosen
+by an integer so one compiled kernel serves every activation (and ``cache=True`` works).
+"""
+import numpy as np
+from numba import njit, prange
+
+from .._config import JIT_PARALLEL
+
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
+CODES = {
+    "identity": IDENTITY,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "softmax": SOFTMAX,
+}
+LEAKY_SLOPE = 0.01  # a in leaky ReLU: f(u) = u if u > 0 else a·u
+
+
+@njit(**JIT_PARALLEL)
+def activation_forward(y, u, code):
+    """Apply the activation of a layer to its weighted sums.
+
+    Parameters
+    ----------
+    y : (N, m) array, out
+        Neuron outputs ``y_j``.
+    u : (N, m) array
+        Weighted input sums ``u_j``.
+    code : int
+        Activation code (``CODES``).
+
+    Notes
+    -----
+    ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh,
+    ReLU ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, and on the output layer softmax
+    ``y_k = e^(u_k) / Σ_r e^(u_r)`` (computed with ``u_k − max_r u_r`` for stability).
+    """
+    N, m = u.shape
+    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    if code == IDENTITY:
+        # y_j = u_j
+        for s in prange(N):
+            for j in range(m):
+                y[s, j] = u[s, j]
+    elif code == SIGMOID:
+        # y_j = 1 / (1 + e^(−u_j))
+        for s in prange(N):
+            for j in range(m):
+                y[s, j] = one / (one + np.exp(-u[s, j]))
+    elif code == TANH:
+        # y_j = tanh(u_j)
+        for s in prange(N):
+            for j in range(m):
+                y[s, j] = np.tanh(u[s, j])
+    elif code == RELU:
+        # y_j = max(0, u_j)
+        for s in prange(N):
+            for j in range(m):
+                y[s, j] = max(u[s, j], zero)
+    elif code == LEAKY_RELU:
+        # y_j = u_j if u_j > 0 else a·u_j
+        for s in prange(N):
+            for j in range(m):
+                y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
+    elif code == SOFTMAX:
+        # y_k = e^(u_k − max) / Σ_r e^(u_r − max)
+        for s in prange(N):
+            umax = u[s, 0]
+            for r in range(1, m):
+                umax = max(umax, u[s, r])
+            total = zero
+            for r in range(m):
+                y[s, r] = np.exp(u[s, r] - umax)
+                total += y[s, r]
+            for k in range(m):
+                y[s, k] = y[s, k] / total
+
+
+@njit(**JIT_PARALLEL)
+def activation_backward(delta, dy, u, y, code):
+    """Turn the gradient of a layer's outputs into its deltas.
+
+    Parameters
+    ----------
+    delta : (N, m) array, out
+        ``δ_j = ∂E/∂u_j``.
+    dy : (N, m) array
+        ``∂y_j = ∂E/∂y_j`` from the layer above.
+    u, y : (N, m) arrays
+        The layer's forward sums and outputs.
+    code : int
+        Activation code (not softmax: softmax is only used on the output, with cross-entropy).
+
+    Notes
+    -----
+    ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
+    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``.
+    """
+    N, m = u.shape
+    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    if code == IDENTITY:
+        # δ_j = ∂y_j · 1
+        for s in prange(N):
+            for j in range(m):
+                delta[s, j] = dy[s, j]
+    elif code == SIGMOID:
+        # δ_j = ∂y_j · y_j (1 − y_j)
+        for s in prange(N):
+            for j in range(m):
+                delta[s, j] = dy[s, j] * y[s, j] * (one - y[s, j])
+    elif code == TANH:
+        # δ_j = ∂y_j · (1 − y_j²)
+        for s in prange(N):
+            for j in range(m):
+                delta[s, j] = dy[s, j] * (one - y[s, j] * y[s, j])
+    elif code == RELU:
+        # δ_j = ∂y_j · (1 if u_j > 0 else 0)
+        for s in prange(N):
+            for j in range(m):
+                delta[s, j] = dy[s, j] if u[s, j] > zero else zero
+    elif code == LEAKY_RELU:
+        # δ_j = ∂y_j · (1 if u_j > 0 else a)
+        for s in prange(N):
+            for j in range(m):
+                delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]

@@ -1,0 +1,127 @@
+"""Losses: the per-sample error E and the output delta ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``.
+
+Legend: s sample, k output neuron, r output neuron inside a sum.
+E of a batch is the mean of the per-sample errors; the kernels here work per sample and the
+mean is taken by the caller (``passes``), in a fixed order.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .._config import JIT_PARALLEL
+from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
+
+SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = 0, 1, 2
+CODES = {
+    "squared_error": SQUARED_ERROR,
+    "cross_entropy": CROSS_ENTROPY,
+    "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+}
+
+
+@njit(**JIT_PARALLEL)
+def loss_forward(e, y, u, t, code):
+    """Per-sample error of the output layer.
+
+    Parameters
+    ----------
+    e : (N,) array, out
+        ``E`` of each sample.
+    y, u : (N, n) arrays
+        Output-layer outputs and sums.
+    t : (N, n) array
+        Targets ``t_k``.
+    code : int
+        Loss code (``CODES``).
+
+    Notes
+    -----
+    squared error ``E = ½ Σ_k (y_k − t_k)²``;
+    cross-entropy ``E = −Σ_k t_k log y_k`` with ``log y_k = u_k − log Σ_r e^(u_r)`` (softmax);
+    binary cross-entropy ``E = −Σ_k [t_k log y_k + (1 − t_k) log(1 − y_k)]``
+    ``= Σ_k [max(u_k, 0) − t_k u_k + log(1 + e^(−|u_k|))]`` (sigmoid), both from u for stability.
+    """
+    N, n = y.shape
+    zero, one, half = y.dtype.type(0), y.dtype.type(1), y.dtype.type(0.5)
+    if code == SQUARED_ERROR:
+        # E = ½ Σ_k (y_k − t_k)²
+        for s in prange(N):
+            acc = zero
+            for k in range(n):
+                acc += (y[s, k] - t[s, k]) * (y[s, k] - t[s, k])
+            e[s] = half * acc
+    elif code == CROSS_ENTROPY:
+        # E = −Σ_k t_k (u_k − log Σ_r e^(u_r))
+        for s in prange(N):
+            umax = u[s, 0]
+            for r in range(1, n):
+                umax = max(umax, u[s, r])
+            total = zero
+            for r in range(n):
+                total += np.exp(u[s, r] - umax)
+            log_z = umax + np.log(total)
+            acc = zero
+            for k in range(n):
+                acc -= t[s, k] * (u[s, k] - log_z)
+            e[s] = acc
+    elif code == BINARY_CROSS_ENTROPY:
+        # E = Σ_k [max(u_k, 0) − t_k u_k + log(1 + e^(−|u_k|))]
+        for s in prange(N):
+            acc = zero
+            for k in range(n):
+                acc += max(u[s, k], zero) - t[s, k] * u[s, k] + np.log(one + np.exp(-abs(u[s, k])))
+            e[s] = acc
+
+
+@njit(**JIT_PARALLEL)
+def output_delta(delta, y, u, t, loss, act):
+    """Delta of the output layer, per sample.
+
+    Parameters
+    ----------
+    delta : (N, n) array, out
+        ``δ_k = ∂E/∂u_k``.
+    y, u : (N, n) arrays
+        Output-layer outputs and sums.
+    t : (N, n) array
+        Targets ``t_k``.
+    loss, act : int
+        Loss code and output activation code.
+
+    Notes
+    -----
+    ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``. Squared error: ``∂E/∂y_k = y_k − t_k`` times the output
+    activation's derivative. Cross-entropy with softmax and binary cross-entropy with sigmoid:
+    ``δ_k = y_k − t_k`` directly.
+    """
+    N, n = y.shape
+    zero, one, a = y.dtype.type(0), y.dtype.type(1), y.dtype.type(LEAKY_SLOPE)
+    if loss == CROSS_ENTROPY or loss == BINARY_CROSS_ENTROPY:
+        # δ_k = y_k − t_k
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = y[s, k] - t[s, k]
+    elif act == IDENTITY:
+        # δ_k = (y_k − t_k) · 1
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = y[s, k] - t[s, k]
+    elif act == SIGMOID:
+        # δ_k = (y_k − t_k) · y_k (1 − y_k)
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = (y[s, k] - t[s, k]) * y[s, k] * (one - y[s, k])
+    elif act == TANH:
+        # δ_k = (y_k − t_k) · (1 − y_k²)
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = (y[s, k] - t[s, k]) * (one - y[s, k] * y[s, k])
+    elif act == RELU:
+        # δ_k = (y_k − t_k) · (1 if u_k > 0 else 0)
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = y[s, k] - t[s, k] if u[s, k] > zero else zero
+    elif act == LEAKY_RELU:
+        # δ_k = (y_k − t_k) · (1 if u_k > 0 else a)
+        for s in prange(N):
+            for k in range(n):
+                delta[s, k] = (y[s, k] - t[s, k]) * (one if u[s, k] > zero else a)

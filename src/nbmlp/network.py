@@ -1,0 +1,310 @@
+"""``MLP``: a multilayer perceptron whose parameters live in one flat buffer.
+
+This module checks inputs, allocates every buffer and calls the compiled kernels; the kernels
+(``nbmlp.kernels``) only compute.
+"""
+import numpy as np
+
+from . import _validation as V
+from .kernels import activations, losses
+from .kernels.epoch import train_epoch
+from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum
+
+ALIASES = {"logistic": "sigmoid", "linear": "identity"}
+HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+LOSSES = tuple(losses.CODES)
+DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
+PREDICT_CHUNK = 4096  # rows per forward call in forward/predict: bounds the work buffers
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or weight; the network keeps its last good weights."""
+
+
+def _activation_name(name, argument, allowed):
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be a string, got {name!r}")
+    key = ALIASES.get(name, name)
+    if key not in allowed:
+        raise ValueError(f"{argument}: unknown activation {name!r}; choose one of {', '.join(allowed)}")
+    return key
+
+
+class MLP:
+    """A multilayer perceptron trained by mini-batch gradient descent in compiled loops.
+
+    Parameters
+    ----------
+    layers : sequence of int
+        Neurons per layer, input first and output last, e.g. ``[64, 32, 10]``.
+    activation : str or sequence of str
+        Hidden activation: ``identity``, ``sigmoid`` (or ``logistic``), ``tanh``, ``relu``,
+        ``leaky_relu`` (slope 0.01); one name for every hidden layer, or one per hidden layer.
+    output : str
+        Output activation: one of the above or ``softmax``.
+    loss : str, optional
+        ``squared_error``, ``cross_entropy`` (softmax output only) or ``binary_cross_entropy``
+        (sigmoid output only). Default: cross-entropy for softmax, binary cross-entropy for
+        sigmoid, squared error otherwise.
+    dtype : {"float32", "float64"}
+        Type of the parameters, buffers and outputs; inputs are converted to it.
+    seed : int, optional
+        Seeds the initial weights (Glorot for sigmoid/tanh/identity/softmax layers, He for the
+        ReLU family) and the shuffling of ``fit``.
+
+    Attributes
+    ----------
+    weights : list of arrays
+        ``weights[L][i, j] = w_ij`` from layer L to layer L+1, shape (in, out); views into one
+        flat buffer ``params``.
+    biases : list of arrays
+        ``biases[L][j] = b_j`` of layer L+1.
+    """
+
+    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None):
+        try:
+            sizes = [int(n) for n in layers]
+        except (TypeError, ValueError):
+            raise TypeError(f"layers must be a sequence of integers, got {layers!r}") from None
+        if len(sizes) < 2 or any(n < 1 for n in sizes) or any(int(n) != n for n in layers):
+            raise ValueError(f"layers needs at least 2 positive integer sizes (input, output), got {layers!r}")
+        n_hidden = len(sizes) - 2
+        if isinstance(activation, str):
+            hidden = [activation] * n_hidden
+        else:
+            try:
+                hidden = list(activation)
+            except TypeError:
+                raise TypeError(f"activation must be a name or a list of names, got {activation!r}") from None
+            if len(hidden) != n_hidden:
+                raise ValueError(f"activation: {len(hidden)} names for {n_hidden} hidden layers")
+        hidden = [_activation_name(a, "activation", HIDDEN_ACTIVATIONS) for a in hidden]
+        output = _activation_name(output, "output", OUTPUT_ACTIVATIONS)
+        if loss is None:
+            loss = DEFAULT_LOSS.get(output, "squared_error")
+        if not isinstance(loss, str) or loss not in LOSSES:
+            raise ValueError(f"loss: unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        if output == "softmax" and loss != "cross_entropy":
+            raise ValueError(f"loss: a softmax output needs loss='cross_entropy', got {loss!r}")
+        if loss == "cross_entropy" and output != "softmax":
+            raise ValueError(f"loss: 'cross_entropy' needs output='softmax', got output={output!r}")
+        if loss == "binary_cross_entropy" and output != "sigmoid":
+            raise ValueError(f"loss: 'binary_cross_entropy' needs output='sigmoid', got output={output!r}")
+        if seed is not None:
+            V.check_number(seed, "seed", low=0, integer=True)
+
+        self.layers = sizes
+        self.activations = hidden + [output]
+        self.loss = loss
+        self.dtype = V.check_dtype(dtype)
+        self.seed = seed
+        self._loss_code = losses.CODES[loss]
+        self.layout = self._make_layout()
+        self.params = np.empty(self.n_params, dtype=self.dtype)
+        self.init_weights(seed)
+
+    # -- structure -----------------------------------------------------------------------
+    def _make_layout(self):
+        D = len(self.layers) - 1
+        layout = np.zeros((D, LAYOUT_COLUMNS), dtype=np.int64)
+        w_off = a_in = 0
+        for L in range(D):
+            l, m = self.layers[L], self.layers[L + 1]
+            layout[L] = (w_off, l, m, a_in, activations.CODES[self.activations[L]])
+            w_off += l * m + m
+            a_in += l
+        return layout
+
+    @property
+    def n_params(self):
+        """Number of weights and biases."""
+        return int(sum(l * m + m for l, m in zip(self.layers[:-1], self.layers[1:])))
+
+    def _views(self, flat):
+        w, b = [], []
+        for L in range(len(self.layout)):
+            off, l, m = (int(v) for v in self.layout[L, [W_OFF, N_IN, N_OUT]])
+            w.append(flat[off:off + l * m].reshape(l, m))
+            b.append(flat[off + l * m:off + l * m + m])
+        return w, b
+
+    @property
+    def weights(self):
+        """``weights[L][i, j] = w_ij``, views into ``params``."""
+        return self._views(self.params)[0]
+
+    @property
+    def biases(self):
+        """``biases[L][j] = b_j``, views into ``params``."""
+        return self._views(self.params)[1]
+
+    def init_weights(self, seed=None):
+        """Draw new weights (Glorot uniform, or He uniform before a ReLU-family layer); zero biases."""
+        rng = np.random.default_rng(seed)
+        weights, biases = self._views(self.params)
+        for w, b, act in zip(weights, biases, self.activations):
+            fan_in, fan_out = w.shape
+            if act in ("relu", "leaky_relu"):
+                limit = np.sqrt(6.0 / fan_in)
+            else:
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+            w[...] = rng.uniform(-limit, limit, size=w.shape)
+            b[...] = 0
+        # the shuffle generator's state, seeded from the same seed
+        self._rng = np.array([rng.integers(0, 2**63, dtype=np.uint64)], dtype=np.uint64)
+
+    # -- input checks --------------------------------------------------------------------
+    def _check_X(self, X, name="X"):
+        X = V.as_float_array(X, name, self.dtype, 2)
+        if X.shape[1] != self.layers[0]:
+            raise ValueError(f"{name} has {X.shape[1]} features but the network takes {self.layers[0]}")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} has no rows")
+        return X
+
+    def _check_T(self, T, n_rows, name="T"):
+        n_out = self.layers[-1]
+        if not hasattr(T, "dtype"):
+            T = np.asarray(T)
+        if self.activations[-1] == "softmax" and T.ndim == 1:
+            if not np.issubdtype(T.dtype, np.integer):
+                if not np.issubdtype(T.dtype, np.floating) or not np.all(np.isfinite(T)) or np.any(T != np.round(T)):
+                    raise TypeError(f"{name}: 1-D targets for a softmax output must be integer class labels")
+            labels = T.astype(np.int64)
+            if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+                raise ValueError(f"{name}: class labels must lie in 0..{n_out - 1}")
+            if labels.shape[0] != n_rows:
+                raise ValueError(f"X has {n_rows} rows but {name} has {labels.shape[0]}")
+            onehot = np.zeros((n_rows, n_out), dtype=self.dtype)
+            onehot[np.arange(n_rows), labels] = 1
+            return onehot
+        if T.ndim == 1 and n_out == 1:
+            T = T.reshape(-1, 1)
+        T = V.as_float_array(T, name, self.dtype, 2)
+        if T.shape[0] != n_rows:
+            raise ValueError(f"X has {n_rows} rows but {name} has {T.shape[0]}")
+        if T.shape[1] != n_out:
+            raise ValueError(f"{name} has {T.shape[1]} columns but the network has {n_out} outputs")
+        return T
+
+    # -- buffers -------------------------------------------------------------------------
+    def _work(self, cap, with_backward):
+        """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e])."""
+        size = cap * sum(self.layers)
+        Y, U = np.empty(size, self.dtype), np.empty(size, self.dtype)
+        if not with_backward:
+            return Y, U
+        return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
+                np.empty(cap * self.layers[-1], self.dtype), np.empty(cap, self.dtype))
+
+    def _output_block(self, Y, cap, nb):
+        start = cap * (sum(self.layers) - self.layers[-1])
+        return Y[start:start + nb * self.layers[-1]].reshape(nb, self.layers[-1])
+
+    # -- public computations ---------------------------------------------------------------
+    def forward(self, X):
+        """Network output ``y_k`` for each row of X, shape (N, n_out), in the network's dtype."""
+        X = self._check_X(X)
+        N = X.shape[0]
+        cap = min(N, PREDICT_CHUNK)
+        Y, U = self._work(cap, with_backward=False)
+        out = np.empty((N, self.layers[-1]), dtype=self.dtype)
+        for start in range(0, N, cap):
+            nb = min(cap, N - start)
+            Y[:nb * self.layers[0]] = X[start:start + nb].ravel()
+            forward_pass(Y, U, self.params, self.layout, cap, nb)
+            out[start:start + nb] = self._output_block(Y, cap, nb)
+        return out
+
+    def predict(self, X):
+        """Class index (softmax: argmax; sigmoid: y > 0.5) for classifier outputs, else ``forward``."""
+        Y = self.forward(X)
+        if self.activations[-1] == "softmax":
+            return Y.argmax(axis=1)
+        if self.activations[-1] == "sigmoid":
+            labels = (Y > 0.5).astype(np.int64)
+            return labels[:, 0] if labels.shape[1] == 1 else labels
+        return Y
+
+    def gradients(self, X, T):
+        """Loss and gradients on the whole of (X, T).
+
+        Returns
+        -------
+        loss : float
+            ``E``, the mean over samples of the per-sample error.
+        dW, db : lists of arrays
+            ``∂E/∂w_ij`` and ``∂E/∂b_j`` per layer, shaped like ``weights`` and ``biases``.
+        """
+        X = self._check_X(X)
+        T = self._check_T(T, X.shape[0])
+        N = X.shape[0]
+        Y, U, D, DY, _, e = self._work(N, with_backward=True)
+        grads = np.empty_like(self.params)
+        Y[:X.size] = X.ravel()
+        forward_pass(Y, U, self.params, self.layout, N, N)
+        total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
+        backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N)
+        dW, db = self._views(grads)
+        return total / N, dW, db
+
+    def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True):
+        """Train by mini-batch gradient descent, each epoch in compiled code.
+
+        Parameters
+        ----------
+        X : (N, l) array
+        T : (N, n) array of targets (one-hot for softmax), or (N,) integer class labels for a
+            softmax output (or (N,) targets for a single output).
+        epochs : int >= 0
+        batch_size : int >= 1 (capped at N)
+        lr : float > 0
+            Learning rate ``η``.
+        shuffle : bool
+            Reshuffle the samples before every epoch.
+
+        Returns
+        -------
+        list of float
+            The mean loss of each epoch (each batch's loss taken before its update).
+
+        Raises
+        ------
+        DivergenceError
+            If an epoch produces a non-finite loss or weight; the weights from before that
+            epoch are restored.
+        """
+        V.check_number(epochs, "epochs", low=0, integer=True)
+        V.check_number(batch_size, "batch_size", low=1, integer=True)
+        V.check_number(lr, "lr", low=0, low_open=True)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        X = self._check_X(X)
+        T = self._check_T(T, X.shape[0])
+        N = X.shape[0]
+        batch = int(min(batch_size, N))
+        work = self._work(batch, with_backward=True)
+        grads = np.empty_like(self.params)
+        last_good = np.empty_like(self.params)
+        perm = np.arange(N, dtype=np.int64)
+        eta = self.dtype(lr)
+        history = []
+        for epoch in range(int(epochs)):
+            last_good[...] = self.params
+            rng_before = self._rng.copy()
+            total = train_epoch(self.params, grads, work, X, T, perm, self._rng, self.layout,
+                                self._loss_code, batch, eta, bool(shuffle))
+            mean = total / N
+            if not (np.isfinite(mean) and np.isfinite(self.params).all()):
+                self.params[...] = last_good
+                self._rng[...] = rng_before
+                raise DivergenceError(
+                    f"training diverged in epoch {epoch + 1} (loss {mean}); the weights from before "
+                    f"that epoch were kept. Try a smaller lr (now {lr}).")
+            history.append(float(mean))
+        return history
+
+    def __repr__(self):
+        return (f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
+                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r})")

@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+
+import nbmlp
+
+DTYPES = [np.float32, np.float64]
+ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+
+
+def tol(dtype):
+    """Tolerances for comparing a kernel against the float64 reference."""
+    return dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    n = nbmlp.get_num_threads()
+    yield
+    nbmlp.set_num_threads(n)

@@ -1,0 +1,159 @@
+"""Training: the compiled epoch against the reference, determinism, dtypes, learning."""
+import numpy as np
+import pytest
+
+import nbmlp
+import reference as ref
+from conftest import DTYPES
+
+
+def _shuffled_orders(net, N, epochs):
+    """The sample orders fit uses, replayed from the same generator state."""
+    from nbmlp.kernels.epoch import shuffle
+    rng, perm, orders = net._rng.copy(), np.arange(N, dtype=np.int64), []
+    for _ in range(epochs):
+        shuffle(perm, rng)
+        orders.append(perm.copy())
+    return orders
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [1, 4, 7, 100])
+def test_fit_matches_reference_sgd(dtype, batch):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((23, 5)), rng.integers(0, 3, 23)
+    net = nbmlp.MLP([5, 7, 3, 3], activation=["tanh", "leaky_relu"], dtype=dtype, seed=1)
+    w = [a.astype(np.float64) for a in net.weights]
+    b = [a.astype(np.float64) for a in net.biases]
+    orders = _shuffled_orders(net, 23, 2)
+    hist = net.fit(X, y, epochs=2, batch_size=batch, lr=0.05)
+    T = np.eye(3)[y]
+    Xd = X.astype(dtype).astype(np.float64)
+    ref_hist = [ref.sgd_epoch(w, b, net.activations, net.loss, Xd, T, order, batch, 0.05) for order in orders]
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(hist, ref_hist, rtol=rtol)
+    for a, r in zip(net.weights + net.biases, w + b):
+        np.testing.assert_allclose(a, r, rtol=rtol, atol=rtol)
+
+
+def test_fit_without_shuffle_keeps_order():
+    rng = np.random.default_rng(0)
+    X, T = rng.standard_normal((9, 2)), rng.standard_normal((9, 1))
+    net = nbmlp.MLP([2, 3, 1], activation="sigmoid", output="identity", dtype="float64", seed=0)
+    w = [a.copy() for a in net.weights]
+    b = [a.copy() for a in net.biases]
+    net.fit(X, T, epochs=1, batch_size=4, lr=0.1, shuffle=False)
+    ref.sgd_epoch(w, b, net.activations, net.loss, X, T, np.arange(9), 4, 0.1)
+    for a, r in zip(net.weights + net.biases, w + b):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bitwise_identical_across_thread_counts(dtype):
+    if nbmlp._threads.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((301, 37)), rng.integers(0, 10, 301)
+    results = []
+    for threads in (1, 2):
+        nbmlp.set_num_threads(threads)
+        net = nbmlp.MLP([37, 65, 33, 10], activation=["relu", "tanh"], dtype=dtype, seed=11)
+        hist = net.fit(X, y, epochs=3, batch_size=64, lr=0.1)
+        results.append((net.params.copy(), hist, net.forward(X), net.gradients(X, y)))
+    (p1, h1, y1, g1), (p2, h2, y2, g2) = results
+    assert p1.tobytes() == p2.tobytes()
+    assert h1 == h2
+    assert y1.tobytes() == y2.tobytes()
+    assert g1[0] == g2[0]
+    for a, b in zip(g1[1] + g1[2], g2[1] + g2[2]):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_same_seed_same_result_and_different_seed_differs():
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((50, 4)), rng.integers(0, 2, 50)
+    nets = [nbmlp.MLP([4, 8, 2], seed=s) for s in (3, 3, 4)]
+    for net in nets:
+        net.fit(X, y, epochs=2, batch_size=8, lr=0.1)
+    assert nets[0].params.tobytes() == nets[1].params.tobytes()
+    assert nets[0].params.tobytes() != nets[2].params.tobytes()
+
+
+def test_float32_stays_float32():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)).astype(np.float32), rng.integers(0, 2, 20)
+    net = nbmlp.MLP([3, 4, 2], dtype="float32", seed=0)
+    net.fit(X, y, epochs=1, batch_size=5, lr=0.1)
+    assert all(w.dtype == np.float32 for w in net.weights + net.biases)
+    assert net.forward(X).dtype == np.float32
+    _, dW, db = net.gradients(X, y)
+    assert all(g.dtype == np.float32 for g in dW + db)
+    # float64 inputs are converted to the network's dtype, not the other way round
+    assert net.forward(X.astype(np.float64)).dtype == np.float32
+
+
+def test_float64_network():
+    net = nbmlp.MLP([3, 4, 1], output="identity", dtype="float64", seed=0)
+    assert net.forward(np.ones((2, 3), np.float32)).dtype == np.float64
+
+
+def test_xor_is_learned():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    t = np.array([0, 1, 1, 0])
+    net = nbmlp.MLP([2, 8, 1], activation="tanh", output="sigmoid", dtype="float64", seed=0)
+    hist = net.fit(X, t, epochs=2000, batch_size=4, lr=0.5)
+    assert hist[-1] < hist[0]
+    assert (net.predict(X) == t).all()
+
+
+def test_digits_reaches_95_percent():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    net = nbmlp.MLP([64, 64, 10], activation="relu", output="softmax", dtype="float32", seed=0)
+    hist = net.fit(X / 16.0, y, epochs=10, batch_size=32, lr=0.1)
+    assert hist[-1] < hist[0]
+    assert (net.predict(X / 16.0) == y).mean() >= 0.95
+
+
+def test_predict_shapes():
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    assert nbmlp.MLP([3, 4, 5], seed=0).predict(X).shape == (6,)
+    assert nbmlp.MLP([3, 4, 1], output="sigmoid", seed=0).predict(X).shape == (6,)
+    assert nbmlp.MLP([3, 4, 2], output="sigmoid", seed=0).predict(X).shape == (6, 2)
+    assert nbmlp.MLP([3, 4, 2], output="identity", seed=0).predict(X).shape == (6, 2)
+
+
+def test_forward_in_chunks_matches_one_call(monkeypatch):
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    net = nbmlp.MLP([3, 5, 2], output="identity", dtype="float64", seed=0)
+    whole = net.forward(X)
+    monkeypatch.setattr(nbmlp.network, "PREDICT_CHUNK", 3)
+    np.testing.assert_array_equal(net.forward(X), whole)
+
+
+def test_weights_are_views_of_params():
+    net = nbmlp.MLP([3, 4, 2], seed=0)
+    net.weights[1][2, 1] = 7.0
+    assert 7.0 in net.params
+    assert [w.shape for w in net.weights] == [(3, 4), (4, 2)]
+    assert [b.shape for b in net.biases] == [(4,), (2,)]
+    assert net.n_params == 3 * 4 + 4 + 4 * 2 + 2
+
+
+def test_he_and_glorot_init_scale():
+    net = nbmlp.MLP([400, 300, 300, 10], activation=["relu", "tanh"], seed=0)
+    w0, w1, w2 = net.weights
+    assert np.isclose(np.abs(w0).max(), np.sqrt(6 / 400), rtol=0.01)          # He before ReLU
+    assert np.isclose(np.abs(w1).max(), np.sqrt(6 / 600), rtol=0.01)          # Glorot before tanh
+    assert all((b == 0).all() for b in net.biases)
+
+
+def test_divergence_raises_and_keeps_last_good_weights():
+    rng = np.random.default_rng(0)
+    X, T = rng.standard_normal((64, 3)) * 1e3, rng.standard_normal((64, 1)) * 1e3
+    net = nbmlp.MLP([3, 16, 1], activation="identity", output="identity", dtype="float32", seed=0)
+    before = net.params.copy()
+    with pytest.raises(nbmlp.DivergenceError, match="diverged in epoch 1"):
+        net.fit(X, T, epochs=5, batch_size=8, lr=10.0)
+    assert np.array_equal(net.params, before)
+    assert np.isfinite(net.params).all()
