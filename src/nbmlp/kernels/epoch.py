@@ -8,7 +8,7 @@ depends only on the seed, never on threads or on NumPy's global state.
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
 from .optim import sgd_update
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
@@ -40,7 +40,7 @@ def gather_rows(out, src, perm, start):
             out[s, c] = src[row, c]
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, do_shuffle):
     """Train for one epoch of mini-batch gradient descent; return the summed per-sample loss.
 

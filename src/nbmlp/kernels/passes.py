@@ -13,7 +13,7 @@ These drivers only call the parallel kernels one after another (never inside a p
 """
 from numba import njit
 
-from .._config import JIT_INLINE, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_INLINE
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward_db, dense_backward_dw, dense_backward_dy, dense_forward
 from .losses import loss_forward, output_delta
@@ -48,7 +48,7 @@ def input_block(buf, layout, L, cap, nb):
     return rows(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
 
@@ -64,7 +64,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
         activation_forward(layer_block(Y, layout, L, cap, nb), u, layout[L, ACT])
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def loss_sum(e, Y, U, t, layout, loss, cap, nb):
     """Sum of the per-sample errors E of ``nb`` samples, added in sample order (float64).
 
@@ -80,7 +80,7 @@ def loss_sum(e, Y, U, t, layout, loss, cap, nb):
     return total
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb):
     """Backward propagation: every ``δ`` and the gradients of every weight and bias.
 
