@@ -15,7 +15,13 @@ from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 @njit(**JIT_INLINE)
 def splitmix64(rng):
-    """Next 64-bit value of the generator whose state is ``rng[0]`` (Steele et al., 2014)."""
+    """Next 64-bit value of the generator whose state is ``rng[0]`` (Steele et al., 2014).
+
+    Notes
+    -----
+    ``x ← x + 0x9E3779B97F4A7C15``; then ``z = x``, ``z ← (z ⊕ z≫30)·0xBF58476D1CE4E5B9``,
+    ``z ← (z ⊕ z≫27)·0x94D049BB133111EB``, ``z ← z ⊕ z≫31`` (arithmetic modulo 2⁶⁴).
+    """
     rng[0] += np.uint64(0x9E3779B97F4A7C15)
     z = rng[0]
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -25,7 +31,13 @@ def splitmix64(rng):
 
 @njit(**JIT_SERIAL)
 def shuffle(perm, rng):
-    """Fisher–Yates shuffle of ``perm`` in place."""
+    """Fisher–Yates shuffle of ``perm`` in place.
+
+    Notes
+    -----
+    For s = N−1 … 1: ``perm_s, perm_r = perm_r, perm_s`` with r uniform in 0 … s.
+    """
+    # perm_s, perm_r = perm_r, perm_s   (r uniform in 0 … s)
     for s in range(perm.shape[0] - 1, 0, -1):
         r = np.int64(splitmix64(rng) % np.uint64(s + 1))
         perm[s], perm[r] = perm[r], perm[s]
@@ -33,7 +45,13 @@ def shuffle(perm, rng):
 
 @njit(**JIT_PARALLEL)
 def gather_rows(out, src, perm, start):
-    """``out[s] = src[perm[start + s]]`` for the rows of one mini-batch (threads own rows)."""
+    """Copy the rows of one mini-batch, in the shuffled order.
+
+    Notes
+    -----
+    ``out[s] = src[perm[start + s]]`` for every row s of ``out`` (threads own rows).
+    """
+    # out_s = src_perm(start + s)
     for s in prange(out.shape[0]):
         row = perm[start + s]
         for c in range(src.shape[1]):
@@ -77,6 +95,7 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     if do_shuffle:
         shuffle(perm, rng)
     total = 0.0
+    # per mini-batch: u, y; E; δ, ∂w, ∂b; w ← w − η ∂w
     for start in range(0, N, batch):
         nb = min(batch, N - start)
         gather_rows(input_block(Y, layout, 0, batch, nb), X, perm, start)
