@@ -154,6 +154,8 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
                 cb[s] = c[perm[start + s]]
                 batch_sum += cb[s] * e[s]
                 c_sum += cb[s]
+            if c_sum == 0.0:
+                continue  # a batch of zero weight has no error and no gradient: no step
             batch_sum *= nb / c_sum
         total += kappa * batch_sum
         if alpha > 0:
