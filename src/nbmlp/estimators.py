@@ -132,7 +132,7 @@ class _BaseMLP(BaseEstimator):
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
         V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            V.check_number(self.batch_size, "batch_size", integer=True)
+            V.check_number(self.batch_size, "batch_size", low=1, integer=True)
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -164,7 +164,8 @@ class _BaseMLP(BaseEstimator):
         weights, biases = net._views(net.params)
         for L, (w, b) in enumerate(zip(weights, biases)):
             fan_in, fan_out = w.shape
-            logistic = (acts + [self._out_activation_core])[L] == "sigmoid"
+            # scikit-learn picks the bound from the hidden activation, for every layer
+            logistic = (acts[min(L, len(acts) - 1)] if acts else HIDDEN.get(self.activation)) == "sigmoid"
             bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
             w[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
             b[...] = rs.uniform(-bound, bound, fan_out)
@@ -180,9 +181,9 @@ class _BaseMLP(BaseEstimator):
     def _batch_size(self, n):
         if isinstance(self.batch_size, str):
             return min(200, n)
-        if self.batch_size < 1 or self.batch_size > n:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-        return int(np.clip(self.batch_size, 1, n))
+        if self.batch_size > n:
+            warnings.warn("Got `batch_size` larger than sample size. It is going to be clipped")
+        return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         sizes, acts, dtype, callbacks = self._check_params()
@@ -271,6 +272,7 @@ class _BaseMLP(BaseEstimator):
         kappa = 1.0 / T.shape[1] if self._loss_core == "squared_error" else 1.0
         last_good = net.params.copy()
         best = net.params.copy() if early_stopping else None
+        self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         bar = None
         if self.verbose and tqdm is not None:
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
