@@ -411,8 +411,10 @@ class _BaseMLP(BaseEstimator):
         - ``layer_units`` (int64): neurons per layer, input first; ``parameters``: every weight
           and bias in one flat array of the model's dtype, layer by layer, each layer's
           weights ``w[i, j]`` (C order, shape (in, out)) followed by its biases.
-        - ``classes`` (classifier): ``classes_``; ``feature_names_in`` when fitted on a
-          DataFrame.
+        - Classifier: ``classes`` (``classes_``; strings stored as a unicode array),
+          ``classes_are_objects`` (bool: ``classes_`` was an object array) and ``label_type``
+          (``binary``, ``multiclass`` or ``multilabel-indicator``).
+        - ``feature_names_in`` when fitted on a DataFrame.
         - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``, ``shuffle_rng``: the optimizer's
           state and the shuffle generator, so that ``partial_fit`` continues where it stopped.
         """
@@ -684,12 +686,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _extra_arrays(self):
         return {"classes": np.asarray(self.classes_) if self.classes_.dtype != object
                 else np.asarray(self.classes_.tolist(), dtype=str),
-                "label_type": np.array(self._label_binarizer.y_type_)}
+                "label_type": np.array(self._label_binarizer.y_type_),
+                "classes_are_objects": np.array(self.classes_.dtype == object)}
 
     def _restore_extra(self, files, attrs):
         lb = LabelBinarizer()
         lb.classes_ = files["classes"]
-        if lb.classes_.dtype.kind == "U":
+        if bool(files["classes_are_objects"]):
             lb.classes_ = lb.classes_.astype(object)
         lb.y_type_ = str(files["label_type"])
         lb.sparse_input_ = False
