@@ -175,7 +175,7 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         dtype = self.coefs_[0].dtype.type
-        return self._network(dtype).forward(np.ascontiguousarray(X, dtype=dtype))
+        return self._network(dtype).forward(_as_dtype(X, dtype, "X"))
 
     # -- training --------------------------------------------------------------------------
     def _batch_size(self, n):
@@ -211,8 +211,8 @@ class _BaseMLP(BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
-        X = np.ascontiguousarray(X, dtype=dtype)
-        T = np.ascontiguousarray(T, dtype=dtype)
+        X = _as_dtype(X, dtype, "X")
+        T = _as_dtype(T, dtype, "y")
 
         # everything checked: from here on the estimator changes
         if lb is not None:
@@ -457,6 +457,15 @@ class _BaseMLP(BaseEstimator):
         pass
 
 
+def _as_dtype(a, dtype, name):
+    """``a`` as a C-contiguous array of the model's dtype; ValueError if that overflows."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
+    return out
+
+
 def _encode(value):
     """JSON-ready form of parameters and attributes (see ``save``)."""
     if isinstance(value, tuple):
@@ -676,6 +685,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
         Y = self._forward(X)
+        if len(self.classes_) == 1:  # one class seen: it has probability 1
+            return np.ones_like(Y)
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             return np.hstack([1 - Y, Y])
         return Y
