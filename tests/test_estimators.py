@@ -395,3 +395,34 @@ def test_bad_data_follows_scikit_learn():
         MLPClassifier().fit(X, y, sample_weight=-np.ones(30))
     with pytest.raises(Exception, match="not fitted"):
         MLPRegressor().predict(X)
+
+
+def test_readme_estimator_example_runs(tmp_path, monkeypatch):
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## scikit-learn estimators"):]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "digits_mlp.npz").exists()
+
+
+def test_works_in_scikit_learn_tools():
+    import subprocess
+    import sys
+
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = _blobs(60, 4, 3)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30, learning_rate_init=0.05, random_state=0))
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.6
+    grid = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-1]}, cv=2).fit(X, y)
+    assert grid.best_params_["mlpclassifier__alpha"] in (1e-4, 1e-1)
+    est = MLPRegressor((3,), alpha=0.5)
+    assert clone(est).get_params() == est.get_params()
+    # the core does not import scikit-learn
+    code = "import sys, nbmlp; nbmlp.MLP([2, 1]); assert 'sklearn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
