@@ -426,3 +426,19 @@ def test_works_in_scikit_learn_tools():
     # the core does not import scikit-learn
     code = "import sys, nbmlp; nbmlp.MLP([2, 1]); assert 'sklearn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bitwise_identical_across_thread_counts():
+    if nbmlp._threads.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    X, y = _blobs(150, 9, 3)
+    results = []
+    for threads in (1, 2):
+        nbmlp.set_num_threads(threads)
+        for kw in (dict(solver="adam"), dict(solver="sgd", momentum=0.9)):
+            est = MLPClassifier((33, 17), max_iter=3, batch_size=32, alpha=0.01, random_state=0, **kw)
+            est.fit(X, y, sample_weight=np.linspace(0.5, 2, 150))
+            results.append([c.copy() for c in est.coefs_])
+    for a, b in zip(results[:2], results[2:]):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)

@@ -165,7 +165,8 @@ class _BaseMLP(BaseEstimator):
         for L, (w, b) in enumerate(zip(weights, biases)):
             fan_in, fan_out = w.shape
             # scikit-learn picks the bound from the hidden activation, for every layer
-            logistic = (acts[min(L, len(acts) - 1)] if acts else HIDDEN.get(self.activation)) == "sigmoid"
+            only = HIDDEN.get(self.activation) if isinstance(self.activation, str) else None
+            logistic = (acts[min(L, len(acts) - 1)] if acts else only) == "sigmoid"
             bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
             w[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
             b[...] = rs.uniform(-bound, bound, fan_out)
@@ -234,6 +235,9 @@ class _BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
         else:
             net = self._network(dtype)
+            if early_stopping and self.validation_scores_ is None:  # warm start, now with early stopping
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+                self.best_validation_score_, self.best_loss_ = -np.inf, None
         if not incremental or not hasattr(self, "_optimizer_state"):
             self._new_optimizer(net.n_params, dtype)
         self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
@@ -272,7 +276,9 @@ class _BaseMLP(BaseEstimator):
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
         kappa = 1.0 / T.shape[1] if self._loss_core == "squared_error" else 1.0
-        last_good = net.params.copy()
+        # the parameters, optimizer state and shuffle state after the last finished epoch
+        live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
+        last_good = [a.copy() for a in live]
         best = net.params.copy() if early_stopping else None
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         bar = None
@@ -287,12 +293,12 @@ class _BaseMLP(BaseEstimator):
                                         bool(self.shuffle))
                 loss = total / N
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
-                    net.params[...] = last_good
+                    _copy_into(live, last_good)
                     raise DivergenceError(
                         f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); the weights from "
                         f"before that epoch were kept. Try a smaller learning_rate_init "
                         f"(now {self.learning_rate_init}).")
-                last_good[...] = net.params
+                _copy_into(last_good, live)
                 self.n_iter_ += 1
                 self.loss_ = float(loss)
                 self.t_ += N
@@ -330,7 +336,7 @@ class _BaseMLP(BaseEstimator):
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                                   "the optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
-            net.params[...] = last_good
+            _copy_into(live, last_good)
             warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
         finally:
             if bar is not None:
@@ -455,6 +461,11 @@ class _BaseMLP(BaseEstimator):
 
     def _restore_extra(self, files, attrs):
         pass
+
+
+def _copy_into(targets, sources):
+    for target, source in zip(targets, sources):
+        target[...] = source
 
 
 def _as_dtype(a, dtype, name):
