@@ -442,3 +442,12 @@ def test_bitwise_identical_across_thread_counts():
     for a, b in zip(results[:2], results[2:]):
         for u, v in zip(a, b):
             np.testing.assert_array_equal(u, v)
+
+
+def test_failed_refit_keeps_n_features_in():
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+    X5 = np.hstack([X, X[:, :2]])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        est.fit(X5, y, sample_weight=-np.ones(30))
+    assert est.n_features_in_ == 3 and est.predict(X).shape == (30,)

@@ -187,6 +187,20 @@ class _BaseMLP(BaseEstimator):
         return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        # validate_data(reset=True) sets n_features_in_ (and feature_names_in_) as it checks:
+        # put them back if any later check fails, so that a failed call changes nothing
+        saved = {k: v for k, v in vars(self).items() if k in ("n_features_in_", "feature_names_in_")}
+        try:
+            checked = self._check_fit_input(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            for k in ("n_features_in_", "feature_names_in_"):
+                vars(self).pop(k, None)
+            vars(self).update(saved)
+            raise
+        self._fit_checked(*checked, incremental)
+        return self
+
+    def _check_fit_input(self, X, y, sample_weight, incremental, classes):
         sizes, acts, dtype, callbacks = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
@@ -212,10 +226,15 @@ class _BaseMLP(BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
+        else:
+            X_val = y_val = T_val = None
         X = _as_dtype(X, dtype, "X")
         T = _as_dtype(T, dtype, "y")
+        return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
 
-        # everything checked: from here on the estimator changes
+    def _fit_checked(self, X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs,
+                     callbacks, incremental):
+        """Train on checked input; from here on the estimator changes."""
         if lb is not None:
             self._label_binarizer, self.classes_ = lb, lb.classes_
         if first_pass:
@@ -241,10 +260,7 @@ class _BaseMLP(BaseEstimator):
         if not incremental or not hasattr(self, "_optimizer_state"):
             self._new_optimizer(net.n_params, dtype)
         self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
-        self._train(net, X, T, c, early_stopping, X_val if early_stopping else None,
-                    y_val if early_stopping else None, T_val if early_stopping else None,
-                    incremental, callbacks)
-        return self
+        self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
 
     def _new_optimizer(self, P, dtype):
         code = ADAM if self.solver == "adam" else SGD
@@ -428,8 +444,9 @@ class _BaseMLP(BaseEstimator):
           ``classes_are_objects`` (bool: ``classes_`` was an object array) and ``label_type``
           (``binary``, ``multiclass`` or ``multilabel-indicator``).
         - ``feature_names_in`` when fitted on a DataFrame.
-        - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``, ``shuffle_rng``: the optimizer's
-          state and the shuffle generator, so that ``partial_fit`` continues where it stopped.
+        - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``: the optimizer's state (velocity or
+          Adam's moments and step count), so that ``partial_fit`` continues as it would have;
+          ``shuffle_rng``: the shuffle generator's state (uint64).
         """
         check_is_fitted(self, "coefs_")
         params = self.get_params(deep=False)
