@@ -42,3 +42,34 @@ def test_cached_drivers_load_in_later_processes(tmp_path):
         outputs.append(res.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     assert any(f.endswith(".nbc") for _, _, files in os.walk(tmp_path) for f in files)
+
+
+def _kernel_dispatchers():
+    import importlib
+    import pkgutil
+
+    import nbmlp.kernels
+    from numba.core.registry import CPUDispatcher
+    for info in pkgutil.iter_modules(nbmlp.kernels.__path__):
+        module = importlib.import_module(f"nbmlp.kernels.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
+                yield f"{module.__name__}.{name}", obj
+
+
+def _calls_parallel(dispatcher, seen=()):
+    """Whether a compiled function reaches a parallel kernel through the functions it calls."""
+    from numba.core.registry import CPUDispatcher
+    for name in dispatcher.py_func.__code__.co_names:
+        callee = dispatcher.py_func.__globals__.get(name)
+        if isinstance(callee, CPUDispatcher) and callee not in seen:
+            if callee.targetoptions.get("parallel") or _calls_parallel(callee, seen + (dispatcher,)):
+                return True
+    return False
+
+
+def test_serial_functions_do_not_call_parallel_kernels():
+    """A cached serial caller of a parallel kernel crashes on reload: such callers use JIT_DRIVER."""
+    offenders = [name for name, d in _kernel_dispatchers()
+                 if not d.targetoptions.get("parallel") and _calls_parallel(d)]
+    assert offenders == []
