@@ -56,7 +56,7 @@ def trace(net, X, T):
     Y[:X.size] = X.ravel()
     forward_pass(Y, U, net.params, layout, N, N)
     total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
-    backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N)
+    backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, np.empty(0, net.dtype))
     # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
     # one more call of the same kernel
     weights, biases = net._views(net.params)
