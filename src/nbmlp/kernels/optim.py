@@ -85,11 +85,13 @@ def nesterov_update(theta, v, dtheta, eta, mu):
     # v ← μ v − η ∂θ
     for p in prange(theta.shape[0]):
         v[p] = mu * v[p] - eta * dtheta[p]
-    # θ ← θ + μ v − η ∂θ, as θ ← θ − η ∂θ then θ ← θ + μ v: one multiply-add per loop. Written as
-    # one expression (or in one loop body) the compiler contracts it into FMAs differently in the
+    # θ ← θ + μ v − η ∂θ is taken in two loops of one multiply-add each: written as one
+    # expression (or in one loop body) the compiler contracts it into FMAs differently in the
     # vectorized part and in the remainder, and results would depend on the threads' chunks.
+    # θ ← θ − η ∂θ
     for p in prange(theta.shape[0]):
         theta[p] -= eta * dtheta[p]
+    # θ ← θ + μ v
     for p in prange(theta.shape[0]):
         theta[p] += mu * v[p]
 
@@ -142,6 +144,7 @@ def l2_gradient(dtheta, theta, layout, lam):
     -----
     With ``E + (α / 2) Σ w² / Σ_s c_s``: ``∂w ← ∂w + α w / Σ_s c_s``; biases unchanged.
     """
+    # ∂w_ij ← ∂w_ij + λ w_ij, layer by layer (biases skipped)
     for L in range(layout.shape[0]):
         start = layout[L, W_OFF]
         l2_gradient_block(dtheta[start:start + layout[L, N_IN] * layout[L, N_OUT]],
@@ -150,7 +153,12 @@ def l2_gradient(dtheta, theta, layout, lam):
 
 @njit(**JIT_PARALLEL)
 def l2_gradient_block(dw, w, lam):
-    """``∂w ← ∂w + λ w`` over one layer's weights (threads own entries)."""
+    """``∂w ← ∂w + λ w`` over one layer's weights (threads own entries).
+
+    Notes
+    -----
+    ``∂w_ij ← ∂w_ij + λ w_ij`` with ``λ = α / Σ_s c_s``, on the flattened (l·m,) weights.
+    """
     # ∂w_ij ← ∂w_ij + λ w_ij
     for p in prange(w.shape[0]):
         dw[p] += lam * w[p]
@@ -158,9 +166,14 @@ def l2_gradient_block(dw, w, lam):
 
 @njit(**JIT_SERIAL)
 def weight_sqnorm(theta, layout):
-    """``Σ w²`` over every weight (not the biases), summed in order in float64."""
+    """``Σ w²`` over every weight (not the biases), summed in order in float64.
+
+    Notes
+    -----
+    ``total = Σ_L Σ_ij w_ij²``, the sum in the L2 penalty ``(α / 2) Σ w² / Σ_s c_s``.
+    """
     total = 0.0
-    # Σ_L Σ_ij w_ij²
+    # total = Σ_L Σ_ij w_ij²
     for L in range(layout.shape[0]):
         start = layout[L, W_OFF]
         for p in range(start, start + layout[L, N_IN] * layout[L, N_OUT]):

@@ -123,6 +123,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     if c.shape[0] > 0:
         weight_delta(layer_block(D, layout, Lo, cap, nb), c)
         c_sum = params.dtype.type(0)
+        # c_sum = Σ_s c_s
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
