@@ -34,6 +34,9 @@ DTYPES = ["float32"] if QUICK else ["float32", "float64"]
 THREADS = [MAX_THREADS] if QUICK else sorted({1, MAX_THREADS})
 # timing samples inside one track_ call (medians of these are reported)
 SAMPLES = 3 if QUICK else 7
+# seconds per benchmark, setup included: in a new environment the first setup compiles the
+# kernels (about half a minute per dtype on one core; later setups load Numba's cache)
+TIMEOUT = 600
 
 
 def data(size, dtype, seed=0):

@@ -20,6 +20,7 @@ def _rng_arrays(dtype, *shapes, seed=0):
 class _KernelBenchmark:
     params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
     param_names = ["size", "dtype", "threads"]
+    timeout = common.TIMEOUT
 
     def teardown(self, *args):
         self.threads.restore()

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import common
 
-LR = {"small": 0.1, "mid": 0.1, "large": 0.05}
+LR = {"small": 0.1, "mid": 0.03, "large": 0.02}  # as in nbmlp.bench.SIZES
 
 
 def _network(size, dtype):
@@ -30,6 +30,7 @@ class Epoch:
 
     params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
     param_names = ["size", "dtype", "threads"]
+    timeout = common.TIMEOUT
 
     def setup(self, size, dtype, threads):
         self.threads = common.Threads(threads)
@@ -59,6 +60,7 @@ class Predict:
 
     params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
     param_names = ["size", "dtype", "threads"]
+    timeout = common.TIMEOUT
 
     def setup(self, size, dtype, threads):
         self.threads = common.Threads(threads)
@@ -78,6 +80,7 @@ class FitMemory:
 
     params = [common.SIZE_NAMES, common.DTYPES]
     param_names = ["size", "dtype"]
+    timeout = common.TIMEOUT
 
     def setup(self, size, dtype):
         _compile(size, dtype)

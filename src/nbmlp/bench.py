@@ -33,8 +33,8 @@ from nbmlp.datasets import load_digits
 # name: (layers, batch size, training samples or None for the digits, learning rate)
 SIZES = {
     "small": ((64, 64, 10), 32, None, 0.1),
-    "mid": ((784, 256, 128, 10), 128, 10_000, 0.1),
-    "large": ((784, 1024, 1024, 10), 256, 4_096, 0.05),
+    "mid": ((784, 256, 128, 10), 128, 10_000, 0.03),
+    "large": ((784, 1024, 1024, 10), 256, 4_096, 0.02),
 }
 LIBRARIES = ("nbmlp", "numpy", "scikit-learn", "pytorch")
 
@@ -259,7 +259,7 @@ def threads(n):
     before = nbmlp.get_num_threads()
     nbmlp.set_num_threads(n)
     torch_before = None
-    if available("pytorch"):
+    if "torch" in sys.modules:  # only if in use: importing it takes seconds
         import torch
 
         torch_before = torch.get_num_threads()
@@ -349,6 +349,8 @@ def machine_description():
                                           "MKL_NUM_THREADS", "NUMBA_NUM_THREADS") if k in os.environ]
     if blas:
         lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in blas))
+    if hasattr(os, "getloadavg"):
+        lines.append("load average (1, 5, 15 min) before the run: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     return lines
 
 
