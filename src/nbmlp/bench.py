@@ -127,6 +127,9 @@ class NumpyTrainer:
     def __init__(self, problem, dtype, seed=0, weights=None):
         self.problem = problem
         self.dtype = np.dtype(dtype).type
+        if weights is None:  # nbmlp's initial draw for this seed
+            net = nbmlp.MLP(problem.layers, activation="relu", output="softmax", dtype=dtype, seed=seed)
+            weights = net.weights, net.biases
         self.W, self.b = [[a.astype(dtype, copy=True) for a in part] for part in weights]
         self.T = np.eye(problem.layers[-1], dtype=dtype)[problem.y]
         self.rng = np.random.default_rng(seed)
