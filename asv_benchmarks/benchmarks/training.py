@@ -1,0 +1,91 @@
+"""Whole training epochs, prediction and the memory of ``fit``, through ``nbmlp.MLP``.
+
+Each network has ReLU hidden layers and a softmax output trained with cross-entropy and plain
+SGD. GFLOP/s of an epoch: ``6 · Σ_L l_L m_L · N / time`` (2 forward and 4 backward flops per
+weight and sample; see ``common.flops_per_epoch``).
+"""
+import numpy as np
+
+from . import common
+
+LR = {"small": 0.1, "mid": 0.03, "large": 0.02}  # as in nbmlp.bench.SIZES
+
+
+def _network(size, dtype):
+    import nbmlp
+
+    return nbmlp.MLP(common.SIZES[size][0], activation="relu", output="softmax", dtype=dtype, seed=0)
+
+
+def _compile(size, dtype):
+    """Compile (or load from Numba's cache) ``fit`` and ``predict`` for this dtype."""
+    X, y = common.data(size, dtype)
+    net = _network(size, dtype)
+    net.fit(X[:2], y[:2], epochs=1, batch_size=1, lr=0.01)
+    net.predict(X[:1])
+
+
+class Epoch:
+    """One epoch of ``MLP.fit`` (shuffle, mini-batches, forward, backward, update)."""
+
+    params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
+    param_names = ["size", "dtype", "threads"]
+    timeout = common.TIMEOUT
+
+    def setup(self, size, dtype, threads):
+        self.threads = common.Threads(threads)
+        _compile(size, dtype)
+        self.X, self.y = common.data(size, dtype)
+        self.net = _network(size, dtype)
+        self.batch, self.lr = common.SIZES[size][1], LR[size]
+        self.flops = common.flops_per_epoch(self.net.layers, self.X.shape[0])
+
+    def teardown(self, *args):
+        self.threads.restore()
+
+    def _epoch(self):
+        self.net.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=self.lr)
+
+    def time_epoch(self, *args):
+        self._epoch()
+
+    def track_epoch_gflops(self, *args):
+        return self.flops / common.seconds_per_call(self._epoch) / 1e9
+
+    track_epoch_gflops.unit = "GFLOP/s"
+
+
+class Predict:
+    """``MLP.predict`` on the training inputs of the size."""
+
+    params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
+    param_names = ["size", "dtype", "threads"]
+    timeout = common.TIMEOUT
+
+    def setup(self, size, dtype, threads):
+        self.threads = common.Threads(threads)
+        _compile(size, dtype)
+        self.X, _ = common.data(size, dtype)
+        self.net = _network(size, dtype)
+
+    def teardown(self, *args):
+        self.threads.restore()
+
+    def time_predict(self, *args):
+        self.net.predict(self.X)
+
+
+class FitMemory:
+    """Peak resident memory of a process that builds a network and trains it for one epoch."""
+
+    params = [common.SIZE_NAMES, common.DTYPES]
+    param_names = ["size", "dtype"]
+    timeout = common.TIMEOUT
+
+    def setup(self, size, dtype):
+        _compile(size, dtype)
+        self.X, self.y = common.data(size, dtype)
+
+    def peakmem_fit(self, size, dtype):
+        net = _network(size, dtype)
+        net.fit(self.X, self.y, epochs=1, batch_size=common.SIZES[size][1], lr=LR[size])
