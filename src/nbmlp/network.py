@@ -8,7 +8,7 @@ import numpy as np
 from . import _validation as V
 from .kernels import activations, losses
 from .kernels.epoch import train_epoch
-from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum
+from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
@@ -192,7 +192,7 @@ class MLP:
     def _work(self, cap, with_backward):
         """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e])."""
         size = cap * sum(self.layers)
-        Y, U = np.empty(size, self.dtype), np.empty(size, self.dtype)
+        Y, U = np.empty(size + pack_size(self.layers, cap), self.dtype), np.empty(size, self.dtype)
         if not with_backward:
             return Y, U
         return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
