@@ -1,6 +1,6 @@
 """The register-blocked kernels against the plain kernels of ``dense`` and the NumPy reference.
 
-Shapes are odd and not multiples of the 4×4 tile; serial and parallel versions, and 1 and 2
+Shapes are odd and not multiples of the 4×3 tile; serial and parallel versions, and 1 and 2
 threads, must give bitwise identical results.
 """
 import numpy as np

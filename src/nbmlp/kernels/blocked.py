@@ -11,10 +11,11 @@ index q is the contiguous one:
   ∂y        ``∂y_si = Σ_r δ_sr w_ir``  A = δ (N, m), B = w (l, m) as stored, C = ∂y
   ∂w        ``∂w_ij = Σ_s y_si δ_sj``  A = yᵀ (l, N), B = δᵀ (m, N) packed, C = ∂w
 
-``abt_rows`` computes it in tiles of 4 rows × 4 columns whose 16 sums are local scalars
+``abt_rows`` computes it in tiles of 4 rows × 3 columns whose 12 sums are local scalars
 (registers), with q innermost and contiguous, so LLVM vectorizes every sum over q and each
-loaded A or B value feeds four multiply-adds. The plain kernels in ``dense.py`` stay the
-reference (tests check these against them and against NumPy).
+loaded value of A feeds three multiply-adds and of B four (4 × 3 beat 4 × 4, 3 × 4, 3 × 3
+and 2 × 4 on an AVX2 machine, where more sums spill out of the 16 vector registers). The plain
+kernels in ``dense.py`` stay the reference (tests check these against them and NumPy).
 
 Each ``*_rows`` kernel is serial and owns the output rows ``a0 ≤ a < a1``; its epilogue (bias and
 activation, δ from ∂y, the 1/N of the mean) runs on those rows while they are still in cache.
@@ -29,7 +30,8 @@ from numba import njit, prange
 from .._config import JIT_PARALLEL, JIT_SERIAL
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, SOFTMAX, TANH
 
-TILE = 4                    # rows and columns of a register tile
+TILE = 4                    # rows of a register tile (samples, or neurons i for ∂w)
+TILE_COLS = 3               # columns of a register tile: 12 sums + 3 loads fit AVX2's 16 registers
 BLOCK_BYTES = 1 << 17       # B rows kept in cache while every row tile of A passes over them
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
 
@@ -49,7 +51,7 @@ def abt_rows(C, A, B, a0, a1):
     Notes
     -----
     ``C_ac = Σ_q A_aq B_cq`` (see the module docstring for what A, B, C are in each step).
-    Every element is computed by the same 4×4 tile code: a tile that sticks out past the last
+    Every element is computed by the same 4×3 tile code: a tile that sticks out past the last
     row or column repeats that row or column (its indices are clamped), and the repeated sums,
     identical, are stored to the same element. So an element's sum never depends on where it
     falls in a tile: a sample's outputs are the same whatever batch or chunk it is in.
@@ -58,41 +60,37 @@ def abt_rows(C, A, B, a0, a1):
     nb = B.shape[0]
     zero = A.dtype.type(0)
     # columns per cache block: as many rows of B as fit in BLOCK_BYTES, whole tiles
-    cb = max(TILE, (BLOCK_BYTES // max(1, nq * A.itemsize)) // TILE * TILE)
+    cb = max(TILE_COLS, (BLOCK_BYTES // max(1, nq * A.itemsize)) // TILE_COLS * TILE_COLS)
     for cs in range(0, nb, cb):
         ce = min(cs + cb, nb)
         for a in range(a0, a1, TILE):
             x0, x1, x2, x3 = a, min(a + 1, a1 - 1), min(a + 2, a1 - 1), min(a + 3, a1 - 1)
-            for c in range(cs, ce, TILE):
-                z0, z1, z2, z3 = c, min(c + 1, ce - 1), min(c + 2, ce - 1), min(c + 3, ce - 1)
-                # 4×4 tile: C_{x, z} = Σ_q A_{x, q} B_{z, q}  for rows x0..x3, columns z0..z3
-                c00 = c01 = c02 = c03 = zero
-                c10 = c11 = c12 = c13 = zero
-                c20 = c21 = c22 = c23 = zero
-                c30 = c31 = c32 = c33 = zero
+            for c in range(cs, ce, TILE_COLS):
+                z0, z1, z2 = c, min(c + 1, ce - 1), min(c + 2, ce - 1)
+                # 4×3 tile: C_{x, z} = Σ_q A_{x, q} B_{z, q}  for rows x0..x3, columns z0..z2
+                c00 = c01 = c02 = zero
+                c10 = c11 = c12 = zero
+                c20 = c21 = c22 = zero
+                c30 = c31 = c32 = zero
                 for q in range(nq):
                     a_0, a_1, a_2, a_3 = A[x0, q], A[x1, q], A[x2, q], A[x3, q]
-                    b_0, b_1, b_2, b_3 = B[z0, q], B[z1, q], B[z2, q], B[z3, q]
+                    b_0, b_1, b_2 = B[z0, q], B[z1, q], B[z2, q]
                     c00 += a_0 * b_0
                     c01 += a_0 * b_1
                     c02 += a_0 * b_2
-                    c03 += a_0 * b_3
                     c10 += a_1 * b_0
                     c11 += a_1 * b_1
                     c12 += a_1 * b_2
-                    c13 += a_1 * b_3
                     c20 += a_2 * b_0
                     c21 += a_2 * b_1
                     c22 += a_2 * b_2
-                    c23 += a_2 * b_3
                     c30 += a_3 * b_0
                     c31 += a_3 * b_1
                     c32 += a_3 * b_2
-                    c33 += a_3 * b_3
-                C[x3, z0], C[x3, z1], C[x3, z2], C[x3, z3] = c30, c31, c32, c33
-                C[x2, z0], C[x2, z1], C[x2, z2], C[x2, z3] = c20, c21, c22, c23
-                C[x1, z0], C[x1, z1], C[x1, z2], C[x1, z3] = c10, c11, c12, c13
-                C[x0, z0], C[x0, z1], C[x0, z2], C[x0, z3] = c00, c01, c02, c03
+                C[x3, z0], C[x3, z1], C[x3, z2] = c30, c31, c32
+                C[x2, z0], C[x2, z1], C[x2, z2] = c20, c21, c22
+                C[x1, z0], C[x1, z1], C[x1, z2] = c10, c11, c12
+                C[x0, z0], C[x0, z1], C[x0, z2] = c00, c01, c02
 
 
 @njit(**JIT_SERIAL)
