@@ -1,7 +1,10 @@
 """Thread count of the compiled kernels."""
+import contextlib
+
 import numba
 
 from ._validation import check_number
+from .kernels.blocked import PARALLEL_MIN_MACS
 
 
 def set_num_threads(n):
@@ -15,3 +18,22 @@ def set_num_threads(n):
 def get_num_threads():
     """Number of threads the parallel kernels use."""
     return numba.get_num_threads()
+
+
+@contextlib.contextmanager
+def serial_if_small(layers, batch):
+    """Run the enclosed kernels on one thread if a training step of ``batch`` samples is small.
+
+    A step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds (``batch · Σ l·m`` over the layers)
+    costs less than waking the other threads for each of its ~10 parallel kernels, and much less
+    when the cores are shared (a launch then waits for a descheduled thread). Results do not
+    change: every kernel gives the same bits on any number of threads.
+    """
+    macs = batch * sum(l * m for l, m in zip(layers[:-1], layers[1:]))
+    before = numba.get_num_threads()
+    if macs < PARALLEL_MIN_MACS:
+        numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

@@ -6,9 +6,10 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 import numpy as np
 
 from . import _validation as V
+from ._threads import serial_if_small
 from .kernels import activations, losses
 from .kernels.epoch import train_epoch
-from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum
+from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
@@ -192,7 +193,7 @@ class MLP:
     def _work(self, cap, with_backward):
         """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e])."""
         size = cap * sum(self.layers)
-        Y, U = np.empty(size, self.dtype), np.empty(size, self.dtype)
+        Y, U = np.empty(size + pack_size(self.layers, cap), self.dtype), np.empty(size, self.dtype)
         if not with_backward:
             return Y, U
         return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
@@ -305,8 +306,9 @@ class MLP:
         for epoch in range(int(epochs)):
             last_good[...] = self.params
             rng_before = self._rng.copy()
-            total = train_epoch(self.params, grads, work, X, T, perm, self._rng, self.layout,
-                                self._loss_code, batch, eta, bool(shuffle))
+            with serial_if_small(self.layers, batch):
+                total = train_epoch(self.params, grads, work, X, T, perm, self._rng, self.layout,
+                                    self._loss_code, batch, eta, bool(shuffle))
             mean = total / N
             if not (np.isfinite(mean) and np.isfinite(self.params).all()):
                 self.params[...] = last_good

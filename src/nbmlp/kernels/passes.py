@@ -7,15 +7,22 @@ buffer ``params``: layer L's weights ``w`` (l, m) start at ``layout[L, W_OFF]`` 
 
 Per-sample quantities (y, u, δ, ∂y) live in flat work buffers of ``cap`` rows per layer:
 layer L's block starts at ``cap · layout[L, A_IN]`` (the sum of the widths below it) and holds
-``nb ≤ cap`` rows of its width. Block 0 of ``Y`` is the network's input.
+``nb ≤ cap`` rows of its width. Block 0 of ``Y`` is the network's input. After the last block,
+``Y`` has room for the packed copies the blocked kernels read (``pack_size``): a layer's weights
+transposed in the forward pass, its inputs and deltas transposed in the backward pass.
+
+The dense steps run the register-blocked kernels of ``blocked`` (the formula-shaped kernels of
+``dense`` are their reference); a step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds runs
+serially, since a parallel launch would cost more than it saves.
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 """
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_INLINE
-from .activations import activation_backward, activation_forward
-from .dense import dense_backward_db, dense_backward_dw, dense_backward_dy, dense_forward
+from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, backward_dw_rows, backward_dy_parallel,
+                      backward_dy_rows, forward_parallel, forward_rows, pack_delta, transpose_parallel,
+                      transpose_rows)
 from .losses import loss_forward, output_delta, weight_delta
 
 # columns of ``layout``
@@ -68,6 +75,25 @@ def input_block(buf, layout, L, cap, nb):
     return rows(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
 
 
+def pack_size(layers, cap):
+    """Elements ``Y`` needs after its layer blocks for the packed copies (see the module docstring)."""
+    return max(max(l * m, cap * (l + m)) for l, m in zip(layers[:-1], layers[1:]))
+
+
+@njit(**JIT_INLINE)
+def pack_region(Y, layout, cap):
+    """The part of ``Y`` after its layer blocks, where the blocked kernels' packed copies go."""
+    Lo = layout.shape[0] - 1
+    start = cap * (layout[Lo, A_IN] + layout[Lo, N_IN] + layout[Lo, N_OUT])
+    needed = 0
+    for L in range(layout.shape[0]):
+        l, m = layout[L, N_IN], layout[L, N_OUT]
+        needed = max(needed, l * m, cap * (l + m))
+    if Y.shape[0] < start + needed:
+        raise ValueError("Y has no room for the packed weights (size it with pack_size)")
+    return Y[start:]
+
+
 @njit(**JIT_DRIVER)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
@@ -75,14 +101,22 @@ def forward_pass(Y, U, params, layout, cap, nb):
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
-    holds the inputs ``y_i``.
+    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first.
     """
+    P = pack_region(Y, layout, cap)
     # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
-        u = layer_block(U, layout, L, cap, nb)
-        dense_forward(u, input_block(Y, layout, L, cap, nb), w, b)
-        activation_forward(layer_block(Y, layout, L, cap, nb), u, layout[L, ACT])
+        l, m = layout[L, N_IN], layout[L, N_OUT]
+        wt = P[:l * m].reshape((m, l))
+        y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
+        y_out = layer_block(Y, layout, L, cap, nb)
+        if nb * l * m < PARALLEL_MIN_MACS:
+            transpose_rows(wt, w, 0, m)
+            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], 0, nb)
+        else:
+            transpose_parallel(wt, w)
+            forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
 
 
 @njit(**JIT_DRIVER)
@@ -114,10 +148,11 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     L = last … 0 (walked backwards): ``∂w_ij = y_i δ_j`` and ``∂b_j = δ_j`` (means over the
     batch: divided by N, or by ``Σ_s c_s`` when weighted), and below a hidden layer
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
-    not computed.
+    not computed. For ∂w the layer's inputs and deltas are packed transposed (s contiguous).
     """
     Lo = layout.shape[0] - 1
     scale = params.dtype.type(1) / params.dtype.type(nb)
+    P = pack_region(Y, layout, cap)
     output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
                  layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
     if c.shape[0] > 0:
@@ -129,14 +164,24 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
         scale = params.dtype.type(1) / c_sum
     # for L = last … 0: ∂w_ij = y_i δ_j, ∂b_j = δ_j; below: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i)
     for L in range(Lo, -1, -1):
+        l, m = layout[L, N_IN], layout[L, N_OUT]
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)
         dw, db = layer_params(grads, layout, L)
-        dense_backward_dw(dw, y_in, delta, scale)
-        dense_backward_db(db, delta, scale)
+        yt, dt = P[:l * nb].reshape((l, nb)), P[l * nb:(l + m) * nb].reshape((m, nb))
+        big = nb * l * m >= PARALLEL_MIN_MACS
+        pack_delta(dt, db, delta, scale)
+        if big:
+            transpose_parallel(yt, y_in)
+            backward_dw_parallel(dw, yt, dt, scale)
+        else:
+            transpose_rows(yt, y_in, 0, l)
+            backward_dw_rows(dw, yt, dt, scale, 0, l)
         if L > 0:
             w, _ = layer_params(params, layout, L)
-            dy = input_block(DY, layout, L, cap, nb)
-            dense_backward_dy(dy, delta, w)
-            activation_backward(input_block(D, layout, L, cap, nb), dy,
-                                input_block(U, layout, L, cap, nb), y_in, layout[L - 1, ACT])
+            dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
+            u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
+            if big:
+                backward_dy_parallel(delta_in, dy, delta, w, u_in, y_in, code)
+            else:
+                backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, 0, nb)

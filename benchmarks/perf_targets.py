@@ -1,0 +1,265 @@
+"""The performance targets of issue 6, measured side by side in one run (medians of --repeats).
+
+Run: python benchmarks/perf_targets.py [--repeats 5] [--threads 2] [--skip startup,memory]
+
+Rows: small (digits 64-64-10, batch 32, one epoch) against scikit-learn, a PyTorch eager loop
+and a hand-written NumPy SGD (matrix products through its BLAS); mid (784-256-128-10, batch
+128, 10,000 samples) and large (784-1024-1024-10, batch 256) in samples per second; the dense
+kernels at 1024×1024, batch 1024, in GFLOP/s against NumPy's gemm on the same shapes; 1 → 2
+thread scaling; start-up (import + first fit, warm cache; first compile into an empty cache);
+peak RSS of fit after 1 and 5 epochs. Everything float32 unless stated, ReLU hidden layers,
+softmax + cross-entropy, plain SGD. PyTorch is optional (rows are skipped without it).
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import nbmlp
+from nbmlp.datasets import load_digits
+from nbmlp.kernels import activations, blocked
+
+try:
+    import torch
+except ImportError:  # optional peer
+    torch = None
+
+
+def median_seconds(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+# -- peers ---------------------------------------------------------------------------------
+class NumpySGD:
+    """Mini-batch SGD as a NumPy user writes it: ReLU hidden layers, softmax + cross-entropy."""
+
+    def __init__(self, layers, dtype, seed=0):
+        rng = np.random.default_rng(seed)
+        self.w = [rng.uniform(-1, 1, (l, m)).astype(dtype) * dtype(np.sqrt(6 / l)) for l, m in zip(layers[:-1], layers[1:])]
+        self.b = [np.zeros(m, dtype) for m in layers[1:]]
+        self.rng = rng
+
+    def epoch(self, X, T, batch, lr):
+        order = self.rng.permutation(X.shape[0])
+        for start in range(0, X.shape[0], batch):
+            idx = order[start:start + batch]
+            x, t = X[idx], T[idx]
+            ys = [x]
+            for w, b in zip(self.w[:-1], self.b[:-1]):
+                ys.append(np.maximum(ys[-1] @ w + b, 0))
+            u = ys[-1] @ self.w[-1] + self.b[-1]
+            z = np.exp(u - u.max(axis=1, keepdims=True))
+            delta = (z / z.sum(axis=1, keepdims=True) - t) / len(idx)
+            for L in range(len(self.w) - 1, -1, -1):
+                dw, db = ys[L].T @ delta, delta.sum(axis=0)
+                if L > 0:
+                    delta = (delta @ self.w[L].T) * (ys[L] > 0)
+                self.w[L] -= lr * dw
+                self.b[L] -= lr * db
+
+
+def torch_epoch_fn(layers, X, y, batch, lr):
+    mods = []
+    for l, m in zip(layers[:-2], layers[1:-1]):
+        mods += [torch.nn.Linear(l, m), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*mods, torch.nn.Linear(layers[-2], layers[-1]))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def epoch():
+        perm = torch.randperm(Xt.shape[0])
+        for start in range(0, Xt.shape[0], batch):
+            idx = perm[start:start + batch]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    return epoch
+
+
+def sklearn_epoch_fn(X, y, hidden, batch, lr):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="sgd", alpha=0.0, batch_size=batch,
+                        learning_rate_init=lr, momentum=0.0, max_iter=1, shuffle=True, random_state=0, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.partial_fit(X, y, classes=np.unique(y))
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.partial_fit(X, y)
+    return epoch
+
+
+# -- cases ---------------------------------------------------------------------------------
+def synthetic(N, l, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N, l)).astype(np.float32), rng.integers(0, n, N)
+
+
+def time_case(layers, X, y, batch, lr, repeats, peers):
+    """Median seconds per epoch of nbmlp and each peer."""
+    out = {}
+    net = nbmlp.MLP(layers, activation="relu", dtype="float32", seed=0)
+    net.fit(X, y, epochs=1, batch_size=batch, lr=lr)  # compile
+    out["nbmlp"] = median_seconds(lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=lr), repeats)
+    T = np.eye(layers[-1], dtype=np.float32)[y]
+    if "numpy" in peers:
+        ref = NumpySGD(layers, np.float32)
+        ref.epoch(X, T, batch, lr)
+        out["numpy"] = median_seconds(lambda: ref.epoch(X, T, batch, lr), repeats)
+    if "torch" in peers and torch is not None:
+        fn = torch_epoch_fn(layers, X, y, batch, lr)
+        fn()
+        out["torch"] = median_seconds(fn, repeats)
+    if "sklearn" in peers:
+        fn = sklearn_epoch_fn(X, y, tuple(layers[1:-1]), batch, lr)
+        out["sklearn"] = median_seconds(fn, repeats)
+    return out
+
+
+def set_threads(n):
+    nbmlp.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
+def dense_gflops(dtype, repeats, n=1024):
+    """GFLOP/s of the blocked forward, ∂y and ∂w steps (with their packing) and of NumPy's gemm."""
+    rng = np.random.default_rng(0)
+    y, w, delta = (rng.standard_normal((n, n)).astype(dtype) for _ in range(3))
+    b, scale = np.zeros(n, dtype), dtype(1) / dtype(n)
+    u, y_out, dy, d_in, wt, yt, dt, dw, db = (np.empty((n, n), dtype) for _ in range(9))
+    db = np.empty(n, dtype)
+    ident = activations.IDENTITY
+
+    def fwd():
+        blocked.transpose_parallel(wt, w)
+        blocked.forward_parallel(y_out, u, y, wt, b, ident)
+
+    def bdy():
+        blocked.backward_dy_parallel(d_in, dy, delta, w, y, y, ident)
+
+    def bdw():
+        blocked.pack_delta(dt, db, delta, scale)
+        blocked.transpose_parallel(yt, y)
+        blocked.backward_dw_parallel(dw, yt, dt, scale)
+
+    flops = 2.0 * n ** 3
+    res = {}
+    for name, fn, blas in (("forward", fwd, lambda: y @ w), ("dy", bdy, lambda: delta @ w.T),
+                           ("dw", bdw, lambda: y.T @ delta)):
+        fn()
+        blas()
+        res[name] = (flops / median_seconds(fn, repeats) / 1e9, flops / median_seconds(blas, repeats) / 1e9)
+    return res
+
+
+STARTUP = """
+import time; t0 = time.perf_counter()
+import nbmlp
+from nbmlp.datasets import load_digits
+X, y = load_digits()
+nbmlp.MLP([64, 64, 10], seed=0, dtype="{dtype}").fit(X, y, epochs=1, batch_size=32, lr=0.1)
+print(time.perf_counter() - t0)
+"""
+
+MEMORY = """
+import resource, sys, numpy as np, nbmlp
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((10000, 784)).astype(np.float32), rng.integers(0, 10, 10000)
+net = nbmlp.MLP([784, 256, 128, 10], seed=0)
+net.fit(X[:256], y[:256], epochs=1, batch_size=128, lr=0.01)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+net.fit(X, y, epochs=1, batch_size=128, lr=0.01)
+one = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+net.fit(X, y, epochs=5, batch_size=128, lr=0.01)
+five = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(base / 1024, one / 1024, five / 1024)
+"""
+
+
+def run_python(code, env=None):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return out.stdout.split()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip", default="", help="comma-separated: small,mid,large,dense,scaling,startup,memory")
+    args = parser.parse_args()
+    skip = set(args.skip.split(",")) - {""}
+    r = args.repeats
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; numpy {np.__version__}, "
+          f"torch {getattr(torch, '__version__', '-')}, threads {args.threads}, repeats {r} (medians)")
+    with threadpool_limits(args.threads):
+        set_threads(args.threads)
+        if "small" not in skip:
+            X, y = load_digits()
+            X = X.astype(np.float32)
+            t = time_case([64, 64, 10], X, y, 32, 0.1, r, ("numpy", "torch", "sklearn"))
+            print(f"\nsmall digits 64-64-10 b32, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
+            for k in ("sklearn", "torch", "numpy"):
+                if k in t:
+                    print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
+        cases = {"mid": ([784, 256, 128, 10], 10000, 128), "large": ([784, 1024, 1024, 10], 4096, 256)}
+        for name, (layers, N, batch) in cases.items():
+            if name in skip:
+                continue
+            X, y = synthetic(N, layers[0], layers[-1])
+            t = time_case(layers, X, y, batch, 0.01, r, ("numpy", "torch"))
+            flop = 6.0 * N * sum(l * m for l, m in zip(layers[:-1], layers[1:]))
+            print(f"\n{name} {'-'.join(map(str, layers))} b{batch}, {N} samples, samples/s (GFLOP/s): " +
+                  ", ".join(f"{k} {N / v:.0f} ({flop / v / 1e9:.1f})" for k, v in t.items()))
+            for k in ("numpy", "torch"):
+                if k in t:
+                    print(f"  nbmlp speed / {k} speed = {t[k] / t['nbmlp']:.2f}x")
+        if "dense" not in skip:
+            for dtype in (np.float32, np.float64):
+                res = dense_gflops(dtype, r)
+                print(f"\ndense kernels 1024x1024, batch 1024, {np.dtype(dtype).name}: GFLOP/s nbmlp / numpy gemm")
+                for k, (ours, blas) in res.items():
+                    print(f"  {k:<8}{ours:8.1f} /{blas:7.1f} = {ours / blas:.0%}")
+    if "scaling" not in skip:
+        print("\n1 -> 2 threads (nbmlp epoch time ratio):")
+        for name, (layers, N, batch) in cases.items():
+            X, y = synthetic(N, layers[0], layers[-1])
+            net = nbmlp.MLP(layers, activation="relu", dtype="float32", seed=0)
+            ts = {}
+            for th in (1, 2):
+                nbmlp.set_num_threads(th)
+                net.fit(X, y, epochs=1, batch_size=batch, lr=0.01)
+                ts[th] = median_seconds(lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=0.01), r)
+            print(f"  {name}: {ts[1] * 1e3:.0f} ms -> {ts[2] * 1e3:.0f} ms, speed-up {ts[1] / ts[2]:.2f}x")
+    if "startup" not in skip:
+        warm = [float(run_python(STARTUP.format(dtype="float32"))[0]) for _ in range(max(3, r // 2))]
+        print(f"\nstart-up, import + first fit of the small case, warm cache: {np.median(warm):.2f} s")
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            cold = [float(run_python(STARTUP.format(dtype=dt), env)[0]) for dt in ("float32", "float64")]
+        print(f"first compile (empty cache), import + fit: float32 {cold[0]:.1f} s, then float64 {cold[1]:.1f} s")
+    if "memory" not in skip:
+        base, one, five = (float(v) for v in run_python(MEMORY))
+        print(f"\npeak RSS, mid case: after compile {base:.0f} MB, 1 epoch {one:.0f} MB, 5 more epochs {five:.0f} MB "
+              f"(data {10000 * 784 * 4 / 2**20:.0f} MB)")
+    print(f"\nload at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
