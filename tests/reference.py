@@ -86,3 +86,29 @@ def sgd_epoch(weights, biases, acts, loss, X, T, order, batch, lr):
             weights[L] -= lr * dW[L]
             biases[L] -= lr * db[L]
     return total / X.shape[0]
+
+
+# -- optimizers (scikit-learn's _stochastic_optimizers formulas, one flat array) ----------------
+def momentum_step(theta, v, g, lr, mu, nesterov):
+    v[...] = mu * v - lr * g
+    theta += (mu * v - lr * g) if nesterov else v
+
+
+def adam_step(theta, m, s, g, lr, t, beta1, beta2, eps):
+    lr_t = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    m[...] = beta1 * m + (1 - beta1) * g
+    s[...] = beta2 * s + (1 - beta2) * g ** 2
+    theta -= lr_t * m / (np.sqrt(s) + eps)
+
+
+def weighted_gradients(weights, biases, acts, loss, X, T, c, alpha):
+    """scikit-learn's batch gradient: (Σ_s c_s ∂E_s + α w) / Σ_s c_s, biases without α."""
+    us, ys = forward(weights, biases, acts, X)
+    delta = output_delta(ys[-1], us[-1], T, loss, acts[-1]) * c[:, None]
+    dW, db = [None] * len(weights), [None] * len(weights)
+    for L in range(len(weights) - 1, -1, -1):
+        dW[L] = (ys[L].T @ delta + alpha * weights[L]) / c.sum()
+        db[L] = delta.sum(axis=0) / c.sum()
+        if L > 0:
+            delta = (delta @ weights[L].T) * df(us[L - 1], ys[L], acts[L - 1])
+    return dW, db

@@ -4,3 +4,14 @@ from .network import MLP, DivergenceError
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads"]
 __version__ = "0.1.0"
+
+__all__ += ["MLPClassifier", "MLPRegressor", "load"]
+
+
+def __getattr__(name):
+    # the scikit-learn estimators load on first use, so that ``import nbmlp`` (kernels, MLP)
+    # does not import scikit-learn
+    if name in ("MLPClassifier", "MLPRegressor", "load"):
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'nbmlp' has no attribute {name!r}")

@@ -245,7 +245,8 @@ class MLP:
         Y[:X.size] = X.ravel()
         forward_pass(Y, U, self.params, self.layout, N, N)
         total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
-        backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N)
+        backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N,
+                      np.empty(0, self.dtype))
         dW, db = self._views(grads)
         return total / N, dW, db
 

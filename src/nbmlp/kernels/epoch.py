@@ -1,6 +1,6 @@
 """One compiled training epoch: shuffle, mini-batches, forward, backward, update.
 
-Legend: s sample, p parameter index, N samples, B batch size.
+Legend: s sample, p parameter index, N samples, B batch size, t optimizer step.
 Nothing is allocated here: the caller passes every buffer, sized once before the first epoch.
 The shuffle uses its own small generator (splitmix64, state in ``rng``) so that the order
 depends only on the seed, never on threads or on NumPy's global state.
@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
-from .optim import sgd_update
+from .optim import ADAM, SGD, MOMENTUM, NESTEROV, adam_update, l2_gradient, momentum_update, nesterov_update, sgd_update, weight_sqnorm
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
@@ -42,7 +42,7 @@ def gather_rows(out, src, perm, start):
 
 @njit(**JIT_SERIAL)
 def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, do_shuffle):
-    """Train for one epoch of mini-batch gradient descent; return the summed per-sample loss.
+    """Train for one epoch of plain mini-batch gradient descent; return the summed per-sample loss.
 
     Parameters
     ----------
@@ -71,8 +71,69 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward
     ``δ``, ``∂w_ij = y_i δ_j``, ``∂b_j = δ_j`` (means over the batch); update
     ``w ← w − η ∂w``, ``b ← b − η ∂b``. The loss of each batch is taken before its update.
+    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples.
+    """
+    empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
+    hyper = (eta, zero, zero, zero, zero, zero, one)
+    return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
+                           layout, loss, batch, SGD, hyper, do_shuffle)
+
+
+# entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
+ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE = 0, 1, 2, 3, 4, 5, 6
+
+
+
+@njit(**JIT_SERIAL)
+def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper,
+                    do_shuffle):
+    """One epoch of mini-batch training with an optimizer, an L2 penalty and sample weights.
+
+    Parameters
+    ----------
+    params, grads : (P,) arrays
+        Flat parameters θ (updated in place) and a gradient buffer of the same layout.
+    state : tuple ``(a, b, step)``
+        Optimizer state, updated in place: velocity ``v`` in ``a`` (momentum, Nesterov), or
+        Adam's moments ``m`` in ``a`` and ``s`` in ``b``, each (P,) (empty when unused), and
+        ``step`` (1,) int64, Adam's step count t.
+    work : tuple of arrays
+        ``(Y, U, D, DY, Tb, e)`` as in ``train_epoch``.
+    data : tuple ``(X, T, c, cb)``
+        Inputs (N, l), targets (N, n), sample weights ``c_s`` (N,) and a (batch,) buffer for one
+        batch's weights; ``c`` and ``cb`` are empty for unweighted samples.
+    perm, rng, layout, loss, batch
+        As in ``train_epoch``.
+    optimizer : int
+        ``optim.SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
+    hyper : tuple of 7 floats of the params' dtype
+        ``η, α, μ, β₁, β₂, ε`` and the loss scale ``κ``, indexed by ``ETA`` … ``LOSS_SCALE``.
+    do_shuffle : bool
+        Shuffle ``perm`` first.
+
+    Returns
+    -------
+    float
+        ``Σ_batches B_b (κ Σ_s c_s E_s / Σ_s c_s + (α/2) Σ w² / Σ_s c_s)``, with the batch's
+        weights before its update (``c_s = 1`` when unweighted); divided by N it is
+        scikit-learn's ``loss_``.
+
+    Notes
+    -----
+    For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward with
+    ``δ_k ← c_s δ_k`` and ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
+    ``∂b_j = Σ_s δ_j / Σ_s c_s``; then the update of ``optim``:
+    SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
+    ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``t ← t + 1``, ``η_t = η √(1 − β₂ᵗ)/(1 − β₁ᵗ)``,
+    ``m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``.
     """
     Y, U, D, DY, Tb, e = work
+    X, T, c, cb = data
+    a, b, step = state
+    eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
+    beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
+    kappa = float(hyper[LOSS_SCALE])
+    weighted = c.shape[0] > 0
     N = X.shape[0]
     if do_shuffle:
         shuffle(perm, rng)
@@ -83,7 +144,33 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
         t = rows(Tb, 0, nb, T.shape[1])
         gather_rows(t, T, perm, start)
         forward_pass(Y, U, params, layout, batch, nb)
-        total += loss_sum(e, Y, U, t, layout, loss, batch, nb)
-        backward_pass(grads, D, DY, params, Y, U, t, layout, loss, batch, nb)
-        sgd_update(params, grads, eta)
+        batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)
+        c_sum = float(nb)
+        if weighted:
+            # the batch's weights c_s, its weighted error Σ_s c_s E_s and Σ_s c_s
+            batch_sum = 0.0
+            c_sum = 0.0
+            for s in range(nb):
+                cb[s] = c[perm[start + s]]
+                batch_sum += cb[s] * e[s]
+                c_sum += cb[s]
+            if c_sum == 0.0:
+                continue  # a batch of zero weight has no error and no gradient: no step
+            batch_sum *= nb / c_sum
+        total += kappa * batch_sum
+        if alpha > 0:
+            total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
+        backward_pass(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb])
+        if alpha > 0:
+            l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
+        if optimizer == MOMENTUM:
+            momentum_update(params, a, grads, eta, mu)
+        elif optimizer == NESTEROV:
+            nesterov_update(params, a, grads, eta, mu)
+        elif optimizer == ADAM:
+            step[0] += 1
+            eta_t = eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0])
+            adam_update(params, a, b, grads, params.dtype.type(eta_t), beta1, beta2, eps)
+        else:
+            sgd_update(params, grads, eta)
     return total

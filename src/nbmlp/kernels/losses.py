@@ -125,3 +125,25 @@ def output_delta(delta, y, u, t, loss, act):
         for s in prange(N):
             for k in range(n):
                 delta[s, k] = (y[s, k] - t[s, k]) * (one if u[s, k] > zero else a)
+
+
+@njit(**JIT_PARALLEL)
+def weight_delta(delta, c):
+    """Per-sample weights on the output delta.
+
+    Parameters
+    ----------
+    delta : (N, n) array, in/out
+        ``δ_k`` of each sample.
+    c : (N,) array
+        Sample weights ``c_s``.
+
+    Notes
+    -----
+    ``δ_k ← c_s δ_k``: the delta of the weighted error ``c_s E_s``. Divided by ``Σ_s c_s``
+    (instead of N) in the batch mean, the gradients are those of ``Σ_s c_s E_s / Σ_s c_s``.
+    """
+    # δ_k ← c_s δ_k
+    for s in prange(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            delta[s, k] *= c[s]

@@ -16,7 +16,7 @@ from numba import njit
 from .._config import JIT_INLINE, JIT_SERIAL
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward_db, dense_backward_dw, dense_backward_dy, dense_forward
-from .losses import loss_forward, output_delta
+from .losses import loss_forward, output_delta, weight_delta
 
 # columns of ``layout``
 W_OFF, N_IN, N_OUT, A_IN, ACT = 0, 1, 2, 3, 4
@@ -81,13 +81,16 @@ def loss_sum(e, Y, U, t, layout, loss, cap, nb):
 
 
 @njit(**JIT_SERIAL)
-def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb):
+def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     """Backward propagation: every ``δ`` and the gradients of every weight and bias.
+
+    ``c`` holds the ``nb`` samples' weights ``c_s``, or is empty for unweighted samples.
 
     Notes
     -----
-    Output layer: ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``. Then for L = last … 0 (walked backwards):
-    ``∂w_ij = y_i δ_j`` and ``∂b_j = δ_j`` (means over the batch), and below a hidden layer
+    Output layer: ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``, times ``c_s`` when weighted. Then for
+    L = last … 0 (walked backwards): ``∂w_ij = y_i δ_j`` and ``∂b_j = δ_j`` (means over the
+    batch: divided by N, or by ``Σ_s c_s`` when weighted), and below a hidden layer
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed.
     """
@@ -95,6 +98,12 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb):
     scale = params.dtype.type(1) / params.dtype.type(nb)
     output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
                  layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
+    if c.shape[0] > 0:
+        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
+        c_sum = params.dtype.type(0)
+        for s in range(nb):
+            c_sum += c[s]
+        scale = params.dtype.type(1) / c_sum
     for L in range(Lo, -1, -1):
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)

@@ -1,0 +1,762 @@
+"""scikit-learn estimators on top of ``network.py``: ``MLPClassifier`` and ``MLPRegressor``.
+
+They take scikit-learn's parameters with scikit-learn's meanings and train with the compiled
+epoch of ``kernels.epoch.train_epoch_opt`` (SGD, momentum, Nesterov or Adam; L2 penalty and
+sample weights inside the kernels). This is the only module of nbmlp that imports scikit-learn.
+
+Conventions matched with scikit-learn (``sklearn/neural_network/_multilayer_perceptron.py``):
+initial weights and biases uniform in ``±√(6/(fan_in+fan_out))`` (``√(2/…)`` before a logistic
+layer); the gradient of a batch is ``(Σ_s c_s ∂E_s + α w) / Σ_s c_s``; ``loss_`` is the mean of
+the batch losses weighted by batch size, each ``Σ_s c_s E_s / Σ_s c_s + (α/2) Σ w² / Σ_s c_s``
+with ``E`` the half squared error averaged over outputs (regression), the cross-entropy
+(multiclass) or the binary cross-entropy summed over outputs (binary, multilabel); schedules,
+tolerance tests and early stopping as in scikit-learn. Intended differences: the shuffle order
+comes from nbmlp's own generator (seeded from ``random_state``), so runs are not bitwise equal
+to scikit-learn's; the log-loss is computed from the sums ``u`` without clipping the
+probabilities; early stopping stratifies multiclass targets too (scikit-learn stratifies only
+binary ones); ``dtype`` defaults to float32.
+"""
+import json
+import numbers
+import warnings
+import zipfile
+import zlib
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _validation as V
+from .kernels.epoch import train_epoch_opt
+from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
+from .network import MLP, DivergenceError
+
+try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
+    from tqdm.auto import tqdm
+except ImportError:  # pragma: no cover - exercised only without tqdm
+    tqdm = None
+
+FORMAT_NAME = "nbmlp-estimator"
+FORMAT_VERSION = 1
+HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+          "leaky_relu": "leaky_relu"}
+SCHEDULES = ("constant", "invscaling", "adaptive")
+# scikit-learn's names of the output activations
+OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared parameters, training loop and persistence of the two estimators."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 dtype="float32", callbacks=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    # -- parameters ----------------------------------------------------------------------
+    def _check_params(self):
+        """Every constructor parameter checked (ValueError/TypeError naming it); returns resolved ones."""
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = [sizes]
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}") from None
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+                raise TypeError(f"hidden_layer_sizes must hold integers, got {self.hidden_layer_sizes!r}")
+            if n < 1:
+                raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes!r}")
+        acts = [self.activation] * len(sizes) if isinstance(self.activation, str) else self.activation
+        try:
+            acts = list(acts)
+        except TypeError:
+            raise TypeError(f"activation must be a name or a list of names, got {self.activation!r}") from None
+        if len(acts) != len(sizes):
+            raise ValueError(f"activation: {len(acts)} names for {len(sizes)} hidden layers")
+        for a in acts:
+            if not isinstance(a, str) or a not in HIDDEN:
+                raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if self.learning_rate not in SCHEDULES:
+            raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
+        V.check_number(self.alpha, "alpha", low=0)
+        V.check_number(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
+        V.check_number(self.power_t, "power_t", low=0)
+        V.check_number(self.max_iter, "max_iter", low=1, integer=True)
+        V.check_number(self.tol, "tol", low=0)
+        V.check_number(self.momentum, "momentum", low=0)
+        if self.momentum > 1:
+            raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
+        V.check_number(self.validation_fraction, "validation_fraction", low=0, low_open=True)
+        if self.validation_fraction >= 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        for name in ("beta_1", "beta_2"):
+            value = V.check_number(getattr(self, name), name, low=0)
+            if value >= 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
+        V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            V.check_number(self.batch_size, "batch_size", low=1, integer=True)
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        callbacks = [] if self.callbacks is None else list(self.callbacks)
+        if not all(callable(cb) for cb in callbacks):
+            raise TypeError(f"callbacks must be a list of callables, got {self.callbacks!r}")
+        return [int(n) for n in sizes], [HIDDEN[a] for a in acts], V.check_dtype(self.dtype), callbacks
+
+    # -- the network -----------------------------------------------------------------------
+    def _network(self, dtype):
+        """An ``MLP`` holding the fitted weights (built from ``coefs_`` and ``intercepts_``)."""
+        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+        acts, out = self._activations_, self._out_activation_core
+        net = MLP(units, activation=acts, output=out, loss=self._loss_core, dtype=dtype, seed=0)
+        weights, biases = net._views(net.params)
+        for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
+            w[...] = c
+            b[...] = i
+        return net
+
+    def _set_weights(self, net):
+        """``coefs_`` and ``intercepts_`` as views into a copy of the network's flat parameters."""
+        weights, biases = net._views(net.params.copy())
+        self.coefs_, self.intercepts_ = weights, biases
+
+    def _init_network(self, units, acts, dtype, rs):
+        net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core,
+                  dtype=dtype, seed=0)
+        weights, biases = net._views(net.params)
+        for L, (w, b) in enumerate(zip(weights, biases)):
+            fan_in, fan_out = w.shape
+            # scikit-learn picks the bound from the hidden activation, for every layer
+            logistic = (acts[min(L, len(acts) - 1)] if acts else HIDDEN.get(self.activation)) == "sigmoid"
+            bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
+            w[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
+            b[...] = rs.uniform(-bound, bound, fan_out)
+        return net
+
+    def _forward(self, X):
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        dtype = self.coefs_[0].dtype.type
+        return self._network(dtype).forward(np.ascontiguousarray(X, dtype=dtype))
+
+    # -- training --------------------------------------------------------------------------
+    def _batch_size(self, n):
+        if isinstance(self.batch_size, str):
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn("Got `batch_size` larger than sample size. It is going to be clipped")
+        return int(min(self.batch_size, n))
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        sizes, acts, dtype, callbacks = self._check_params()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
+                             y_numeric=not is_classifier(self))
+        if not first_pass and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        T, c, lb = self._targets(y, first_pass, incremental, classes, dtype)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            c = sample_weight if c is None else c * sample_weight
+        if not first_pass and self._activations_ != acts:
+            raise ValueError("activation and hidden_layer_sizes cannot change between warm-started fits")
+        if not first_pass and self.coefs_[0].dtype != dtype:
+            raise ValueError("dtype cannot change between warm-started fits")
+        units = [X.shape[1]] + sizes + [T.shape[1]]
+        if not first_pass and [w.shape[0] for w in self.coefs_] + [self.coefs_[-1].shape[1]] != units:
+            raise ValueError(f"the network's layers {units} differ from the fitted ones; "
+                             "hidden_layer_sizes and the targets cannot change between warm-started fits")
+        rs = check_random_state(self.random_state)
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
+        X = np.ascontiguousarray(X, dtype=dtype)
+        T = np.ascontiguousarray(T, dtype=dtype)
+
+        # everything checked: from here on the estimator changes
+        if lb is not None:
+            self._label_binarizer, self.classes_ = lb, lb.classes_
+        if first_pass:
+            self._activations_ = acts
+            self.n_outputs_ = T.shape[1]
+            self.n_layers_ = len(units)
+            self.out_activation_ = OUT_NAMES[self._out_activation_core]
+            net = self._init_network(units, acts, dtype, rs)
+            self.n_iter_, self.t_ = 0, 0
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if early_stopping:
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+                self.best_validation_score_, self.best_loss_ = -np.inf, None
+            else:
+                self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
+                self.best_loss_ = np.inf
+        else:
+            net = self._network(dtype)
+        if not incremental or not hasattr(self, "_optimizer_state"):
+            self._new_optimizer(net.n_params, dtype)
+        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+        self._train(net, X, T, c, early_stopping, X_val if early_stopping else None,
+                    y_val if early_stopping else None, T_val if early_stopping else None,
+                    incremental, callbacks)
+        return self
+
+    def _new_optimizer(self, P, dtype):
+        code = ADAM if self.solver == "adam" else SGD
+        if self.solver == "sgd" and self.momentum > 0:
+            code = NESTEROV if self.nesterovs_momentum else MOMENTUM
+        a = np.zeros(P if code != SGD else 0, dtype=dtype)
+        b = np.zeros(P if code == ADAM else 0, dtype=dtype)
+        self._optimizer_state = {"code": code, "a": a, "b": b, "step": np.zeros(1, np.int64),
+                                 "learning_rate": float(self.learning_rate_init)}
+
+    def _split(self, X, y, T, c, rs, lb):
+        stratify = y if lb is not None and lb.y_type_ != "multilabel-indicator" else None
+        idx_train, idx_val = train_test_split(np.arange(X.shape[0]), random_state=rs,
+                                              test_size=self.validation_fraction, stratify=stratify)
+        if len(idx_train) == 0 or len(idx_val) == 0:
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no "
+                             f"validation sample out of {X.shape[0]}")
+        cw = None if c is None else c[idx_train]
+        return X[idx_train], T[idx_train], cw, X[idx_val], y[idx_val], T[idx_val]
+
+    def _train(self, net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks):
+        N, dtype, state = X.shape[0], net.dtype, self._optimizer_state
+        batch = self._batch_size(N)
+        work = net._work(batch, with_backward=True)
+        grads = np.empty_like(net.params)
+        perm = np.arange(N, dtype=np.int64)
+        weighted = c is not None and not np.all(c == 1)
+        cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
+        data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
+        opt_state = (state["a"], state["b"], state["step"])
+        kappa = 1.0 / T.shape[1] if self._loss_core == "squared_error" else 1.0
+        last_good = net.params.copy()
+        best = net.params.copy() if early_stopping else None
+        self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
+        bar = None
+        if self.verbose and tqdm is not None:
+            bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
+        try:
+            for _ in range(self.max_iter):
+                hyper = tuple(dtype(v) for v in (state["learning_rate"], self.alpha, self.momentum,
+                                                 self.beta_1, self.beta_2, self.epsilon, kappa))
+                total = train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
+                                        net.layout, net._loss_code, batch, state["code"], hyper,
+                                        bool(self.shuffle))
+                loss = total / N
+                if not (np.isfinite(loss) and np.isfinite(net.params).all()):
+                    net.params[...] = last_good
+                    raise DivergenceError(
+                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); the weights from "
+                        f"before that epoch were kept. Try a smaller learning_rate_init "
+                        f"(now {self.learning_rate_init}).")
+                last_good[...] = net.params
+                self.n_iter_ += 1
+                self.loss_ = float(loss)
+                self.t_ += N
+                self.loss_curve_.append(self.loss_)
+                record = {"epoch": self.n_iter_, "loss": self.loss_, "validation_score": None,
+                          "validation_loss": None, "learning_rate": state["learning_rate"]}
+                if early_stopping:
+                    record["validation_score"], record["validation_loss"] = self._validate(net, X_val, y_val, T_val)
+                    if record["validation_score"] > self.best_validation_score_:
+                        best[...] = net.params
+                self._update_no_improvement_count(early_stopping, record)
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    state["learning_rate"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+                self._report(bar, record)
+                if callbacks:
+                    self._set_weights(net)  # callbacks see this epoch's coefs_ and intercepts_
+                stop = any([bool(cb(self, record)) for cb in callbacks])
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                           f"{self.n_iter_no_change} consecutive epochs.")
+                    if self.solver == "sgd" and self.learning_rate == "adaptive" and state["learning_rate"] > 1e-6:
+                        state["learning_rate"] /= 5.0
+                        self._no_improvement_count = 0
+                        self._say(bar, f"{msg} Setting learning rate to {state['learning_rate']:f}")
+                    else:
+                        self._say(bar, f"{msg} Stopping.")
+                        break
+                if stop:
+                    self._say(bar, "A callback asked to stop. Stopping.")
+                    break
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                                  "the optimization hasn't converged yet.", ConvergenceWarning)
+        except KeyboardInterrupt:
+            net.params[...] = last_good
+            warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
+        finally:
+            if bar is not None:
+                bar.close()
+            if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
+                net.params[...] = best
+            self._set_weights(net)
+
+    def _update_no_improvement_count(self, early_stopping, record):
+        if early_stopping:
+            score = record["validation_score"]
+            self.validation_scores_.append(score)
+            self.validation_loss_curve_.append(record["validation_loss"])
+            self._no_improvement_count = (self._no_improvement_count + 1
+                                          if score < self.best_validation_score_ + self.tol else 0)
+            self.best_validation_score_ = max(self.best_validation_score_, score)
+        else:
+            loss = self.loss_curve_[-1]
+            self._no_improvement_count = (self._no_improvement_count + 1 if loss > self.best_loss_ - self.tol else 0)
+            self.best_loss_ = min(self.best_loss_, loss)
+
+    def _validate(self, net, X_val, y_val, T_val):
+        """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
+        Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
+        T = T_val.astype(np.float64)
+        if self._loss_core == "squared_error":
+            loss = 0.5 * np.mean((Y - T) ** 2)
+        else:
+            tiny = np.finfo(net.dtype).tiny
+            P = np.clip(Y, tiny, 1)
+            if self._loss_core == "cross_entropy":
+                loss = -np.mean(np.sum(T * np.log(P), axis=1))
+            else:
+                Q = np.clip(1 - Y, tiny, 1)
+                loss = -np.mean(np.sum(T * np.log(P) + (1 - T) * np.log(Q), axis=1))
+        return float(self._score_outputs(Y, y_val)), float(loss)
+
+    def _report(self, bar, record):
+        if not self.verbose:
+            return
+        if bar is not None:
+            post = {"loss": f"{record['loss']:.6g}"}
+            if record["validation_score"] is not None:
+                post["val_score"] = f"{record['validation_score']:.4f}"
+            bar.set_postfix(post)
+            bar.update(1)
+        else:
+            line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
+            if record["validation_score"] is not None:
+                line += f", validation score = {record['validation_score']:.6f}"
+            print(line)
+
+    def _say(self, bar, msg):
+        if self.verbose:
+            (bar.write if bar is not None else print)(msg)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted estimator to a ``.npz`` file that ``nbmlp.load`` reads without pickle.
+
+        Parameters
+        ----------
+        path : str or path-like or file object
+            Destination (NumPy adds ``.npz`` to a file name without it).
+
+        Notes
+        -----
+        File format (version 1), one NumPy ``.npz`` archive (uncompressed zip of ``.npy``
+        arrays, none of them object arrays, so it loads with ``allow_pickle=False``):
+
+        - ``format``: the string ``"nbmlp-estimator"``; ``format_version``: int, 1;
+          ``estimator``: ``"MLPClassifier"`` or ``"MLPRegressor"``.
+        - ``params_json``: the constructor parameters as JSON (tuples as
+          ``{"__tuple__": [...]}``, dicts with non-string keys as ``{"__dict__": [[k, v], …]}``;
+          ``callbacks`` is not saved and comes back as ``None``).
+        - ``attrs_json``: the scalar and list fitted attributes as JSON (``n_iter_``, ``t_``,
+          ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+          ``best_validation_score_``, ``validation_loss_curve_``, ``n_features_in_``,
+          ``n_layers_``, ``n_outputs_``, ``out_activation_``, hidden activations, label type).
+        - ``layer_units`` (int64): neurons per layer, input first; ``parameters``: every weight
+          and bias in one flat array of the model's dtype, layer by layer, each layer's
+          weights ``w[i, j]`` (C order, shape (in, out)) followed by its biases.
+        - ``classes`` (classifier): ``classes_``; ``feature_names_in`` when fitted on a
+          DataFrame.
+        - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``, ``shuffle_rng``: the optimizer's
+          state and the shuffle generator, so that ``partial_fit`` continues where it stopped.
+        """
+        check_is_fitted(self, "coefs_")
+        params = self.get_params(deep=False)
+        params["callbacks"] = None
+        state = self._optimizer_state
+        attrs = {name: getattr(self, name) for name in (
+            "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
+            "best_validation_score_", "validation_loss_curve_", "n_features_in_", "n_layers_",
+            "n_outputs_", "out_activation_", "_activations_", "_no_improvement_count")}
+        attrs["optimizer_code"] = state["code"]
+        attrs["optimizer_learning_rate"] = state["learning_rate"]
+        arrays = {
+            "format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION),
+            "estimator": np.array(type(self).__name__),
+            "params_json": np.array(json.dumps(_encode(params))),
+            "attrs_json": np.array(json.dumps(_encode(attrs))),
+            "layer_units": np.array([c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]], np.int64),
+            "parameters": np.concatenate([a.ravel() for w, b in zip(self.coefs_, self.intercepts_) for a in (w, b)]),
+            "optimizer_a": state["a"], "optimizer_b": state["b"], "optimizer_step": state["step"],
+            "shuffle_rng": self._shuffle_rng,
+        }
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
+        arrays.update(self._extra_arrays())
+        np.savez(path, **arrays)
+
+    def _extra_arrays(self):
+        return {}
+
+    def _restore_extra(self, files, attrs):
+        pass
+
+
+def _encode(value):
+    """JSON-ready form of parameters and attributes (see ``save``)."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _encode(v) for k, v in value.items()}
+        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, type):
+        return np.dtype(value).name
+    if isinstance(value, float) and not np.isfinite(value):
+        return {"__float__": repr(value)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot save a parameter or attribute of type {type(value).__name__}: {value!r}")
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        if "__float__" in value:
+            return float(value["__float__"])
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def load(path):
+    """Read an estimator written by ``save`` (no pickle: safe for files from elsewhere).
+
+    Raises
+    ------
+    ValueError
+        If the file is unreadable, truncated or corrupted, not an nbmlp model, or of another
+        format version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            files = {name: f[name] for name in f.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(f"path: {path!r} is not a readable nbmlp model file ({e})") from None
+    if not isinstance(files, dict) or files.get("format") is None or str(files["format"]) != FORMAT_NAME:
+        raise ValueError(f"path: {path!r} is not an nbmlp model file")
+    version = int(files["format_version"])
+    if version != FORMAT_VERSION:
+        raise ValueError(f"path: {path!r} has nbmlp model format version {version}; "
+                         f"this nbmlp reads version {FORMAT_VERSION}")
+    try:
+        cls = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[str(files["estimator"])]
+        est = cls(**_decode(json.loads(str(files["params_json"]))))
+        attrs = _decode(json.loads(str(files["attrs_json"])))
+        units = [int(n) for n in files["layer_units"]]
+        flat = files["parameters"]
+        if flat.dtype not in (np.float32, np.float64):
+            raise ValueError(f"parameters have dtype {flat.dtype}")
+        sizes = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
+        if flat.shape != (sizes,):
+            raise ValueError(f"{flat.size} parameters for layers {units}")
+        est._activations_ = attrs.pop("_activations_")
+        code = attrs.pop("optimizer_code")
+        lr = attrs.pop("optimizer_learning_rate")
+        for name, value in attrs.items():
+            setattr(est, name, value)
+        est._restore_extra(files, attrs)
+        net = MLP(units, activation=est._activations_, output=est._out_activation_core,
+                  loss=est._loss_core, dtype=flat.dtype, seed=0)
+        net.params[...] = flat
+        est._set_weights(net)
+        est._optimizer_state = {"code": code, "a": files["optimizer_a"].copy(), "b": files["optimizer_b"].copy(),
+                                "step": files["optimizer_step"].copy(), "learning_rate": lr}
+        est._shuffle_rng = files["shuffle_rng"].copy()
+        if "feature_names_in" in files:
+            est.feature_names_in_ = files["feature_names_in"].astype(object)
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        raise ValueError(f"path: {path!r} is a damaged nbmlp model file ({type(e).__name__}: {e})") from None
+    return est
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer perceptron classifier, a drop-in for scikit-learn's ``MLPClassifier``.
+
+    Binary targets get one logistic output (binary cross-entropy), multiclass targets a softmax
+    output (cross-entropy), multilabel indicator matrices one logistic output per label.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+    n_iter_no_change
+        As in scikit-learn's ``MLPClassifier`` (``solver`` is ``"sgd"`` or ``"adam"``; there is
+        no L-BFGS). ``activation`` also takes ``"leaky_relu"`` and may be a list with one name
+        per hidden layer.
+    class_weight : dict, "balanced" or None
+        Weights of the classes, multiplied into the sample weights (not for multilabel targets).
+    dtype : {"float32", "float64"}
+        Type of the weights and of every computation (default float32).
+    callbacks : list of callables, optional
+        Each is called after every epoch as ``cb(estimator, record)``, with ``record`` a dict
+        holding ``epoch``, ``loss``, ``validation_score``, ``validation_loss`` and
+        ``learning_rate``; returning True stops training after that epoch. During the call the
+        estimator's ``coefs_`` and ``intercepts_`` hold that epoch's weights.
+
+    Attributes
+    ----------
+    coefs_, intercepts_, loss_, loss_curve_, best_loss_, validation_scores_,
+    best_validation_score_, n_iter_, t_, classes_, n_features_in_, feature_names_in_,
+    n_layers_, n_outputs_, out_activation_
+        As in scikit-learn.
+    validation_loss_curve_ : list of float or None
+        With ``early_stopping``, the validation loss (without the penalty) after every epoch.
+
+    Notes
+    -----
+    ``verbose`` shows a tqdm progress bar when tqdm is installed (``pip install
+    "nbmlp[progress]"``), else one line per epoch. Ctrl-C during ``fit`` stops training with
+    a warning and keeps the weights of the last finished epoch. A diverging epoch raises
+    ``nbmlp.DivergenceError`` and keeps the weights from before it.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 class_weight=None, dtype="float32", callbacks=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+        self.class_weight = class_weight
+
+    @property
+    def _out_activation_core(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
+
+    @property
+    def _loss_core(self):
+        return "cross_entropy" if self._out_activation_core == "softmax" else "binary_cross_entropy"
+
+    def _targets(self, y, first_pass, incremental, classes, dtype):
+        check_classification_targets(y)
+        if first_pass:
+            lb = LabelBinarizer()
+            if incremental and classes is not None and not type_of_target(y).startswith("multilabel"):
+                lb.fit(np.asarray(classes))
+            else:
+                lb.fit(y)
+            new_lb = lb
+        else:
+            new_lb = self._label_binarizer
+            if type_of_target(y).startswith("multilabel"):
+                if new_lb.y_type_ != "multilabel-indicator" or y.shape[1] != len(self.classes_):
+                    raise ValueError("y: the labels differ from the ones of the first fit")
+            else:
+                unseen = np.setdiff1d(np.unique(y), self.classes_)
+                if len(unseen):
+                    what = "partial_fit" if incremental else "warm_start"
+                    raise ValueError(f"y: {what} got labels {unseen.tolist()} that are not in "
+                                     f"classes_ = {self.classes_.tolist()}")
+        if self.class_weight is not None and new_lb.y_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets")
+        T = new_lb.transform(y).astype(dtype)
+        c = None
+        if self.class_weight is not None:
+            if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {self.class_weight!r}")
+            c = compute_sample_weight(self.class_weight, y).astype(np.float64)
+        return T, c, new_lb
+
+    def _score_outputs(self, Y, y):
+        return accuracy_score(y, self._labels(Y))
+
+    def _labels(self, Y):
+        if self.n_outputs_ == 1:
+            Y = Y.ravel()
+        return self._label_binarizer.inverse_transform(Y)
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on (X, y); returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix (multilabel).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights ``c_s`` of the samples.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch on (X, y), continuing from the current weights; ``classes`` on the first call."""
+        if not hasattr(self, "coefs_"):
+            if classes is None and not type_of_target(y).startswith("multilabel"):
+                raise ValueError("classes must be passed on the first call to partial_fit")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit "
+                             f"(classes_ = {self.classes_.tolist()})")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict(self, X):
+        """Predicted class of each row (label indicator rows for multilabel targets)."""
+        return self._labels(self._forward(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        Y = self._forward(X)
+        if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            return np.hstack([1 - Y, Y])
+        return Y
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _extra_arrays(self):
+        return {"classes": np.asarray(self.classes_) if self.classes_.dtype != object
+                else np.asarray(self.classes_.tolist(), dtype=str),
+                "label_type": np.array(self._label_binarizer.y_type_)}
+
+    def _restore_extra(self, files, attrs):
+        lb = LabelBinarizer()
+        lb.classes_ = files["classes"]
+        if lb.classes_.dtype.kind == "U":
+            lb.classes_ = lb.classes_.astype(object)
+        lb.y_type_ = str(files["label_type"])
+        lb.sparse_input_ = False
+        self._label_binarizer = lb
+        self.classes_ = lb.classes_
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer perceptron regressor, a drop-in for scikit-learn's ``MLPRegressor``.
+
+    Identity output and the half squared error, averaged over outputs as in scikit-learn; one
+    or several outputs.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+    n_iter_no_change, dtype, callbacks
+        As in ``MLPClassifier``.
+    loss : {"squared_error"}
+        The only loss (scikit-learn's default); kept as a parameter for its name.
+
+    Attributes
+    ----------
+    coefs_, intercepts_, loss_, loss_curve_, best_loss_, validation_scores_,
+    best_validation_score_, validation_loss_curve_, n_iter_, t_, n_features_in_,
+    feature_names_in_, n_layers_, n_outputs_, out_activation_
+        As in ``MLPClassifier``; the validation score is R².
+    """
+
+    _out_activation_core = "identity"
+    _loss_core = "squared_error"
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 dtype="float32", callbacks=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+        self.loss = loss
+
+    def _targets(self, y, first_pass, incremental, classes, dtype):
+        if self.loss != "squared_error":
+            raise ValueError(f"loss must be 'squared_error', got {self.loss!r}")
+        y = np.asarray(y)
+        return (y.reshape(-1, 1) if y.ndim == 1 else y), None, None
+
+    def _score_outputs(self, Y, y):
+        return r2_score(y, Y.ravel() if Y.shape[1] == 1 else Y)
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on (X, y); returns self. ``y``: (n_samples,) or (n_samples, n_outputs)."""
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch on (X, y), continuing from the current weights."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        Y = self._forward(X)
+        return Y.ravel() if self.n_outputs_ == 1 else Y
