@@ -1,5 +1,7 @@
-"""``python -m nbmlp``: train on the bundled digits data (8×8 images, 1,797 samples)."""
-from ._demo import main
+"""``python -m nbmlp``: the same as the ``nbmlp`` command (see ``nbmlp.cli``)."""
+import sys
+
+from .cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
