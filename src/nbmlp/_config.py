@@ -1,17 +1,32 @@
 """Numba decorator options, defined once for every kernel.
 
-``JIT_PARALLEL`` is for the kernels with a ``prange`` loop; ``JIT_SERIAL`` for the scalar helpers
-and for the drivers that call parallel kernels one after another (a driver never runs a parallel
-kernel inside its own parallel loop).
+``JIT_PARALLEL`` is for the kernels with a ``prange`` loop; ``JIT_SERIAL`` for code that calls no
+parallel kernel; ``JIT_DRIVER`` for the drivers that call parallel kernels one after another (a
+driver has no ``prange`` of its own and never runs a parallel kernel inside a parallel loop).
+
+A driver is compiled with ``parallel=True`` although it has no parallel loop: a cached *serial*
+function that calls a parallel one crashes when it is loaded from the cache in a later process
+(numba issue #8578, open in numba 0.68); compiled as parallel, the same driver loads safely.
+``tests/test_cache.py`` runs that sequence in fresh processes.
 
 ``fastmath`` allows re-association and contraction (so reductions vectorize and use FMA) but
 keeps NaN and inf semantics (no ``nnan``/``ninf``), so divergence checks with ``np.isfinite``
 still work. Re-association changes no result between thread counts: every output is summed by
 one thread, in the same order, whatever the number of threads.
 """
+import warnings
+
+from numba.core.errors import NumbaPerformanceWarning
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 JIT_PARALLEL = dict(parallel=True, fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
 JIT_SERIAL = dict(parallel=False, fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
 JIT_INLINE = dict(JIT_SERIAL, inline="always")
+JIT_DRIVER = JIT_PARALLEL
+
+# A driver has no parallel loop of its own, so Numba notes that ``parallel=True`` found nothing to
+# transform; silence exactly that note for nbmlp's kernel modules.
+warnings.filterwarnings(
+    "ignore", category=NumbaPerformanceWarning,
+    message=r"(?s).*no transformation for parallel execution was possible.*nbmlp[/\\]kernels[/\\]")

@@ -418,8 +418,9 @@ def cmd_predict(args):
 
 
 def cmd_explain(args):
-    from .explain import main as explain_main
-    return explain_main([args.step] if args.step else [])
+    from .derivation import explain
+    explain(args.step)
+    return 0
 
 
 def cmd_bench(args):

@@ -250,6 +250,17 @@ class MLP:
         dW, db = self._views(grads)
         return total / N, dW, db
 
+    def trace(self, X, T):
+        """One forward and backward pass on (X, T), returning every quantity of the derivation.
+
+        Returns a dict: ``loss`` (E, the mean over samples), ``e`` (per-sample E), ``x``, ``t``
+        and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``delta``
+        (δ, per sample), ``dy`` (∂E/∂y of the layer's input, per sample), ``dw`` and ``db``
+        (means over the batch, equal to ``gradients``). See ``nbmlp.trace.trace``.
+        """
+        from .trace import trace
+        return trace(self, X, T)
+
     def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True):
         """Train by mini-batch gradient descent, each epoch in compiled code.
 

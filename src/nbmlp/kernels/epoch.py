@@ -1,6 +1,6 @@
 """One compiled training epoch: shuffle, mini-batches, forward, backward, update.
 
-Legend: s sample, p parameter index, N samples, B batch size, t optimizer step.
+Legend: s sample, p parameter index, N samples, B batch size; Adam's step count is ``step``.
 Nothing is allocated here: the caller passes every buffer, sized once before the first epoch.
 The shuffle uses its own small generator (splitmix64, state in ``rng``) so that the order
 depends only on the seed, never on threads or on NumPy's global state.
@@ -8,14 +8,21 @@ depends only on the seed, never on threads or on NumPy's global state.
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
-from .optim import ADAM, SGD, MOMENTUM, NESTEROV, adam_update, l2_gradient, momentum_update, nesterov_update, sgd_update, weight_sqnorm
+from .._config import JIT_DRIVER, JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
+from .optim import (ADAM, MOMENTUM, NESTEROV, SGD, adam_update, l2_gradient, momentum_update, nesterov_update,
+                    sgd_update, weight_sqnorm)
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
 @njit(**JIT_INLINE)
 def splitmix64(rng):
-    """Next 64-bit value of the generator whose state is ``rng[0]`` (Steele et al., 2014)."""
+    """Next 64-bit value of the generator whose state is ``rng[0]`` (Steele et al., 2014).
+
+    Notes
+    -----
+    ``x ← x + 0x9E3779B97F4A7C15``; then ``z = x``, ``z ← (z ⊕ z≫30)·0xBF58476D1CE4E5B9``,
+    ``z ← (z ⊕ z≫27)·0x94D049BB133111EB``, ``z ← z ⊕ z≫31`` (arithmetic modulo 2⁶⁴).
+    """
     rng[0] += np.uint64(0x9E3779B97F4A7C15)
     z = rng[0]
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -25,7 +32,13 @@ def splitmix64(rng):
 
 @njit(**JIT_SERIAL)
 def shuffle(perm, rng):
-    """Fisher–Yates shuffle of ``perm`` in place."""
+    """Fisher–Yates shuffle of ``perm`` in place.
+
+    Notes
+    -----
+    For s = N−1 … 1: ``perm_s, perm_r = perm_r, perm_s`` with r uniform in 0 … s.
+    """
+    # perm_s, perm_r = perm_r, perm_s   (r uniform in 0 … s)
     for s in range(perm.shape[0] - 1, 0, -1):
         r = np.int64(splitmix64(rng) % np.uint64(s + 1))
         perm[s], perm[r] = perm[r], perm[s]
@@ -33,14 +46,20 @@ def shuffle(perm, rng):
 
 @njit(**JIT_PARALLEL)
 def gather_rows(out, src, perm, start):
-    """``out[s] = src[perm[start + s]]`` for the rows of one mini-batch (threads own rows)."""
+    """Copy the rows of one mini-batch, in the shuffled order.
+
+    Notes
+    -----
+    ``out[s] = src[perm[start + s]]`` for every row s of ``out`` (threads own rows).
+    """
+    # out_s = src_perm(start + s)
     for s in prange(out.shape[0]):
         row = perm[start + s]
         for c in range(src.shape[1]):
             out[s, c] = src[row, c]
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, do_shuffle):
     """Train for one epoch of plain mini-batch gradient descent; return the summed per-sample loss.
 
@@ -83,8 +102,7 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
 ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE = 0, 1, 2, 3, 4, 5, 6
 
 
-
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper,
                     do_shuffle):
     """One epoch of mini-batch training with an optimizer, an L2 penalty and sample weights.
@@ -138,6 +156,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     if do_shuffle:
         shuffle(perm, rng)
     total = 0.0
+    # per mini-batch: u, y; E; δ, ∂w, ∂b; w ← w − η ∂w
     for start in range(0, N, batch):
         nb = min(batch, N - start)
         gather_rows(input_block(Y, layout, 0, batch, nb), X, perm, start)

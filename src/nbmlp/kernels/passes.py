@@ -13,7 +13,7 @@ These drivers only call the parallel kernels one after another (never inside a p
 """
 from numba import njit
 
-from .._config import JIT_INLINE, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_INLINE
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward_db, dense_backward_dw, dense_backward_dy, dense_forward
 from .losses import loss_forward, output_delta, weight_delta
@@ -25,30 +25,50 @@ LAYOUT_COLUMNS = 5
 
 @njit(**JIT_INLINE)
 def rows(buf, start, nb, width):
-    """The (nb, width) block of a flat work buffer that starts at ``start``."""
+    """The (nb, width) block of a flat work buffer that starts at ``start``.
+
+    Notes
+    -----
+    ``block[s, c] = buf[start + s·width + c]`` (a view, nothing is copied).
+    """
     return buf[start:start + nb * width].reshape((nb, width))
 
 
 @njit(**JIT_INLINE)
 def layer_params(params, layout, L):
-    """Views ``w`` (l, m) and ``b`` (m,) of layer L in the flat parameter buffer."""
+    """Views ``w`` (l, m) and ``b`` (m,) of layer L in the flat parameter buffer.
+
+    Notes
+    -----
+    With ``off = layout[L, W_OFF]``: ``w_ij = params[off + i·m + j]``, ``b_j = params[off + l·m + j]``.
+    """
     off, l, m = layout[L, W_OFF], layout[L, N_IN], layout[L, N_OUT]
     return params[off:off + l * m].reshape((l, m)), params[off + l * m:off + l * m + m]
 
 
 @njit(**JIT_INLINE)
 def layer_block(buf, layout, L, cap, nb):
-    """Rows of layer L's *output* (layer L+1) in a work buffer."""
+    """Rows of layer L's *output* (layer L+1) in a work buffer.
+
+    Notes
+    -----
+    ``block[s, j] = buf[cap · (layout[L, A_IN] + l) + s·m + j]``: after the widths of layers 0 … L.
+    """
     return rows(buf, cap * (layout[L, A_IN] + layout[L, N_IN]), nb, layout[L, N_OUT])
 
 
 @njit(**JIT_INLINE)
 def input_block(buf, layout, L, cap, nb):
-    """Rows of layer L's *input* (layer L) in a work buffer."""
+    """Rows of layer L's *input* (layer L) in a work buffer.
+
+    Notes
+    -----
+    ``block[s, i] = buf[cap · layout[L, A_IN] + s·l + i]``: after the widths of layers 0 … L−1.
+    """
     return rows(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
 
@@ -57,6 +77,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
     holds the inputs ``y_i``.
     """
+    # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
         u = layer_block(U, layout, L, cap, nb)
@@ -64,23 +85,24 @@ def forward_pass(Y, U, params, layout, cap, nb):
         activation_forward(layer_block(Y, layout, L, cap, nb), u, layout[L, ACT])
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def loss_sum(e, Y, U, t, layout, loss, cap, nb):
     """Sum of the per-sample errors E of ``nb`` samples, added in sample order (float64).
 
     Notes
     -----
-    ``Σ_s E_s`` with E from ``losses.loss_forward``; the caller divides by N for the mean.
+    ``total = Σ_s E_s`` with E from ``losses.loss_forward``; the caller divides by N for the mean.
     """
     Lo = layout.shape[0] - 1
     loss_forward(e[:nb], layer_block(Y, layout, Lo, cap, nb), layer_block(U, layout, Lo, cap, nb), t, loss)
     total = 0.0
+    # total = Σ_s E_s   (in sample order)
     for s in range(nb):
         total += e[s]
     return total
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     """Backward propagation: every ``δ`` and the gradients of every weight and bias.
 
@@ -104,6 +126,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
+    # for L = last … 0: ∂w_ij = y_i δ_j, ∂b_j = δ_j; below: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i)
     for L in range(Lo, -1, -1):
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)

@@ -1,0 +1,77 @@
+"""``MLP.trace``: every quantity of the derivation for one forward and backward pass.
+
+The numbers come from the compiled passes that ``fit`` and ``gradients`` use
+(``kernels.passes.forward_pass``, ``loss_sum``, ``backward_pass``): this module only allocates
+the work buffers, runs the passes once over the whole of (X, T) and copies each layer's block
+out of the flat buffers. Nothing here recomputes the math.
+"""
+import numpy as np
+
+from .kernels.dense import dense_backward_dy
+from .kernels.passes import backward_pass, forward_pass, input_block, layer_block, loss_sum
+
+
+def trace(net, X, T):
+    """One forward and one backward pass of ``net`` on (X, T), every quantity by its name.
+
+    Parameters
+    ----------
+    net : MLP
+        The network; it is not changed.
+    X : (N, l) array
+        Inputs, one sample per row.
+    T : (N, n) array, or (N,) class labels for a softmax output
+        Targets ``t_k``.
+
+    Returns
+    -------
+    dict
+        ``loss``: ``E``, the mean of the per-sample errors (a float, as ``gradients`` returns).
+        ``e``: (N,) the per-sample errors ``E_s``.
+        ``x``: (N, l) the inputs, converted to the network's dtype (the input layer's ``y_i``).
+        ``t``: (N, n) the targets (one-hot when labels were given).
+        ``layers``: one dict per weight layer L (from layer L to layer L+1), holding
+
+        - ``w`` (in, out), ``b`` (out,): copies of the weights ``w_ij`` and biases ``b_j``;
+        - ``u`` (N, out): the weighted sums ``u_j = Σ_i y_i w_ij + b_j``;
+        - ``y`` (N, out): the outputs ``y_j = f(u_j)``;
+        - ``delta`` (N, out): ``δ_j = ∂E_s/∂u_j``, **per sample**: the derivative of sample s's
+          own error, without any 1/N. For softmax with cross-entropy (and sigmoid with binary
+          cross-entropy) the output layer's ``delta`` is exactly ``y − t``;
+        - ``dy`` (N, in): ``∂y_i = ∂E_s/∂y_i``, the gradient of the layer's *input*
+          (``Σ_j δ_j w_ij``), per sample; for layer 0 it is ∂E_s/∂X;
+        - ``dw`` (in, out), ``db`` (out,): ``∂E/∂w_ij`` and ``∂E/∂b_j`` of the batch's mean
+          error, so the mean over the samples is taken here:
+          ``dw = (1/N) Σ_s y_s δ_s`` (``y_s`` the layer's input) and ``db = (1/N) Σ_s δ_s``.
+          They equal ``net.gradients(X, T)``.
+
+        Every per-sample array has the sample index first and the network's dtype.
+    """
+    X = net._check_X(X)
+    T = net._check_T(T, X.shape[0])
+    N = X.shape[0]
+    layout = net.layout
+    Y, U, D, DY, _, e = net._work(N, with_backward=True)
+    grads = np.empty_like(net.params)
+    Y[:X.size] = X.ravel()
+    forward_pass(Y, U, net.params, layout, N, N)
+    total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
+    backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, np.empty(0, net.dtype))
+    # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
+    # one more call of the same kernel
+    weights, biases = net._views(net.params)
+    dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])
+    dW, db = net._views(grads)
+    layers = []
+    for L in range(len(layout)):
+        layers.append({
+            "w": weights[L].copy(),
+            "b": biases[L].copy(),
+            "u": layer_block(U, layout, L, N, N).copy(),
+            "y": layer_block(Y, layout, L, N, N).copy(),
+            "delta": layer_block(D, layout, L, N, N).copy(),
+            "dy": input_block(DY, layout, L, N, N).copy(),
+            "dw": dW[L].copy(),
+            "db": db[L].copy(),
+        })
+    return {"loss": total / N, "e": e[:N].copy(), "x": X.copy(), "t": T.copy(), "layers": layers}

@@ -1,0 +1,75 @@
+"""The compile cache works across processes (``cache=True``), including the sequence that crashes
+a cached serial function calling a parallel one (numba issue #8578)."""
+import os
+import subprocess
+import sys
+
+KERNELS_ONLY = """
+import numpy as np
+from nbmlp.kernels.dense import dense_forward, dense_backward_dy, dense_backward_dw, dense_backward_db
+from nbmlp.kernels.activations import activation_forward, activation_backward
+from nbmlp.kernels.losses import loss_forward, output_delta
+dt = np.float64
+y, w, b, d = np.ones((5, 3)), np.ones((3, 4)), np.ones(4), np.ones((5, 4))
+u = np.empty((5, 4))
+dense_forward(u, y, w, b); dense_backward_dy(np.empty((5, 3)), d, w)
+dense_backward_dw(np.empty((3, 4)), y, d, 1.0); dense_backward_db(np.empty(4), d, 1.0)
+activation_forward(u.copy(), u, 1); activation_backward(u.copy(), u, u, u, 1)
+loss_forward(np.empty(5), u, u, u, 0); output_delta(u.copy(), u, u, u, 0, 1)
+"""
+
+NETWORK = """
+import numpy as np, nbmlp
+net = nbmlp.MLP([3, 4, 2], activation="sigmoid", output="sigmoid", loss="squared_error", dtype="float64", seed=0)
+E = net.gradients(np.ones((5, 3)), np.ones((5, 2)))[0]
+hist = net.fit(np.ones((5, 3)), np.ones((5, 2)), epochs=1, batch_size=2, lr=0.1)
+print(repr(E), repr(hist[0]))
+"""
+
+
+def run(code, cache_dir):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_cached_drivers_load_in_later_processes(tmp_path):
+    assert run(KERNELS_ONLY, tmp_path).returncode == 0
+    outputs = []
+    for _ in range(3):  # compile and cache the drivers, then load them from the cache twice
+        res = run(NETWORK, tmp_path)
+        assert res.returncode == 0, f"exit {res.returncode}: {res.stderr[-2000:]}"
+        assert "Warning" not in res.stderr, res.stderr
+        outputs.append(res.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert any(f.endswith(".nbc") for _, _, files in os.walk(tmp_path) for f in files)
+
+
+def _kernel_dispatchers():
+    import importlib
+    import pkgutil
+
+    import nbmlp.kernels
+    from numba.core.registry import CPUDispatcher
+    for info in pkgutil.iter_modules(nbmlp.kernels.__path__):
+        module = importlib.import_module(f"nbmlp.kernels.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
+                yield f"{module.__name__}.{name}", obj
+
+
+def _calls_parallel(dispatcher, seen=()):
+    """Whether a compiled function reaches a parallel kernel through the functions it calls."""
+    from numba.core.registry import CPUDispatcher
+    for name in dispatcher.py_func.__code__.co_names:
+        callee = dispatcher.py_func.__globals__.get(name)
+        if isinstance(callee, CPUDispatcher) and callee not in seen:
+            if callee.targetoptions.get("parallel") or _calls_parallel(callee, seen + (dispatcher,)):
+                return True
+    return False
+
+
+def test_serial_functions_do_not_call_parallel_kernels():
+    """A cached serial caller of a parallel kernel crashes on reload: such callers use JIT_DRIVER."""
+    offenders = [name for name, d in _kernel_dispatchers()
+                 if not d.targetoptions.get("parallel") and _calls_parallel(d)]
+    assert offenders == []

@@ -1,0 +1,110 @@
+"""``MLP.trace``: the quantities of the derivation, by name, from the compiled passes."""
+import numpy as np
+import pytest
+
+import nbmlp
+from conftest import DTYPES
+from test_gradients import OUTPUTS, make_data
+from test_hand import T as T_HAND, X as X_HAND, hand_net
+
+KEYS = {"w", "b", "u", "y", "delta", "dy", "dw", "db"}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes,hidden", [([3, 2], "tanh"), ([7, 3, 5], "relu"), ([3, 4, 3, 2], ["sigmoid", "leaky_relu"])])
+@pytest.mark.parametrize("output,loss", OUTPUTS)
+def test_trace_matches_gradients_and_forward(sizes, hidden, output, loss, dtype):
+    rng = np.random.default_rng(len(sizes))
+    net = nbmlp.MLP(sizes, activation=hidden, output=output, loss=loss, dtype=dtype, seed=2)
+    for b in net.biases:
+        b[...] = rng.uniform(-0.3, 0.3, b.shape)
+    X, T = make_data(net, 5, rng)
+    before = net.params.copy()
+    tr = net.trace(X, T)
+    np.testing.assert_array_equal(net.params, before)            # the network is not changed
+    E, dW, db = net.gradients(X, T)
+    assert tr["loss"] == E
+    assert tr["e"].shape == (5,) and np.isclose(tr["e"].mean(), E, rtol=1e-5)
+    np.testing.assert_array_equal(tr["layers"][-1]["y"], net.forward(X))
+    assert len(tr["layers"]) == len(sizes) - 1
+    for L, layer in enumerate(tr["layers"]):
+        l, m = sizes[L], sizes[L + 1]
+        assert set(layer) == KEYS
+        for key, shape in (("u", (5, m)), ("y", (5, m)), ("delta", (5, m)), ("dy", (5, l)),
+                           ("w", (l, m)), ("b", (m,)), ("dw", (l, m)), ("db", (m,))):
+            assert layer[key].shape == shape and layer[key].dtype == dtype, key
+        np.testing.assert_array_equal(layer["dw"], dW[L])
+        np.testing.assert_array_equal(layer["db"], db[L])
+        np.testing.assert_array_equal(layer["w"], net.weights[L])
+        # the names mean what the docstring says: u = y_in w + b, dw = (1/N) Σ_s y_s δ_s,
+        # db = (1/N) Σ_s δ_s, dy = δ wᵀ (NumPy references, in float64)
+        y_in = (tr["x"] if L == 0 else tr["layers"][L - 1]["y"]).astype(np.float64)
+        delta, w = layer["delta"].astype(np.float64), layer["w"].astype(np.float64)
+        tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer["u"], y_in @ w + layer["b"], **tol)
+        np.testing.assert_allclose(layer["dw"], y_in.T @ delta / 5, **tol)
+        np.testing.assert_allclose(layer["db"], delta.mean(axis=0), **tol)
+        np.testing.assert_allclose(layer["dy"], delta @ w.T, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_output_delta_is_y_minus_t(dtype):
+    rng = np.random.default_rng(0)
+    net = nbmlp.MLP([4, 6, 3], activation="tanh", output="softmax", dtype=dtype, seed=1)
+    X, labels = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    tr = net.trace(X, labels)
+    out = tr["layers"][-1]
+    t = np.eye(3, dtype=dtype)[labels]
+    np.testing.assert_array_equal(tr["t"], t)
+    # per sample: δ_k = y_k − t_k exactly, without the 1/N of the mean
+    np.testing.assert_array_equal(out["delta"], out["y"] - t)
+    np.testing.assert_allclose(out["db"], (out["y"] - t).astype(np.float64).mean(axis=0),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+
+
+def test_input_gradient_is_the_derivative_of_each_samples_error():
+    """``dy`` of layer 0 is ∂E_s/∂x_s: the derivative of the mean E is dy / N (central differences)."""
+    rng = np.random.default_rng(3)
+    net = nbmlp.MLP([3, 4, 2], activation="tanh", output="sigmoid", loss="binary_cross_entropy",
+                    dtype="float64", seed=0)
+    X, T = rng.standard_normal((4, 3)), rng.integers(0, 2, (4, 2)).astype(float)
+    dy = net.trace(X, T)["layers"][0]["dy"]
+    h = 1e-6
+    for s in range(4):
+        for i in range(3):
+            Xp, Xm = X.copy(), X.copy()
+            Xp[s, i] += h
+            Xm[s, i] -= h
+            fd = (net.gradients(Xp, T)[0] - net.gradients(Xm, T)[0]) / (2 * h)
+            assert abs(fd - dy[s, i] / 4) < 1e-7
+
+
+def test_hand_computed_2_2_1_network():
+    """The numbers worked out by hand in ``test_hand.py``'s docstring, read from trace."""
+    tr = hand_net().trace(X_HAND, T_HAND)
+    hid, out = tr["layers"]
+    a = dict(atol=1e-10)
+    np.testing.assert_allclose(hid["u"], [[0.5, 0.0]], **a)
+    np.testing.assert_allclose(hid["y"], [[0.6224593312, 0.5]], **a)
+    np.testing.assert_allclose(out["u"], [[0.6224593312]], **a)
+    np.testing.assert_allclose(out["y"], [[0.6507776782]], **a)
+    assert abs(tr["loss"] - 0.0609781150) < 1e-10
+    np.testing.assert_allclose(out["delta"], [[-0.0793663922]], **a)
+    np.testing.assert_allclose(out["dw"], [[-0.0494023514], [-0.0396831961]], **a)
+    np.testing.assert_allclose(out["db"], [-0.0793663922], **a)
+    np.testing.assert_allclose(out["dy"], [[-0.0793663922, 0.0793663922]], **a)
+    np.testing.assert_allclose(hid["delta"], [[-0.0186513968, 0.0198415981]], **a)
+    np.testing.assert_allclose(hid["dw"], [[-0.0186513968, 0.0198415981], [0.0, 0.0]], **a)
+    np.testing.assert_allclose(hid["db"], [-0.0186513968, 0.0198415981], **a)
+    # ∂y of the inputs: Σ_j δ_j w_ij = (−0.0186513968·0.5 + 0.0198415981·1, −0.0186513968·(−0.5) + 0.0198415981·2)
+    np.testing.assert_allclose(hid["dy"], [[0.0105158997, 0.0490088946]], **a)
+
+
+def test_trace_checks_its_input_and_leaves_the_network_alone():
+    net = nbmlp.MLP([2, 3, 2], activation="relu", output="softmax", seed=0)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="X has 3 features"):
+        net.trace(np.zeros((2, 3)), [0, 1])
+    with pytest.raises(ValueError, match="T"):
+        net.trace(np.zeros((2, 2)), [0, 5])
+    np.testing.assert_array_equal(net.params, before)
