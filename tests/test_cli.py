@@ -189,3 +189,22 @@ def test_bad_options():
     assert res.returncode != 0 and "--hidden" in res.stderr and "Traceback" not in res.stderr
     res = run("demo", "nosuchset")
     assert res.returncode != 0 and "invalid choice" in res.stderr
+
+
+def test_plots_skipped_without_matplotlib(tmp_path):
+    # a matplotlib that cannot be imported, ahead of the real one on the path
+    fake = tmp_path / "fake"
+    (fake / "matplotlib").mkdir(parents=True)
+    (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
+    env = dict(os.environ, PYTHONPATH=str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-m", "nbmlp", "demo", "xor", "--epochs", "2", "--quiet",
+                          "--out-dir", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert "plots skipped: matplotlib is not installed" in res.stdout
+    assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_no_command_prints_help():
+    res = run()
+    assert res.returncode == 2
+    assert "usage: nbmlp" in res.stdout and "demo" in res.stdout
