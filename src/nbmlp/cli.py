@@ -1,0 +1,556 @@
+"""The ``nbmlp`` command: demo, train, predict, explain, bench.
+
+Every failure a user can cause (a missing file, a bad CSV, a wrong model file) prints one line
+``nbmlp: error: …`` to stderr and exits with status 2, without a traceback and without leaving
+a partial output file.
+"""
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+EXIT_USAGE = 2
+
+DESCRIPTION = "Train multilayer perceptrons whose kernels are the loops of backpropagation."
+EPILOG = """examples:
+  nbmlp demo                        train on the bundled digits, save loss_curve.png
+  nbmlp demo spirals --epochs 300   two spirals, with a picture of the decision regions
+  nbmlp train data.csv --target label --hidden 64,32 --out model.npz --plot loss.png
+  nbmlp predict model.npz new.csv --out predictions.csv
+  nbmlp explain delta_k             the formula of the output delta and its loop
+  nbmlp bench                       time nbmlp against scikit-learn, PyTorch and NumPy
+"""
+
+
+class UserError(Exception):
+    """A problem with the command's input: reported in one line, no traceback."""
+
+
+# -- CSV ------------------------------------------------------------------------------------
+def _open_text(path, what):
+    if not os.path.exists(path):
+        raise UserError(f"{what} {path!r} does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"{what} {path!r} is a directory, not a file")
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise UserError(f"cannot read {what} {path!r}: {err.strerror}") from None
+
+
+def read_csv(path):
+    """Header and rows (lists of strings) of a CSV file with a header row."""
+    with _open_text(path, "data file") as fh:
+        try:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None or not any(h.strip() for h in header):
+                raise UserError(f"{path} is empty (it needs a header row and data rows)")
+            header = [h.strip() for h in header]
+            rows = []
+            for row in reader:
+                if not row or all(not v.strip() for v in row):
+                    continue
+                if len(row) != len(header):
+                    raise UserError(f"{path}, line {reader.line_num}: {len(row)} values but the header "
+                                    f"has {len(header)} columns")
+                rows.append((reader.line_num, [v.strip() for v in row]))
+        except UnicodeDecodeError:
+            raise UserError(f"{path} is not a UTF-8 text CSV file") from None
+        except csv.Error as err:
+            raise UserError(f"{path}: not a valid CSV file ({err})") from None
+    if not rows:
+        raise UserError(f"{path} has a header but no data rows")
+    return header, rows
+
+
+def numeric_columns(path, header, rows, columns):
+    """The named columns as a float array; a non-numeric value names its line and column."""
+    index = [header.index(c) for c in columns]
+    X = np.empty((len(rows), len(index)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        for c, col in enumerate(index):
+            try:
+                X[r, c] = float(row[col])
+            except ValueError:
+                raise UserError(f"{path}, line {line}, column {header[col]!r}: {row[col]!r} is not a number") from None
+            if not np.isfinite(X[r, c]):
+                raise UserError(f"{path}, line {line}, column {header[col]!r}: {row[col]!r} is not a finite number")
+    return X
+
+
+def write_atomically(path, write):
+    """Call ``write(tmp_path)`` then move the file into place, so no partial file is left."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UserError(f"cannot write {path!r}: directory {directory!r} does not exist")
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".nbmlp-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# -- progress and plots ---------------------------------------------------------------------
+class Progress:
+    """One line per epoch on a terminal (rewritten in place), a line every few epochs otherwise."""
+
+    def __init__(self, epochs, quiet, stream=sys.stderr):
+        self.epochs, self.quiet, self.stream = epochs, quiet, stream
+        self.tty = stream.isatty()
+        self.start = time.perf_counter()
+
+    def update(self, epoch, loss, val_loss, val_score, score_name):
+        if self.quiet:
+            return
+        text = f"epoch {epoch:>4}/{self.epochs}  loss {loss:.4f}"
+        if val_loss is not None:
+            text += f"  val loss {val_loss:.4f}  val {score_name} {val_score:.3f}"
+        if self.tty:
+            self.stream.write("\r" + text)
+            if epoch == self.epochs:
+                self.stream.write("\n")
+        elif epoch == 1 or epoch == self.epochs or epoch % max(1, self.epochs // 10) == 0:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self):
+        if not self.quiet and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_loss(path, history, title):
+    plt = _pyplot()
+    if plt is None:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], label="training")
+    if history["val_loss"]:
+        ax.plot(epochs, history["val_loss"], label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return True
+
+
+def plot_regions(path, model, X, y, title):
+    plt = _pyplot()
+    if plt is None:
+        return False
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0))
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
+    proba = model.predict_proba(grid)
+    p = proba[:, 1] if proba.shape[1] == 2 else proba.argmax(axis=1)
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.contourf(gx, gy, p.reshape(gx.shape), levels=20, cmap="RdBu_r", alpha=0.6)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=14)
+    ax.set_title(title)
+    fig.tight_layout()
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return True
+
+
+# -- training shared by demo and train --------------------------------------------------------
+def split(n, fraction, seed, labels=None):
+    """Indices (train, held out); stratified by ``labels`` when given, every class in both."""
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        order = rng.permutation(n)
+        k = max(1, int(round(fraction * n)))
+        return np.sort(order[k:]), np.sort(order[:k])
+    held = []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        held.extend(idx[:max(1, int(round(fraction * len(idx))))] if len(idx) > 1 else [])
+    held = np.sort(np.array(held, dtype=np.int64))
+    return np.setdiff1d(np.arange(n), held), held
+
+
+def standardize(X):
+    """Column means and scales (scale 1 for a constant column)."""
+    mu = X.mean(axis=0)
+    sigma = X.std(axis=0)
+    sigma[sigma == 0] = 1.0
+    return mu, sigma
+
+
+def fold_input_scaling(model, mu, sigma):
+    """Make a model trained on (X − μ)/σ take raw X: w_ij ← w_ij/σ_i, b_j ← b_j − Σ_i μ_i w_ij/σ_i."""
+    w, b = model.coefs_[0], model.intercepts_[0]
+    scaled = w / sigma[:, None].astype(w.dtype)
+    b[...] = b - (mu[:, None].astype(w.dtype) * scaled).sum(axis=0)
+    w[...] = scaled
+
+
+def fold_output_scaling(model, mu, sigma):
+    """Make a regressor trained on (t − μ)/σ predict t: w_jk ← σ_k w_jk, b_k ← σ_k b_k + μ_k."""
+    w, b = model.coefs_[-1], model.intercepts_[-1]
+    w[...] = w * sigma[None, :].astype(w.dtype)
+    b[...] = b * sigma.astype(b.dtype) + mu.astype(b.dtype)
+
+
+def validation_loss(model, X, y, classify):
+    if classify:
+        proba = np.clip(model.predict_proba(X), 1e-12, 1)
+        cols = np.searchsorted(model.classes_, y)
+        if proba.shape[1] == 1:
+            proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
+        return float(-np.log(proba[np.arange(len(y)), cols]).mean())
+    pred = model.predict(X).reshape(len(y), -1)
+    return float(0.5 * ((pred - y.reshape(len(y), -1)) ** 2).mean())
+
+
+def train(model, X, y, Xval, yval, epochs, classify, quiet):
+    """Fit ``model`` epoch by epoch, tracking training and validation loss; return the history."""
+    history = {"loss": [], "val_loss": [], "val_score": [], "times": []}
+    progress = Progress(epochs, quiet)
+    score_name = "accuracy" if classify else "R²"
+
+    def record(estimator, info):
+        history["times"].append(time.perf_counter())
+        if len(yval):
+            history["val_loss"].append(validation_loss(estimator, Xval, yval, classify))
+            history["val_score"].append(float(estimator.score(Xval, yval)))
+        history["loss"].append(float(estimator.loss_curve_[-1]))
+        progress.update(len(history["loss"]), history["loss"][-1],
+                        history["val_loss"][-1] if len(yval) else None,
+                        history["val_score"][-1] if len(yval) else None, score_name)
+        return False
+
+    model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
+        model.fit(X, y)
+    model.set_params(callbacks=None)
+    # time per epoch: the median gap between epoch ends, so the first epoch's compilation and the
+    # validation done in ``record`` are left out
+    gaps = np.diff(history["times"])
+    history["epoch_seconds"] = float(np.median(gaps)) if len(gaps) else float("nan")
+    return history
+
+
+def make_estimator(task, hidden, activation, solver, lr, batch_size, seed):
+    from .estimators import MLPClassifier, MLPRegressor
+    cls = MLPClassifier if task == "classify" else MLPRegressor
+    return cls(hidden_layer_sizes=hidden, activation=activation, solver=solver, learning_rate_init=lr,
+               batch_size=batch_size, random_state=seed, tol=0.0, n_iter_no_change=10**9)
+
+
+# -- commands -------------------------------------------------------------------------------
+DEMOS = {  # dataset: hidden layers, activation, solver, learning rate, batch size, epochs
+    "digits": ((64,), "relu", "sgd", 0.1, 32, 30),
+    "iris": ((16,), "tanh", "adam", 0.01, 16, 150),
+    "xor": ((8,), "tanh", "adam", 0.05, 16, 150),
+    "spirals": ((64, 64), "relu", "adam", 0.01, 32, 300),
+    "moons": ((32,), "relu", "adam", 0.01, 32, 150),
+}
+
+
+def cmd_demo(args):
+    from . import datasets
+    X, y = datasets.load(args.dataset, seed=args.seed)
+    hidden, activation, solver, lr, batch, epochs = DEMOS[args.dataset]
+    epochs = args.epochs or epochs
+    if args.dataset == "xor":
+        batch = min(batch, len(y))
+    rest, test = split(len(y), 0.2, args.seed, y)
+    train_idx, val_idx = split(len(rest), 0.25, args.seed + 1, y[rest])
+    train_idx, val_idx = rest[train_idx], rest[val_idx]
+    mu, sigma = standardize(X[train_idx])
+    Xs = ((X - mu) / sigma).astype(np.float32)
+    model = make_estimator("classify", hidden, activation, solver, lr, batch, args.seed)
+    say = (lambda *a: None) if args.quiet else print
+    say(f"nbmlp demo: {args.dataset}, {len(train_idx)} training / {len(val_idx)} validation / {len(test)} test "
+        f"samples, layers {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(np.unique(y))}, {activation}, {solver}, "
+        f"{epochs} epochs")
+    history = train(model, Xs[train_idx], y[train_idx], Xs[val_idx], y[val_idx], epochs, True, args.quiet)
+    test_acc = model.score(Xs[test], y[test])
+    print(f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
+          f"(median, with the validation pass)")
+    os.makedirs(args.out_dir, exist_ok=True)
+    loss_png = os.path.join(args.out_dir, f"{args.dataset}_loss.png")
+    pictures = []
+    if plot_loss(loss_png, history, f"nbmlp {args.dataset}: loss per epoch"):
+        pictures.append(loss_png)
+        if X.shape[1] == 2:
+            regions_png = os.path.join(args.out_dir, f"{args.dataset}_regions.png")
+            plot_regions(regions_png, model, Xs, y, f"nbmlp {args.dataset}: decision regions")
+            pictures.append(regions_png)
+        print("saved " + ", ".join(pictures))
+    else:
+        print("plots skipped: matplotlib is not installed (pip install 'nbmlp[plot]')")
+    return 0
+
+
+def _guess_task(values):
+    try:
+        numbers = np.array([float(v) for v in values])
+    except ValueError:
+        return "classify"
+    if np.all(numbers == np.round(numbers)) and len(np.unique(numbers)) <= 20:
+        return "classify"
+    return "regress"
+
+
+def cmd_train(args):
+    header, rows = read_csv(args.data)
+    if args.target not in header:
+        raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
+    features = [c for c in header if c != args.target]
+    if not features:
+        raise UserError(f"{args.data} has no feature columns besides the target {args.target!r}")
+    X = numeric_columns(args.data, header, rows, features)
+    raw_target = [row[header.index(args.target)] for _, row in rows]
+    task = args.task or _guess_task(raw_target)
+    if task == "classify":
+        try:
+            y = np.array([float(v) for v in raw_target]).astype(np.int64)
+        except ValueError:
+            y = np.array(raw_target)
+        if len(np.unique(y)) < 2:
+            raise UserError(f"target column {args.target!r} has a single class; classification needs two or more")
+    else:
+        y = numeric_columns(args.data, header, rows, [args.target])[:, 0]
+    train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
+    if args.validation == 0 or len(train_idx) == 0:
+        train_idx, val_idx = np.arange(len(y)), np.arange(0)
+    mu, sigma = standardize(X[train_idx])
+    Xs = (X - mu) / sigma
+    ys, y_mu, y_sigma = y, None, None
+    if task == "regress":
+        y_mu, y_sigma = standardize(y[train_idx, None])
+        ys = (y - y_mu[0]) / y_sigma[0]
+    model = make_estimator(task, args.hidden, args.activation, args.solver, args.lr, args.batch_size, args.seed)
+    if not args.quiet:
+        print(f"nbmlp train: {args.data}, {len(train_idx)} training / {len(val_idx)} validation rows, "
+              f"{len(features)} features, task {task}, hidden {','.join(map(str, args.hidden))}")
+    history = train(model, Xs[train_idx], ys[train_idx], Xs[val_idx], ys[val_idx], args.epochs,
+                    task == "classify", args.quiet)
+    fold_input_scaling(model, mu, sigma)
+    if task == "regress":
+        fold_output_scaling(model, y_mu, y_sigma)
+    model.feature_names_in_ = np.array(features, dtype=object)  # saved, so predict finds its columns
+    name = "accuracy" if task == "classify" else "R²"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        line = f"training {name} {model.score(X[train_idx], y[train_idx]):.4f}"
+        if len(val_idx):
+            line += f"; validation {name} {model.score(X[val_idx], y[val_idx]):.4f}"
+    print(line)
+    if args.out:
+        write_atomically(args.out, lambda tmp: model.save(tmp))
+        print(f"saved model to {args.out}")
+    if args.plot:
+        if plot_loss(args.plot, history, f"nbmlp: {os.path.basename(args.data)}"):
+            print(f"saved loss curve to {args.plot}")
+        else:
+            print("plot skipped: matplotlib is not installed (pip install 'nbmlp[plot]')")
+    return 0
+
+
+def cmd_predict(args):
+    from . import load
+    if not os.path.exists(args.model):
+        raise UserError(f"model file {args.model!r} does not exist")
+    try:
+        model = load(args.model)
+    except (ValueError, TypeError, OSError) as err:
+        raise UserError(f"{args.model} is not a usable nbmlp model: {err}") from None
+    header, rows = read_csv(args.data)
+    n_features = model.n_features_in_
+    columns = header
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and all(n in header for n in names):
+        columns = list(names)
+    if len(columns) != n_features:
+        raise UserError(f"{args.data} has {len(columns)} columns but the model takes {n_features} features")
+    X = numeric_columns(args.data, header, rows, columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fitted with feature names, given a plain array
+        pred = model.predict(X)
+
+    def write(path):
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["prediction"])
+            for p in pred:
+                w.writerow([p])
+
+    if args.out:
+        write_atomically(args.out, write)
+        if not args.quiet:
+            print(f"wrote {len(pred)} predictions to {args.out}")
+    else:
+        print("prediction")
+        for p in pred:
+            print(p)
+    return 0
+
+
+def cmd_explain(args):
+    from .derivation import explain
+    explain(args.step)
+    return 0
+
+
+def cmd_bench(args):
+    from .bench import main as bench_main
+    return bench_main(args.rest)
+
+
+# -- argument parsing -----------------------------------------------------------------------
+def _hidden(text):
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes sizes like 64,32, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="print only results and errors")
+    common.add_argument("--threads", type=_positive(int), help="threads used by the kernels")
+    common.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    parser = argparse.ArgumentParser(prog="nbmlp", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    from .datasets import DATASETS
+    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a bundled or generated data set",
+                       description="Train a sensible network on a bundled (digits, iris) or generated (xor, spirals, "
+                                   "moons) data set, print the test accuracy and save plots.",
+                       epilog="examples:\n  nbmlp demo\n  nbmlp demo spirals --epochs 300 --out-dir pictures\n")
+    p.add_argument("dataset", nargs="?", default="digits", choices=DATASETS, help="data set (default digits)")
+    p.add_argument("--epochs", type=_positive(int), help="epochs (default: a sensible number per data set)")
+    p.add_argument("--out-dir", default=".", help="where to save the pictures (default: current directory)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", parents=[common], formatter_class=fmt, help="train on a CSV file",
+                       description="Train on a CSV file with a header row; one column is the target. Features are "
+                                   "standardized (the scaling is folded into the saved weights).",
+                       epilog="examples:\n  nbmlp train data.csv --target label --out model.npz\n"
+                              "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n")
+    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("--target", required=True, help="name of the target column")
+    p.add_argument("--hidden", type=_hidden, default=(64,), help="hidden layer sizes, e.g. 64,32 (default 64)")
+    p.add_argument("--activation", default="relu", choices=["identity", "logistic", "tanh", "relu", "leaky_relu"])
+    p.add_argument("--epochs", type=_positive(int), default=50, help="epochs (default 50)")
+    p.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
+    p.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate η (default 0.001)")
+    p.add_argument("--solver", default="adam", choices=["sgd", "adam"], help="optimizer (default adam)")
+    p.add_argument("--task", choices=["classify", "regress"], help="default: classify for non-numeric or few "
+                                                                   "integer target values, else regress")
+    p.add_argument("--validation", type=_fraction, default=0.2, help="fraction held out for validation (default 0.2)")
+    p.add_argument("--out", help="save the trained model to this .npz file")
+    p.add_argument("--plot", help="save the loss curve to this PNG file")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", parents=[common], formatter_class=fmt, help="predict with a saved model",
+                       description="Predict the rows of a CSV file (header row; the model's feature columns) with a "
+                                   "model saved by 'nbmlp train --out'.",
+                       epilog="examples:\n  nbmlp predict model.npz new.csv\n"
+                              "  nbmlp predict model.npz new.csv --out predictions.csv\n")
+    p.add_argument("model", help="model file (.npz) from 'nbmlp train --out'")
+    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("--out", help="write predictions to this CSV file (default: standard output)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("explain", parents=[common], formatter_class=fmt, help="show a formula and its loop",
+                       description="Print each step of the backpropagation derivation with the loop that computes it.",
+                       epilog="examples:\n  nbmlp explain\n  nbmlp explain forward\n")
+    p.add_argument("step", nargs="?", help="one step (default: all)")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("bench", parents=[common], formatter_class=fmt, help="compare speed with other libraries",
+                       description="Train the same networks with nbmlp, scikit-learn, PyTorch (if installed) and "
+                                   "NumPy; print a table. Options after 'bench' go to python -m nbmlp.bench.",
+                       epilog="examples:\n  nbmlp bench\n  nbmlp bench -- --help\n")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options for python -m nbmlp.bench")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.threads:
+            from . import set_num_threads
+            set_num_threads(min(args.threads, _max_threads()))
+        return args.func(args) or 0
+    except UserError as err:
+        print(f"nbmlp: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as err:
+        if os.environ.get("NBMLP_DEBUG"):
+            raise
+        print(f"nbmlp: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("nbmlp: interrupted", file=sys.stderr)
+        return 130
+
+
+def _max_threads():
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
