@@ -425,7 +425,10 @@ def cmd_explain(args):
 
 def cmd_bench(args):
     from .bench import main as bench_main
-    return bench_main(args.rest)
+    rest = args.rest
+    if args.threads and "--threads" not in rest:
+        rest = ["--threads", str(args.threads)] + rest
+    return bench_main(rest)
 
 
 # -- argument parsing -----------------------------------------------------------------------
@@ -521,15 +524,18 @@ def build_parser():
     p = sub.add_parser("bench", parents=[common], formatter_class=fmt, help="compare speed with other libraries",
                        description="Train the same networks with nbmlp, scikit-learn, PyTorch (if installed) and "
                                    "NumPy; print a table. Options after 'bench' go to python -m nbmlp.bench.",
-                       epilog="examples:\n  nbmlp bench\n  nbmlp bench -- --help\n")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="options for python -m nbmlp.bench")
+                       epilog="examples:\n  nbmlp bench\n  nbmlp bench --sizes small,mid --epochs 3 --threads 2\n")
     p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "bench":
+        args.rest = extra  # the options of python -m nbmlp.bench
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
