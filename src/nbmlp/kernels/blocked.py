@@ -61,6 +61,7 @@ def abt_rows(C, A, B, a0, a1):
     zero = A.dtype.type(0)
     # columns per cache block: as many rows of B as fit in BLOCK_BYTES, whole tiles
     cb = max(TILE_COLS, (BLOCK_BYTES // max(1, nq * A.itemsize)) // TILE_COLS * TILE_COLS)
+    # C_ac = Σ_q A_aq B_cq, one cache block of columns c at a time
     for cs in range(0, nb, cb):
         ce = min(cs + cb, nb)
         for a in range(a0, a1, TILE):
@@ -95,13 +96,23 @@ def abt_rows(C, A, B, a0, a1):
 
 @njit(**JIT_SERIAL)
 def chunk_rows(n):
-    """Rows per parallel chunk: 8 tiles (B's cache blocks serve 32 rows), or 1 tile if ``n`` is small."""
+    """Rows per parallel chunk: 8 tiles (B's cache blocks serve 32 rows), or 1 tile if ``n`` is small.
+
+    Notes
+    -----
+    ``step = TILE · 8`` if ``n ≥ 16 · TILE``, else ``step = TILE``.
+    """
     return TILE * (8 if n >= 16 * TILE else 1)
 
 
 @njit(**JIT_SERIAL)
 def transpose_rows(dst, src, c0, c1):
-    """Rows ``c0 ≤ c < c1`` of ``dst = srcᵀ``: ``dst[c, r] = src[r, c]`` (packing for ``abt_rows``)."""
+    """Rows ``c0 ≤ c < c1`` of ``dst = srcᵀ`` (packing for ``abt_rows``).
+
+    Notes
+    -----
+    ``dst_cr = src_rc``: for the forward sum ``wt_ji = w_ij``, for ∂w ``yt_is = y_si``.
+    """
     n = src.shape[0]
     # dst_cr = src_rc, in 8-row strips of src so each read cache line serves 8 writes
     for r0 in range(0, n, 8):
@@ -113,7 +124,12 @@ def transpose_rows(dst, src, c0, c1):
 
 @njit(**JIT_PARALLEL)
 def transpose_parallel(dst, src):
-    """``dst = srcᵀ`` with threads owning rows of ``dst`` (see ``transpose_rows``)."""
+    """``dst = srcᵀ`` with threads owning rows of ``dst`` (see ``transpose_rows``).
+
+    Notes
+    -----
+    ``dst_cr = src_rc``.
+    """
     n = dst.shape[0]
     step = chunk_rows(n)
     # dst_cr = src_rc   (threads own rows c of dst)
@@ -123,9 +139,15 @@ def transpose_parallel(dst, src):
 
 @njit(**JIT_SERIAL)
 def activation_rows(y, u, code, s0, s1):
-    """``y_j = f(u_j)`` for samples ``s0 ≤ s < s1`` (the formulas of ``activations.activation_forward``)."""
+    """The activation of samples ``s0 ≤ s < s1``.
+
+    Notes
+    -----
+    ``y_j = f(u_j)``, with the formulas of ``activations.activation_forward``.
+    """
     m = u.shape[1]
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    # y_j = f(u_j) for each sample s
     for s in range(s0, s1):
         if code == IDENTITY:
             # y_j = u_j
@@ -196,7 +218,12 @@ def forward_rows(y_out, u, y, wt, b, code, s0, s1):
 
 @njit(**JIT_PARALLEL)
 def forward_parallel(y_out, u, y, wt, b, code):
-    """``forward_rows`` over every sample, threads owning chunks of samples."""
+    """``forward_rows`` over every sample, threads owning chunks of samples.
+
+    Notes
+    -----
+    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)``, with ``wt_ji = w_ij`` packed.
+    """
     N = u.shape[0]
     step = chunk_rows(N)
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own samples s)
@@ -233,6 +260,7 @@ def backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, s0, s1):
     abt_rows(dy, delta, w, s0, s1)
     l = dy.shape[1]
     zero, one, a = dy.dtype.type(0), dy.dtype.type(1), dy.dtype.type(LEAKY_SLOPE)
+    # δ_i = ∂y_i f'(u_i) for each sample s
     for s in range(s0, s1):
         if code == IDENTITY:
             # δ_i = ∂y_i · 1
@@ -258,7 +286,12 @@ def backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, s0, s1):
 
 @njit(**JIT_PARALLEL)
 def backward_dy_parallel(delta_in, dy, delta, w, u_in, y_in, code):
-    """``backward_dy_rows`` over every sample, threads owning chunks of samples."""
+    """``backward_dy_rows`` over every sample, threads owning chunks of samples.
+
+    Notes
+    -----
+    ``∂y_i = Σ_r δ_r w_ir`` then ``δ_i = ∂y_i · ∂y_i/∂u_i``.
+    """
     N = dy.shape[0]
     step = chunk_rows(N)
     # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own samples s)
@@ -327,7 +360,12 @@ def backward_dw_rows(dw, yt, dt, scale, i0, i1):
 
 @njit(**JIT_PARALLEL)
 def backward_dw_parallel(dw, yt, dt, scale):
-    """``backward_dw_rows`` over every row i, threads owning chunks of rows of ``∂w``."""
+    """``backward_dw_rows`` over every row i, threads owning chunks of rows of ``∂w``.
+
+    Notes
+    -----
+    ``∂w_ij = (1/N) Σ_s y_si δ_sj``, with ``yt_is = y_si`` and ``dt_js = δ_sj`` packed.
+    """
     l = dw.shape[0]
     step = chunk_rows(l)
     # ∂w_ij = (1/N) Σ_s y_i δ_j   (threads own rows i)

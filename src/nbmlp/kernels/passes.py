@@ -82,10 +82,17 @@ def pack_size(layers, cap):
 
 @njit(**JIT_INLINE)
 def pack_region(Y, layout, cap):
-    """The part of ``Y`` after its layer blocks, where the blocked kernels' packed copies go."""
+    """The part of ``Y`` after its layer blocks, where the blocked kernels' packed copies go.
+
+    Notes
+    -----
+    ``needed = max_L max(l·m, cap·(l + m))`` elements: the packed ``wt`` of the forward sum, or
+    ``yt`` and ``dt`` of ∂w.
+    """
     Lo = layout.shape[0] - 1
     start = cap * (layout[Lo, A_IN] + layout[Lo, N_IN] + layout[Lo, N_OUT])
     needed = 0
+    # needed = max_L max(l·m, cap·(l + m))
     for L in range(layout.shape[0]):
         l, m = layout[L, N_IN], layout[L, N_OUT]
         needed = max(needed, l * m, cap * (l + m))
