@@ -94,16 +94,31 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed.
     """
-    Lo = layout.shape[0] - 1
     scale = params.dtype.type(1) / params.dtype.type(nb)
-    output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
-                 layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
     if c.shape[0] > 0:
-        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
         c_sum = params.dtype.type(0)
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
+    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+
+
+@njit(**JIT_SERIAL)
+def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
+    """``backward_pass`` with the gradients multiplied by a given ``scale`` instead of the mean's.
+
+    With ``scale`` 1 the gradients are the sums over the batch, ``∂w_ij = Σ_s c_s y_i δ_j``
+    (``distributed`` adds them up across processes before dividing by the global count).
+
+    Notes
+    -----
+    As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
+    """
+    Lo = layout.shape[0] - 1
+    output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
+                 layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
+    if c.shape[0] > 0:
+        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
     for L in range(Lo, -1, -1):
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)
