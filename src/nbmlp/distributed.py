@@ -114,7 +114,8 @@ def _agreed(comm, fn):
 def _same(comm, value, what):
     values = comm.allgather(value)
     if any(v != values[0] for v in values):
-        raise ValueError(f"the ranks disagree on {what}: {values}")
+        raise ValueError(f"the ranks disagree on {what}: "
+                         + "; ".join(f"rank {r}: {v}" for r, v in enumerate(values)))
 
 
 def _fit(est, X, y, comm, sample_weight, incremental, classes):
