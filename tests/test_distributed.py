@@ -107,3 +107,48 @@ def test_an_exception_on_one_rank_ends_the_job(tmp_path, single_process, job):
     assert proc.returncode != 0
     assert "rank 1 fails" in proc.stderr
     assert not (tmp_path / "rank0.npz").exists()
+
+
+class FakeNode:
+    """The node communicator of ``_threads_per_rank``: ranks on this node and their CPU sets."""
+
+    def __init__(self, cpu_sets):
+        self.cpu_sets = cpu_sets
+
+    def allgather(self, value):
+        return self.cpu_sets
+
+    def Get_size(self):
+        return len(self.cpu_sets)
+
+
+def test_threads_per_rank_divide_the_node(monkeypatch):
+    import numba
+
+    from nbmlp import _threads, distributed
+
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setattr(_threads, "chosen", False)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 64)
+    monkeypatch.setattr(distributed.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert distributed._threads_per_rank(FakeNode([set(range(16))] * 4)) == 4
+    assert distributed._threads_per_rank(FakeNode([set(range(16))] * 32)) == 1
+    # ranks bound to 8 cores each, two per node
+    monkeypatch.setattr(distributed.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert distributed._threads_per_rank(FakeNode([set(range(8)), set(range(8, 16))])) == 8
+    # the user's choice wins
+    monkeypatch.setattr(_threads, "chosen", True)
+    assert distributed._threads_per_rank(FakeNode([set(range(16))] * 4)) is None
+    monkeypatch.setattr(_threads, "chosen", False)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "3")
+    assert distributed._threads_per_rank(FakeNode([set(range(16))] * 4)) is None
+
+
+def test_unknown_fit_params_are_rejected():
+    from nbmlp import MLPRegressor
+    from nbmlp.distributed import fit_mpi, partial_fit_mpi
+
+    with pytest.raises(TypeError, match="classes"):
+        fit_mpi(MLPRegressor(), np.zeros((2, 1)), np.zeros(2), classes=[0, 1])
+    with pytest.raises(TypeError, match="classes"):
+        partial_fit_mpi(MLPRegressor(), np.zeros((2, 1)), np.zeros(2), classes=[0, 1])

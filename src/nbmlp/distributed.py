@@ -30,6 +30,7 @@ import traceback
 import numba
 import numpy as np
 
+from . import _threads
 from .network import DivergenceError
 
 __all__ = ["fit_mpi", "partial_fit_mpi"]
@@ -65,7 +66,7 @@ def fit_mpi(estimator, X_shard, y_shard, comm=None, **fit_params):
     Notes
     -----
     Each rank uses cores-per-node / ranks-per-node threads during the fit unless
-    ``NUMBA_NUM_THREADS`` is set or ``nbmlp.set_num_threads`` chose fewer threads.
+    ``NUMBA_NUM_THREADS`` is set or ``nbmlp.set_num_threads`` was called.
     """
     sample_weight = _fit_params(fit_params, ("sample_weight",), "fit_mpi").get("sample_weight")
     return _fit(estimator, X_shard, y_shard, comm, sample_weight, False, None)
@@ -77,7 +78,10 @@ def partial_fit_mpi(estimator, X_shard, y_shard, comm=None, **fit_params):
     As ``fit_mpi``; ``fit_params`` may hold ``sample_weight`` and, for a classifier,
     ``classes`` (all the classes, required on the first call as in ``partial_fit``).
     """
-    params = _fit_params(fit_params, ("sample_weight", "classes"), "partial_fit_mpi")
+    from sklearn.base import is_classifier
+
+    allowed = ("sample_weight", "classes") if is_classifier(estimator) else ("sample_weight",)
+    params = _fit_params(fit_params, allowed, "partial_fit_mpi")
     return _fit(estimator, X_shard, y_shard, comm, params.get("sample_weight"), True, params.get("classes"))
 
 
@@ -207,9 +211,11 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
     rows_train = g_train[mine] - offset
     pos = np.full(len(g_train), -1, dtype=np.int64)
     pos[mine] = np.arange(len(rows_train))
-    Xt = np.ascontiguousarray(Xc[rows_train], dtype=dtype)
-    Tt = np.ascontiguousarray(T[rows_train], dtype=dtype)
-    cs = np.ascontiguousarray(c[rows_train], dtype=dtype) if weighted else None
+    if early_stopping:
+        Xc, T, c = Xc[rows_train], T[rows_train], (c[rows_train] if weighted else None)
+    Xt = np.ascontiguousarray(Xc, dtype=dtype)
+    Tt = np.ascontiguousarray(T, dtype=dtype)
+    cs = np.ascontiguousarray(c, dtype=dtype) if weighted else None
     N = len(g_train)
 
     # 4. train: from here on the estimator changes; an error on one rank ends the job
@@ -320,7 +326,7 @@ def _threads_per_rank(node):
     """Cores of this node over the ranks on it, or None when the user chose the thread count."""
     mine = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
     cores = set().union(*node.allgather(mine))  # collective: every rank calls it
-    if "NUMBA_NUM_THREADS" in os.environ or numba.get_num_threads() != numba.config.NUMBA_NUM_THREADS:
+    if "NUMBA_NUM_THREADS" in os.environ or _threads.chosen:
         return None
     return max(1, min(len(mine), len(cores) // node.Get_size(), numba.config.NUMBA_NUM_THREADS))
 
