@@ -7,6 +7,7 @@ synthetic data. Rank 0 prints medians over the timed steps of
 - ``step in fit_mpi``: one step of ``fit_mpi`` (from fits of 4 and of 1 epoch, medians of 3);
 - ``step in the loop``: the same step (compute + Allreduce) timed alone, step by step;
 - ``compute``: this rank's ``shard_gradient_sums`` + ``shard_update`` (the slowest rank's);
+- ``update``: ``shard_update`` alone (the optimizer step over all P parameters, every rank);
 - ``allreduce``: the in-place ``Allreduce`` of the step's buffer alone (after a barrier);
 - ``wait``: the ``Allreduce`` as it happens in a step (includes waiting for the slower rank).
 
@@ -72,7 +73,7 @@ def main():
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
     state, hyper = (opt["a"], opt["b"], opt["step"]), est._hyper(dtype)
-    compute, wait, alone, whole = [], [], [], []
+    compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()
         shard_gradient_sums(buf, idx, net.params, work, data, pos, perm, start, BATCH, net.layout,
@@ -85,6 +86,7 @@ def main():
         compute.append((t1 - t0) + (t3 - t2))
         wait.append(t2 - t1)
         whole.append(t3 - t0)
+        update.append(t3 - t2)
         comm.Barrier()
         t4 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
@@ -107,6 +109,7 @@ def main():
         print(f"ranks {size}, threads per rank {nbmlp.get_num_threads()}, {args.dtype}, P = {P}, "
               f"buffer {(P + 2) * buf.itemsize} B")
         print(f"step in fit_mpi {step * 1e3:.2f} ms, step in the loop {np.median(whole) * 1e3:.2f} ms, compute {compute * 1e3:.2f} ms, allreduce {np.median(alone) * 1e3:.3f} ms, "
+              f"update {np.median(update) * 1e3:.3f} ms, "
               f"wait {np.median(wait) * 1e3:.3f} ms")
         print("allreduce of n bytes (ms): " + ", ".join(f"{n}: {t * 1e3:.3f}" for n, t in ring.items()))
 
