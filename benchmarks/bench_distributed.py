@@ -65,6 +65,7 @@ def main():
     work = net._work(BATCH, with_backward=True)
     data = (np.ascontiguousarray(Xs, dtype=dtype), T, net.params[:0], net.params[:0])
     buf = np.zeros(net.n_params + 2, dtype=dtype)
+    grads = np.empty_like(net.params)
     idx = np.empty(BATCH, dtype=np.int64)
     offset = sum(comm.allgather(len(mine))[:rank])
     pos = np.full(N, -1, dtype=np.int64)
@@ -76,12 +77,12 @@ def main():
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()
-        shard_gradient_sums(buf, idx, net.params, work, data, pos, perm, start, BATCH, net.layout,
+        shard_gradient_sums(buf, grads, idx, net.params, work, data, pos, perm, start, BATCH, net.layout,
                             net._loss_code, BATCH)
         t1 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         t2 = time.perf_counter()
-        shard_update(net.params, buf, state, net.layout, opt["code"], hyper, BATCH, False, 0.0)
+        shard_update(net.params, grads, buf, state, net.layout, opt["code"], hyper, BATCH, False, 0.0)
         t3 = time.perf_counter()
         compute.append((t1 - t0) + (t3 - t2))
         wait.append(t2 - t1)

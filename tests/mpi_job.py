@@ -89,7 +89,7 @@ def main(out, job):
             fit_mpi(est, Xs[:, :4] if rank == 1 else Xs, ls)
         except ValueError as e:
             results["message"] = np.array(str(e))
-            results["unchanged"] = np.array(not hasattr(est, "coefs_"))
+            results["unchanged"] = np.array(not hasattr(est, "coefs_") and not hasattr(est, "n_features_in_"))
     elif job == "raise":
         def fail_on_rank_1(est, record):
             if rank == 1 and record["epoch"] == 2:

@@ -116,3 +116,338 @@ def test_diabetes_r2_close_to_scikit_learn():
     ours, sk = _mean_scores(MLPRegressor, SkRegressor, X, y / y.std(), range(5), hidden_layer_sizes=(16,),
                             solver="sgd", learning_rate_init=0.01, alpha=1.0, max_iter=50)
     assert ours > 0.3 and abs(ours - sk) <= 0.01 + 1e-12
+
+
+# -- training control -------------------------------------------------------------------------
+def test_early_stopping_restores_best_weights():
+    X, y = _blobs(200, 6, 3, seed=4)
+    seen = []
+
+    def keep(est, record):
+        seen.append(([c.copy() for c in est.coefs_], record["validation_score"]))
+
+    est = MLPClassifier((8,), solver="sgd", learning_rate_init=0.5, early_stopping=True, n_iter_no_change=3,
+                        max_iter=60, random_state=0, callbacks=[keep]).fit(X, y)
+    scores = [s for _, s in seen]
+    assert scores == est.validation_scores_ and len(est.validation_loss_curve_) == len(scores)
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1, "the last epoch was the best: the test shows nothing"
+    assert est.best_validation_score_ == max(scores) and est.best_loss_ is None
+    for a, b in zip(est.coefs_, seen[best][0]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_early_stopping_stops_after_n_iter_no_change():
+    X, y = _blobs(100, 4, 2, seed=1)
+    est = MLPClassifier((4,), early_stopping=True, n_iter_no_change=2, tol=10.0, max_iter=50,
+                        random_state=0).fit(X, y)
+    # the first score sets the best; none after it improves by tol=10; stop once the count exceeds 2
+    assert est.n_iter_ == 4
+
+
+def test_partial_fit_continues_after_fit():
+    X, y = _blobs(60, 4, 3)
+    est = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    coefs, t = [c.copy() for c in est.coefs_], est.t_
+    est.partial_fit(X, y)
+    assert est.t_ == t + len(X) and len(est.loss_curve_) == 6 and est.n_iter_ == 1
+    assert not np.array_equal(coefs[0], est.coefs_[0])
+    fresh = MLPClassifier((8,), max_iter=1, random_state=0).fit(X, y)
+    assert est.loss_curve_[-1] < fresh.loss_curve_[-1]
+
+
+def test_partial_fit_needs_classes_and_rejects_unseen_labels():
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((4,), random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        est.partial_fit(X, y)
+    est.partial_fit(X[:10], y[:10], classes=[0, 1, 2, 3])
+    assert list(est.classes_) == [0, 1, 2, 3] and est.predict_proba(X).shape == (30, 4)
+    before = [c.copy() for c in est.coefs_]
+    with pytest.raises(ValueError, match="not in classes_"):
+        est.partial_fit(X, y + 5)
+    for a, b in zip(before, est.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_continues_and_cold_start_restarts():
+    X, y = _blobs(60, 4, 3)
+    warm = MLPClassifier((8,), max_iter=5, random_state=0, warm_start=True).fit(X, y)
+    first = list(warm.loss_curve_)
+    warm.fit(X, y)
+    assert len(warm.loss_curve_) == 10 and warm.loss_curve_[:5] == first
+    assert warm.loss_curve_[5] < first[0]
+    cold = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y).fit(X, y)
+    assert cold.loss_curve_ == first
+
+
+def test_class_weight_changes_decision_on_imbalanced_set():
+    rng = np.random.default_rng(0)
+    y = (rng.uniform(size=400) < 0.1).astype(int)
+    X = rng.standard_normal((400, 2)) + 1.0 * y[:, None]
+    kw = dict(hidden_layer_sizes=(8,), max_iter=100, learning_rate_init=0.01, random_state=0)
+    plain = MLPClassifier(**kw).fit(X, y)
+    balanced = MLPClassifier(class_weight="balanced", **kw).fit(X, y)
+    as_dict = MLPClassifier(class_weight={0: 1.0, 1: 9.0}, **kw).fit(X, y)
+    minority = y == 1
+    recall = lambda m: (m.predict(X)[minority] == 1).mean()  # noqa: E731
+    assert recall(plain) < 0.3 and recall(balanced) > 0.6 and recall(as_dict) > 0.6
+    assert (balanced.predict(X) == 1).sum() > 2 * (plain.predict(X) == 1).sum()
+
+
+def test_sample_weight_ones_equals_unweighted_and_zero_batch_is_skipped():
+    X, y = _blobs(30, 3, 3)
+    a = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    b = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y, sample_weight=np.ones(30))
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    c = MLPClassifier((4,), max_iter=3, random_state=0, batch_size=10, shuffle=False)
+    c.fit(X, y, sample_weight=np.r_[np.zeros(10), np.ones(20)])
+    assert np.isfinite(c.loss_) and all(np.isfinite(w).all() for w in c.coefs_)
+
+
+def test_callbacks_get_records_and_can_stop():
+    X, y = _blobs(40, 3, 2)
+    records = []
+    est = MLPClassifier((4,), max_iter=50, random_state=0,
+                        callbacks=[lambda e, r: records.append(r), lambda e, r: r["epoch"] == 4]).fit(X, y)
+    assert est.n_iter_ == 4 and [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert [r["loss"] for r in records] == est.loss_curve_
+    assert set(records[0]) == {"epoch", "loss", "validation_score", "validation_loss", "learning_rate"}
+
+
+def test_keyboard_interrupt_keeps_last_finished_epoch():
+    X, y = _blobs(40, 3, 2)
+    seen = []
+
+    def interrupt(est, record):
+        seen.append([c.copy() for c in est.coefs_])
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    est = MLPClassifier((4,), max_iter=50, random_state=0, callbacks=[interrupt])
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X, y)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    for a, b in zip(est.coefs_, seen[-1]):
+        np.testing.assert_array_equal(a, b)
+    assert est.predict(X).shape == (40,)
+
+
+def test_verbose_is_silent_when_off_and_reports_when_on(capsys):
+    X, y = _blobs(40, 3, 2)
+    MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    MLPClassifier((4,), max_iter=3, random_state=0, verbose=True, early_stopping=True, n_iter_no_change=1,
+                  tol=10.0).fit(X, y)
+    out = capsys.readouterr()
+    assert "Stopping" in out.out + out.err and ("it/s" in out.err or "Iteration" in out.out)
+
+
+def test_divergence_raises_and_keeps_last_good_weights():
+    X, y = _blobs(40, 3, 2)
+    X = X * 1e30
+    est = MLPRegressor((4,), solver="sgd", learning_rate_init=1e10, momentum=0, max_iter=5, random_state=0)
+    with pytest.raises(nbmlp.DivergenceError):
+        est.fit(X, y.astype(float) * 1e30)
+    assert all(np.isfinite(w).all() for w in est.coefs_)
+
+
+# -- targets and predictions ------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_targets_and_output_shapes(dtype):
+    X, y = _blobs(30, 3, 3)
+    strings = np.array(["a", "b", "c"])[y]
+    clf = MLPClassifier((5,), max_iter=20, random_state=0, dtype=dtype).fit(X, strings)
+    assert clf.out_activation_ == "softmax" and set(clf.predict(X)) <= {"a", "b", "c"}
+    P = clf.predict_proba(X)
+    assert P.shape == (30, 3) and P.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(P.sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), P, rtol=1e-5)
+    binary = MLPClassifier((5,), max_iter=20, random_state=0, dtype=dtype).fit(X, y % 2)
+    assert binary.out_activation_ == "logistic" and binary.n_outputs_ == 1
+    assert binary.predict_proba(X).shape == (30, 2)
+    Y = np.stack([y == 0, y == 1], axis=1).astype(int)
+    multi = MLPClassifier((5,), max_iter=20, random_state=0, dtype=dtype).fit(X, Y)
+    assert multi.predict(X).shape == (30, 2) and multi.predict_proba(X).shape == (30, 2)
+    reg = MLPRegressor((5,), max_iter=20, random_state=0, dtype=dtype).fit(X, X[:, 0])
+    assert reg.predict(X).shape == (30,) and reg.out_activation_ == "identity" and reg.n_layers_ == 3
+    reg2 = MLPRegressor((5,), max_iter=20, random_state=0, dtype=dtype).fit(X, X[:, :2])
+    assert reg2.predict(X).shape == (30, 2) and reg2.coefs_[0].dtype == np.dtype(dtype)
+
+
+def test_per_layer_activations_and_leaky_relu():
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((5, 4), activation=["leaky_relu", "logistic"], max_iter=10, random_state=0).fit(X, y)
+    assert [c.shape for c in est.coefs_] == [(3, 5), (5, 4), (4, 3)]
+    with pytest.raises(ValueError, match="activation"):
+        MLPClassifier((5, 4), activation=["relu"]).fit(X, y)
+
+
+# -- persistence ------------------------------------------------------------------------------
+def _fitted_pair():
+    X, y = _blobs(40, 3, 3)
+    clf = MLPClassifier((5,), max_iter=5, random_state=0, class_weight={0: 2.0, 1: 1.0, 2: 1.0},
+                        early_stopping=True).fit(X, y)
+    reg = MLPRegressor((5, 2), max_iter=5, random_state=0, dtype="float64").fit(X, X[:, :2])
+    return X, clf, reg
+
+
+def _same(a, b, X):
+    assert type(a) is type(b) and a.get_params() == b.get_params()
+    for name in ("n_iter_", "t_", "loss_", "loss_curve_", "n_features_in_", "n_layers_", "n_outputs_",
+                 "out_activation_", "best_validation_score_", "validation_scores_", "validation_loss_curve_"):
+        assert getattr(a, name) == getattr(b, name), name
+    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert u.dtype == v.dtype
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+    X, clf, reg = _fitted_pair()
+    for est in (clf, reg):
+        path = tmp_path / f"{type(est).__name__}.npz"
+        est.save(path)
+        back = nbmlp.load(path)
+        _same(est, back, X)
+    strings = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, np.array(["x", "y", "z"])[np.arange(40) % 3])
+    strings.save(tmp_path / "strings.npz")
+    back = nbmlp.load(tmp_path / "strings.npz")
+    _same(strings, back, X)
+    assert list(back.classes_) == ["x", "y", "z"] and back.predict(X).dtype == strings.predict(X).dtype
+    # training continues exactly as the original would
+    reg2 = nbmlp.load(tmp_path / "MLPRegressor.npz")
+    reg.partial_fit(X, X[:, :2])
+    reg2.partial_fit(X, X[:, :2])
+    np.testing.assert_array_equal(reg.coefs_[0], reg2.coefs_[0])
+
+
+def test_pickle_round_trip():
+    X, clf, reg = _fitted_pair()
+    for est in (clf, reg):
+        _same(est, pickle.loads(pickle.dumps(est)), X)
+
+
+def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
+    X, clf, _ = _fitted_pair()
+    good = tmp_path / "good.npz"
+    clf.save(good)
+    raw = good.read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"not a model at all" * 10)
+    flipped = bytearray(raw)
+    i = raw.index(b"parameters.npy") + 200
+    flipped[i] ^= 0xFF
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    np.savez(tmp_path / "foreign.npz", a=np.arange(3))
+    with np.load(good) as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(tmp_path / "v99.npz", **dict(arrays, format_version=np.array(99)))
+    np.savez(tmp_path / "broken.npz", **dict(arrays, parameters=arrays["parameters"][:-1]))
+    for name, match in [("truncated", "not a readable"), ("garbage", "not a readable"),
+                        ("flipped", "readable|damaged"), ("foreign", "not an nbmlp model"),
+                        ("v99", "version 99"), ("broken", "damaged"), ("missing", "not a readable")]:
+        with pytest.raises(ValueError, match=match):
+            nbmlp.load(tmp_path / f"{name}.npz")
+
+
+# -- bad input --------------------------------------------------------------------------------
+@pytest.mark.parametrize("params,match", [
+    (dict(solver="lbfgs"), "solver"), (dict(learning_rate="cosine"), "learning_rate"),
+    (dict(alpha=-1.0), "alpha"), (dict(batch_size=0), "batch_size"), (dict(max_iter=0), "max_iter"),
+    (dict(momentum=1.5), "momentum"), (dict(validation_fraction=1.0), "validation_fraction"),
+    (dict(beta_1=1.0), "beta_1"), (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+    (dict(activation="swish"), "activation"), (dict(dtype="int8"), "dtype"), (dict(callbacks=[1]), "callbacks"),
+    (dict(class_weight="bad"), "class_weight"),
+])
+def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    before = [c.copy() for c in est.coefs_], list(est.loss_curve_)
+    with pytest.raises((ValueError, TypeError), match=match):
+        est.set_params(**params).fit(X, y)
+    for a, b in zip(before[0], est.coefs_):
+        np.testing.assert_array_equal(a, b)
+    assert est.loss_curve_ == before[1]
+
+
+def test_bad_data_follows_scikit_learn():
+    import scipy.sparse as sp
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    for bad in (np.nan, np.inf):
+        Xb = X.copy()
+        Xb[3, 1] = bad
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            MLPClassifier().fit(Xb, y)
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            est.predict(Xb)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :2])
+    with pytest.raises(ValueError, match="inconsistent|samples"):
+        MLPClassifier().fit(X, y[:-1])
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        MLPClassifier().fit(sp.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="Unknown label type|continuous"):
+        MLPClassifier().fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        MLPClassifier().fit(X, y, sample_weight=-np.ones(30))
+    with pytest.raises(Exception, match="not fitted"):
+        MLPRegressor().predict(X)
+
+
+def test_readme_estimator_example_runs(tmp_path, monkeypatch):
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## scikit-learn estimators"):]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "digits_mlp.npz").exists()
+
+
+def test_works_in_scikit_learn_tools():
+    import subprocess
+    import sys
+
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = _blobs(60, 4, 3)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30, learning_rate_init=0.05, random_state=0))
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.6
+    grid = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-1]}, cv=2).fit(X, y)
+    assert grid.best_params_["mlpclassifier__alpha"] in (1e-4, 1e-1)
+    est = MLPRegressor((3,), alpha=0.5)
+    assert clone(est).get_params() == est.get_params()
+    # the core does not import scikit-learn
+    code = "import sys, nbmlp; nbmlp.MLP([2, 1]); assert 'sklearn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bitwise_identical_across_thread_counts():
+    if nbmlp._threads.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    X, y = _blobs(150, 9, 3)
+    results = []
+    for threads in (1, 2):
+        nbmlp.set_num_threads(threads)
+        for kw in (dict(solver="adam"), dict(solver="sgd", momentum=0.9)):
+            est = MLPClassifier((33, 17), max_iter=3, batch_size=32, alpha=0.01, random_state=0, **kw)
+            est.fit(X, y, sample_weight=np.linspace(0.5, 2, 150))
+            results.append([c.copy() for c in est.coefs_])
+    for a, b in zip(results[:2], results[2:]):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_failed_refit_keeps_n_features_in():
+    X, y = _blobs(30, 3, 3)
+    est = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+    X5 = np.hstack([X, X[:, :2]])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        est.fit(X5, y, sample_weight=-np.ones(30))
+    assert est.n_features_in_ == 3 and est.predict(X).shape == (30,)

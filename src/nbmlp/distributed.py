@@ -123,12 +123,26 @@ def _same(comm, value, what):
 
 
 def _fit(est, X, y, comm, sample_weight, incremental, classes):
+    MPI, comm = _mpi(comm)
+    # checking sets n_features_in_ (and feature_names_in_): put them back if any rank fails
+    saved = {k: v for k, v in vars(est).items() if k in ("n_features_in_", "feature_names_in_")}
+    try:
+        plan = _agree(est, X, y, comm, MPI, sample_weight, incremental, classes)
+    except BaseException:
+        est._put_back_features(saved)
+        raise
+    return _train(est, comm, MPI, *plan, incremental)
+
+
+def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
+    """Steps 1–3 of a distributed fit: checks, global agreement, this rank's part of the data."""
     from sklearn.base import is_classifier
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-    MPI, comm = _mpi(comm)
-    rank, size = comm.Get_rank(), comm.Get_size()
+    from .estimators import _as_dtype
+
+    rank = comm.Get_rank()
     classifier = is_classifier(est)
 
     # 1. local checks of the call and of this rank's shard of labels
@@ -174,7 +188,10 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
         try:
             if class_weight is not None:
                 est.class_weight = class_weight
-            return est._check_fit(X, y, sample_weight, incremental, lb_classes)
+            Xc, yc, T, c, lb, units, acts, dtype, callbacks, first_pass = est._check_fit(
+                X, y, sample_weight, incremental, lb_classes)
+            return (_as_dtype(Xc, dtype, "X_shard"), yc, _as_dtype(T, dtype, "y_shard"), c, lb, units, acts,
+                    dtype, callbacks, first_pass)
         finally:
             if class_weight is not None:
                 est.class_weight = saved
@@ -217,8 +234,16 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
     Tt = np.ascontiguousarray(T, dtype=dtype)
     cs = np.ascontiguousarray(c, dtype=dtype) if weighted else None
     N = len(g_train)
+    if not early_stopping:
+        X_val = y_val = T_val = None
+    return (Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, acts, dtype, rs, callbacks, first_pass,
+            early_stopping)
 
-    # 4. train: from here on the estimator changes; an error on one rank ends the job
+
+def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, acts, dtype, rs, callbacks,
+           first_pass, early_stopping, incremental):
+    """Step 4 of a distributed fit: from here on the estimator changes; an error on one rank ends the job."""
+    rank, size = comm.Get_rank(), comm.Get_size()
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
     threads = _threads_per_rank(node)
     node.Free()
@@ -266,6 +291,7 @@ def _epoch(comm, MPI, est, net, X, T, c, pos, N):
     work = net._work(batch, with_backward=True)
     data = (X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
     buf = np.zeros(net.n_params + 2, dtype=dtype)  # [Σ c ∂θ …, Σ c E, Σ c], all-reduced in place
+    grads = np.empty_like(net.params)
     idx = np.empty(batch, dtype=np.int64)
     perm = np.arange(N, dtype=np.int64)
     opt_state = (opt["a"], opt["b"], opt["step"])
@@ -277,10 +303,10 @@ def _epoch(comm, MPI, est, net, X, T, c, pos, N):
         total = 0.0
         for start in range(0, N, batch):
             nb = min(batch, N - start)
-            shard_gradient_sums(buf, idx, net.params, work, data, pos, perm, start, nb, net.layout,
+            shard_gradient_sums(buf, grads, idx, net.params, work, data, pos, perm, start, nb, net.layout,
                                 net._loss_code, batch)
             comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
-            total = shard_update(net.params, buf, opt_state, net.layout, opt["code"], hyper, nb,
+            total = shard_update(net.params, grads, buf, opt_state, net.layout, opt["code"], hyper, nb,
                                  c is not None, total)
         return total
 

@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
@@ -165,7 +165,8 @@ class _BaseMLP(BaseEstimator):
         for L, (w, b) in enumerate(zip(weights, biases)):
             fan_in, fan_out = w.shape
             # scikit-learn picks the bound from the hidden activation, for every layer
-            logistic = (acts[min(L, len(acts) - 1)] if acts else HIDDEN.get(self.activation)) == "sigmoid"
+            only = HIDDEN.get(self.activation) if isinstance(self.activation, str) else None
+            logistic = (acts[min(L, len(acts) - 1)] if acts else only) == "sigmoid"
             bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
             w[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
             b[...] = rs.uniform(-bound, bound, fan_out)
@@ -175,7 +176,7 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         dtype = self.coefs_[0].dtype.type
-        return self._network(dtype).forward(np.ascontiguousarray(X, dtype=dtype))
+        return self._network(dtype).forward(_as_dtype(X, dtype, "X"))
 
     # -- training --------------------------------------------------------------------------
     def _batch_size(self, n):
@@ -186,25 +187,37 @@ class _BaseMLP(BaseEstimator):
         return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        # validate_data(reset=True) sets n_features_in_ (and feature_names_in_) as it checks:
+        # put them back if any later check fails, so that a failed call changes nothing
+        saved = {k: v for k, v in vars(self).items() if k in ("n_features_in_", "feature_names_in_")}
+        try:
+            checked = self._check_fit_input(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            self._put_back_features(saved)
+            raise
+        self._fit_checked(*checked, incremental)
+        return self
+
+    def _put_back_features(self, saved):
+        for k in ("n_features_in_", "feature_names_in_"):
+            vars(self).pop(k, None)
+        vars(self).update(saved)
+
+    def _check_fit_input(self, X, y, sample_weight, incremental, classes):
         X, y, T, c, lb, units, acts, dtype, callbacks, first_pass = self._check_fit(
             X, y, sample_weight, incremental, classes)
         rs = check_random_state(self.random_state)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
-        X = np.ascontiguousarray(X, dtype=dtype)
-        T = np.ascontiguousarray(T, dtype=dtype)
-
-        # everything checked: from here on the estimator changes
-        net = self._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
-        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
-        self._train(net, X, T, c, early_stopping, X_val if early_stopping else None,
-                    y_val if early_stopping else None, T_val if early_stopping else None,
-                    incremental, callbacks)
-        return self
+        else:
+            X_val = y_val = T_val = None
+        X = _as_dtype(X, dtype, "X")
+        T = _as_dtype(T, dtype, "y")
+        return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
 
     def _check_fit(self, X, y, sample_weight, incremental, classes):
-        """Everything ``_fit`` checks before it changes the estimator (also used by ``distributed``).
+        """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
 
         Returns ``X, y, T, c, lb, units, acts, dtype, callbacks, first_pass``: the validated data,
         the encoded targets, the sample weights (or None), the label binarizer (classifier), the
@@ -217,6 +230,8 @@ class _BaseMLP(BaseEstimator):
         if not first_pass and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         T, c, lb = self._targets(y, first_pass, incremental, classes, dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -230,6 +245,13 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"the network's layers {units} differ from the fitted ones; "
                              "hidden_layer_sizes and the targets cannot change between warm-started fits")
         return X, y, T, c, lb, units, acts, dtype, callbacks, first_pass
+
+    def _fit_checked(self, X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs,
+                     callbacks, incremental):
+        """Train on checked input; from here on the estimator changes."""
+        net = self._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
+        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+        self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
 
     def _begin_fit(self, first_pass, lb, units, acts, dtype, rs, early_stopping, incremental):
         """Set the attributes a fit starts with; return the network to train (new or fitted)."""
@@ -252,6 +274,9 @@ class _BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
         else:
             net = self._network(dtype)
+            if early_stopping and self.validation_scores_ is None:  # warm start, now with early stopping
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+                self.best_validation_score_, self.best_loss_ = -np.inf, None
         if not incremental or not hasattr(self, "_optimizer_state"):
             self._new_optimizer(net.n_params, dtype)
         return net
@@ -309,7 +334,9 @@ class _BaseMLP(BaseEstimator):
         ``validate()`` (None without early stopping) returns the validation score and loss.
         """
         state, early_stopping = self._optimizer_state, validate is not None
-        last_good = net.params.copy()
+        # the parameters, optimizer state and shuffle state after the last finished epoch
+        live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
+        last_good = [a.copy() for a in live]
         best = net.params.copy() if early_stopping else None
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         bar = None
@@ -320,12 +347,12 @@ class _BaseMLP(BaseEstimator):
                 total = epoch()
                 loss = total / N
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
-                    net.params[...] = last_good
+                    _copy_into(live, last_good)
                     raise DivergenceError(
                         f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); the weights from "
                         f"before that epoch were kept. Try a smaller learning_rate_init "
                         f"(now {self.learning_rate_init}).")
-                last_good[...] = net.params
+                _copy_into(last_good, live)
                 self.n_iter_ += 1
                 self.loss_ = float(loss)
                 self.t_ += N
@@ -363,7 +390,7 @@ class _BaseMLP(BaseEstimator):
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                                   "the optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
-            net.params[...] = last_good
+            _copy_into(live, last_good)
             warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
         finally:
             if bar is not None:
@@ -422,6 +449,11 @@ class _BaseMLP(BaseEstimator):
         if self.verbose:
             (bar.write if bar is not None else print)(msg)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):
         """Write the fitted estimator to a ``.npz`` file that ``nbmlp.load`` reads without pickle.
@@ -448,10 +480,13 @@ class _BaseMLP(BaseEstimator):
         - ``layer_units`` (int64): neurons per layer, input first; ``parameters``: every weight
           and bias in one flat array of the model's dtype, layer by layer, each layer's
           weights ``w[i, j]`` (C order, shape (in, out)) followed by its biases.
-        - ``classes`` (classifier): ``classes_``; ``feature_names_in`` when fitted on a
-          DataFrame.
-        - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``, ``shuffle_rng``: the optimizer's
-          state and the shuffle generator, so that ``partial_fit`` continues where it stopped.
+        - Classifier: ``classes`` (``classes_``; strings stored as a unicode array),
+          ``classes_are_objects`` (bool: ``classes_`` was an object array) and ``label_type``
+          (``binary``, ``multiclass`` or ``multilabel-indicator``).
+        - ``feature_names_in`` when fitted on a DataFrame.
+        - ``optimizer_a``, ``optimizer_b``, ``optimizer_step``: the optimizer's state (velocity or
+          Adam's moments and step count), so that ``partial_fit`` continues as it would have;
+          ``shuffle_rng``: the shuffle generator's state (uint64).
         """
         check_is_fitted(self, "coefs_")
         params = self.get_params(deep=False)
@@ -483,6 +518,20 @@ class _BaseMLP(BaseEstimator):
 
     def _restore_extra(self, files, attrs):
         pass
+
+
+def _copy_into(targets, sources):
+    for target, source in zip(targets, sources):
+        target[...] = source
+
+
+def _as_dtype(a, dtype, name):
+    """``a`` as a C-contiguous array of the model's dtype; ValueError if that overflows."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
+    return out
 
 
 def _encode(value):
@@ -704,6 +753,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
         Y = self._forward(X)
+        if len(self.classes_) == 1:  # one class seen: it has probability 1
+            return np.ones_like(Y)
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             return np.hstack([1 - Y, Y])
         return Y
@@ -721,12 +772,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _extra_arrays(self):
         return {"classes": np.asarray(self.classes_) if self.classes_.dtype != object
                 else np.asarray(self.classes_.tolist(), dtype=str),
-                "label_type": np.array(self._label_binarizer.y_type_)}
+                "label_type": np.array(self._label_binarizer.y_type_),
+                "classes_are_objects": np.array(self.classes_.dtype == object)}
 
     def _restore_extra(self, files, attrs):
         lb = LabelBinarizer()
         lb.classes_ = files["classes"]
-        if lb.classes_.dtype.kind == "U":
+        if bool(files["classes_are_objects"]):
             lb.classes_ = lb.classes_.astype(object)
         lb.y_type_ = str(files["label_type"])
         lb.sparse_input_ = False

@@ -1,6 +1,6 @@
 """One compiled training epoch: shuffle, mini-batches, forward, backward, update.
 
-Legend: s sample, p parameter index, N samples, B batch size, t optimizer step.
+Legend: s sample, p parameter index, N samples, B batch size; Adam's step count is ``step``.
 Nothing is allocated here: the caller passes every buffer, sized once before the first epoch.
 The shuffle uses its own small generator (splitmix64, state in ``rng``) so that the order
 depends only on the seed, never on threads or on NumPy's global state.
@@ -9,7 +9,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
-from .optim import ADAM, SGD, MOMENTUM, NESTEROV, adam_update, l2_gradient, momentum_update, nesterov_update, sgd_update, weight_sqnorm
+from .optim import (ADAM, MOMENTUM, NESTEROV, SGD, adam_update, l2_gradient, momentum_update, nesterov_update,
+                    sgd_update, weight_sqnorm)
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
@@ -81,7 +82,6 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
 
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
 ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE = 0, 1, 2, 3, 4, 5, 6
-
 
 
 @njit(**JIT_SERIAL)

@@ -82,10 +82,16 @@ def nesterov_update(theta, v, dtheta, eta, mu):
     ``v ← μ v − η ∂θ`` then ``θ ← θ + μ v − η ∂θ`` (the look-ahead form of Sutskever et al.,
     2013, with the gradient taken at θ).
     """
-    # v ← μ v − η ∂θ ;  θ ← θ + μ v − η ∂θ
+    # v ← μ v − η ∂θ
     for p in prange(theta.shape[0]):
         v[p] = mu * v[p] - eta * dtheta[p]
-        theta[p] += mu * v[p] - eta * dtheta[p]
+    # θ ← θ + μ v − η ∂θ, as θ ← θ − η ∂θ then θ ← θ + μ v: one multiply-add per loop. Written as
+    # one expression (or in one loop body) the compiler contracts it into FMAs differently in the
+    # vectorized part and in the remainder, and results would depend on the threads' chunks.
+    for p in prange(theta.shape[0]):
+        theta[p] -= eta * dtheta[p]
+    for p in prange(theta.shape[0]):
+        theta[p] += mu * v[p]
 
 
 @njit(**JIT_PARALLEL)

@@ -17,7 +17,7 @@ from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, r
 
 
 @njit(**JIT_SERIAL)
-def shard_gradient_sums(buf, idx, params, work, data, pos, perm, start, nb, layout, loss, batch):
+def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, nb, layout, loss, batch):
     """Gradient, loss and weight sums of the rows of one global mini-batch that this shard holds.
 
     Parameters
@@ -25,6 +25,9 @@ def shard_gradient_sums(buf, idx, params, work, data, pos, perm, start, nb, layo
     buf : (P + 2,) array, out
         ``Σ_s c_s ∂θ_s`` (P entries), then ``Σ_s c_s E_s`` and ``Σ_s c_s``; all zero when the
         shard holds no row of the batch.
+    grads : (P,) array, out
+        Work buffer: the gradient sums before they are copied into ``buf`` (a C-contiguous array
+        of its own, so that the kernels are the very ones ``train_epoch_opt`` runs).
     idx : (B,) int64 array, out
         Work buffer: the local rows of the batch.
     params : (P,) array
@@ -72,22 +75,24 @@ def shard_gradient_sums(buf, idx, params, work, data, pos, perm, start, nb, layo
             cb[s] = c[idx[s]]
             batch_sum += cb[s] * e[s]
             c_sum += cb[s]
-    backward_pass_scaled(buf[:P], D, DY, params, Y, U, t, layout, loss, batch, n, cb[:n],
-                         params.dtype.type(1))
+    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, batch, n, cb[:n], params.dtype.type(1))
+    copy_scaled(buf[:P], grads, params.dtype.type(1))
     buf[P] = batch_sum
     buf[P + 1] = c_sum
 
 
 @njit(**JIT_SERIAL)
-def shard_update(params, buf, state, layout, optimizer, hyper, nb, weighted, total):
+def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weighted, total):
     """Optimizer step from the all-reduced sums of ``shard_gradient_sums``; returns the loss total.
 
     Parameters
     ----------
     params : (P,) array, in/out
         Flat parameters θ.
-    buf : (P + 2,) array, in/out
-        The sums over every process; its first P entries become the mean gradient.
+    grads : (P,) array, out
+        The batch's mean gradient (then with the penalty's gradient added).
+    buf : (P + 2,) array
+        The sums over every process.
     state, layout, optimizer, hyper
         As in ``epoch.train_epoch_opt``.
     nb : int
@@ -111,8 +116,7 @@ def shard_update(params, buf, state, layout, optimizer, hyper, nb, weighted, tot
     c_sum = float(buf[P + 1])
     if c_sum == 0.0:
         return total  # a batch of zero weight has no error and no gradient: no step
-    grads = buf[:P]
-    scale_gradient(grads, params.dtype.type(1) / params.dtype.type(c_sum))
+    copy_scaled(grads, buf[:P], params.dtype.type(1) / params.dtype.type(c_sum))
     batch_sum = float(buf[P])
     if weighted:
         batch_sum *= nb / c_sum
@@ -125,11 +129,11 @@ def shard_update(params, buf, state, layout, optimizer, hyper, nb, weighted, tot
 
 
 @njit(**JIT_PARALLEL)
-def scale_gradient(dtheta, lam):
-    """``∂θ ← λ ∂θ`` (threads own entries)."""
-    # ∂θ_p ← λ ∂θ_p   (λ = 1 / Σ_s c_s)
-    for p in prange(dtheta.shape[0]):
-        dtheta[p] *= lam
+def copy_scaled(out, sums, lam):
+    """``∂θ = λ Σ ∂θ`` (threads own entries); λ = 1 copies."""
+    # ∂θ_p = λ Σ_s c_s ∂θ_sp   (λ = 1 / Σ_s c_s)
+    for p in prange(out.shape[0]):
+        out[p] = lam * sums[p]
 
 
 @njit(**JIT_PARALLEL)
