@@ -41,9 +41,11 @@ def cases():
         "early_stopping": (MLPClassifier((6,), early_stopping=True, validation_fraction=0.25,
                                          n_iter_no_change=2, tol=0.5, class_weight="balanced",
                                          **dict(common, max_iter=8)), "fit"),
-        "early_stopping_r2": (MLPRegressor((6,), early_stopping=True, validation_fraction=0.25,
-                                           **common), "fit"),
-        "partial": (MLPClassifier((4,), solver="sgd", momentum=0.5, learning_rate_init=0.1, **common), "partial"),
+        "early_stopping_r2": (MLPRegressor((6,), early_stopping=True, validation_fraction=0.25, solver="sgd",
+                                           momentum=0.0, learning_rate_init=0.01, **common), "fit"),
+        "partial": (MLPClassifier((4,), solver="sgd", momentum=0.0, learning_rate_init=0.1, **common), "partial"),
+        "partial_momentum": (MLPClassifier((4,), solver="sgd", momentum=0.5, learning_rate_init=0.1, **common),
+                             "partial"),
     }
 
 

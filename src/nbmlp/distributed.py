@@ -257,6 +257,10 @@ def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, a
         net = est._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
         est._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
         opt = est._optimizer_state
+        # the same memory alignment on every rank, so that vectorized loops split their
+        # iterations alike and the update rounds alike (see _aligned)
+        net.params = _aligned(net.params)
+        opt["a"], opt["b"] = _aligned(opt["a"]), _aligned(opt["b"])
         for array in (net.params, opt["a"], opt["b"], opt["step"], est._shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
         epoch = _epoch(comm, MPI, est, net, Xt, Tt, cs, pos, N)
@@ -290,8 +294,8 @@ def _epoch(comm, MPI, est, net, X, T, c, pos, N):
     batch = est._batch_size(N)
     work = net._work(batch, with_backward=True)
     data = (X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
-    buf = np.zeros(net.n_params + 2, dtype=dtype)  # [Σ c ∂θ …, Σ c E, Σ c], all-reduced in place
-    grads = np.empty_like(net.params)
+    buf = _aligned(np.zeros(net.n_params + 2, dtype=dtype))  # [Σ c ∂θ …, Σ c E, Σ c], all-reduced in place
+    grads = _aligned(np.zeros_like(net.params))
     idx = np.empty(batch, dtype=np.int64)
     perm = np.arange(N, dtype=np.int64)
     opt_state = (opt["a"], opt["b"], opt["step"])
@@ -339,6 +343,20 @@ def _validate(comm, MPI, est, net, X_val, y_val, T_val):
         return float(np.average(scores)), float(sums[0] / sums[1])
 
     return validate
+
+
+def _aligned(a, alignment=64):
+    """A copy of the 1-d array ``a`` whose data starts at a multiple of ``alignment`` bytes.
+
+    A vectorized loop may treat its first and last iterations (before the first aligned
+    address, after the last full vector) with scalar code that rounds differently (FMA
+    contraction); with the same alignment on every rank, every rank splits alike.
+    """
+    raw = np.empty(a.nbytes + alignment, dtype=np.uint8)
+    start = (-raw.ctypes.data) % alignment
+    out = raw[start:start + a.nbytes].view(a.dtype)
+    out[...] = a
+    return out
 
 
 def _agreed_callback(comm, MPI, callbacks):
