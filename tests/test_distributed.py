@@ -82,18 +82,36 @@ def test_two_ranks_match_single_process(two_ranks, single_process):
     assert single_process["early_stopping/counters"][0] < 8
 
 
-def test_one_rank_is_bitwise_single_process(tmp_path, single_process):
+def test_one_rank_matches_single_process(tmp_path, single_process):
     (got,) = ranks_results(1, "fits", tmp_path)
     assert sorted(got) == sorted(single_process)
     for key, ref in single_process.items():
-        if key.split("/")[0] in ("early_stopping_r2", "partial"):
-            np.testing.assert_array_equal(got[key], ref, err_msg=key)
-        else:
-            # with sample weights (nesterov_weighted, early_stopping) train_epoch_opt sums Σ c_s
-            # twice (backward pass and penalty), in two orders that may round differently, the
-            # sharded step once; and the momentum, Nesterov and Adam updates may round the last bit
-            # differently with the arrays' memory alignment (vector body against scalar remainder)
-            np.testing.assert_allclose(got[key], ref, rtol=1e-13, atol=1e-15, err_msg=key)
+        # another process compiles (or loads) its own kernels: bitwise equality is checked in
+        # process below; across processes the last bit was seen to differ (the update kernels
+        # round by the arrays' alignment; see docs/distributed.md)
+        np.testing.assert_allclose(got[key], ref, rtol=1e-13, atol=1e-15, err_msg=key)
+
+
+def test_one_rank_in_process_is_bitwise_single_process(single_process):
+    """The sharded step is train_epoch_opt's step when the summation order is the same."""
+    from mpi4py import MPI
+
+    from nbmlp.distributed import fit_mpi, partial_fit_mpi
+
+    X, labels, Y, weights = mpi_job.data()
+    threads = nbmlp.get_num_threads()
+    nbmlp.set_num_threads(1)
+    try:
+        for name, (est, how) in mpi_job.cases().items():
+            if name in ("nesterov_weighted", "early_stopping"):
+                continue  # weighted: train_epoch_opt sums Σ c_s in two orders (see above)
+            mpi_job.train(est, how, X, labels, Y, weights,
+                          lambda e, *a, **k: fit_mpi(e, *a, comm=MPI.COMM_SELF, **k),
+                          lambda e, *a, **k: partial_fit_mpi(e, *a, comm=MPI.COMM_SELF, **k))
+            for key, value in mpi_job.summary(est).items():
+                np.testing.assert_array_equal(value, single_process[f"{name}/{key}"], err_msg=f"{name}/{key}")
+    finally:
+        nbmlp.set_num_threads(threads)
 
 
 def test_a_bad_shard_makes_every_rank_raise(tmp_path, single_process):
