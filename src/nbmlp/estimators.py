@@ -193,14 +193,36 @@ class _BaseMLP(BaseEstimator):
         try:
             checked = self._check_fit_input(X, y, sample_weight, incremental, classes)
         except BaseException:
-            for k in ("n_features_in_", "feature_names_in_"):
-                vars(self).pop(k, None)
-            vars(self).update(saved)
+            self._put_back_features(saved)
             raise
         self._fit_checked(*checked, incremental)
         return self
 
+    def _put_back_features(self, saved):
+        for k in ("n_features_in_", "feature_names_in_"):
+            vars(self).pop(k, None)
+        vars(self).update(saved)
+
     def _check_fit_input(self, X, y, sample_weight, incremental, classes):
+        X, y, T, c, lb, units, acts, dtype, callbacks, first_pass = self._check_fit(
+            X, y, sample_weight, incremental, classes)
+        rs = check_random_state(self.random_state)
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
+        else:
+            X_val = y_val = T_val = None
+        X = _as_dtype(X, dtype, "X")
+        T = _as_dtype(T, dtype, "y")
+        return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
+
+    def _check_fit(self, X, y, sample_weight, incremental, classes):
+        """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
+
+        Returns ``X, y, T, c, lb, units, acts, dtype, callbacks, first_pass``: the validated data,
+        the encoded targets, the sample weights (or None), the label binarizer (classifier), the
+        layer sizes and hidden activations. ``classes`` (when given) fixes the classes.
+        """
         sizes, acts, dtype, callbacks = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
@@ -222,24 +244,22 @@ class _BaseMLP(BaseEstimator):
         if not first_pass and [w.shape[0] for w in self.coefs_] + [self.coefs_[-1].shape[1]] != units:
             raise ValueError(f"the network's layers {units} differ from the fitted ones; "
                              "hidden_layer_sizes and the targets cannot change between warm-started fits")
-        rs = check_random_state(self.random_state)
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
-        else:
-            X_val = y_val = T_val = None
-        X = _as_dtype(X, dtype, "X")
-        T = _as_dtype(T, dtype, "y")
-        return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
+        return X, y, T, c, lb, units, acts, dtype, callbacks, first_pass
 
     def _fit_checked(self, X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs,
                      callbacks, incremental):
         """Train on checked input; from here on the estimator changes."""
+        net = self._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
+        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+        self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
+
+    def _begin_fit(self, first_pass, lb, units, acts, dtype, rs, early_stopping, incremental):
+        """Set the attributes a fit starts with; return the network to train (new or fitted)."""
         if lb is not None:
             self._label_binarizer, self.classes_ = lb, lb.classes_
         if first_pass:
             self._activations_ = acts
-            self.n_outputs_ = T.shape[1]
+            self.n_outputs_ = units[-1]
             self.n_layers_ = len(units)
             self.out_activation_ = OUT_NAMES[self._out_activation_core]
             net = self._init_network(units, acts, dtype, rs)
@@ -259,8 +279,7 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_, self.best_loss_ = -np.inf, None
         if not incremental or not hasattr(self, "_optimizer_state"):
             self._new_optimizer(net.n_params, dtype)
-        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
-        self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
+        return net
 
     def _new_optimizer(self, P, dtype):
         code = ADAM if self.solver == "adam" else SGD
@@ -291,7 +310,30 @@ class _BaseMLP(BaseEstimator):
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
-        kappa = 1.0 / T.shape[1] if self._loss_core == "squared_error" else 1.0
+
+        def epoch():
+            return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
+                                   net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
+                                   bool(self.shuffle))
+
+        def validate():
+            return self._validate(net, X_val, y_val, T_val)
+
+        self._epochs(net, N, epoch, validate if early_stopping else None, incremental, callbacks)
+
+    def _hyper(self, dtype):
+        """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
+        kappa = 1.0 / self.n_outputs_ if self._loss_core == "squared_error" else 1.0
+        return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
+                                         self.beta_1, self.beta_2, self.epsilon, kappa))
+
+    def _epochs(self, net, N, epoch, validate, incremental, callbacks):
+        """The epoch loop and its bookkeeping (also used by ``distributed``).
+
+        ``epoch()`` trains one epoch over the N samples and returns the summed loss;
+        ``validate()`` (None without early stopping) returns the validation score and loss.
+        """
+        state, early_stopping = self._optimizer_state, validate is not None
         # the parameters, optimizer state and shuffle state after the last finished epoch
         live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
         last_good = [a.copy() for a in live]
@@ -302,11 +344,7 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         try:
             for _ in range(self.max_iter):
-                hyper = tuple(dtype(v) for v in (state["learning_rate"], self.alpha, self.momentum,
-                                                 self.beta_1, self.beta_2, self.epsilon, kappa))
-                total = train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
-                                        net.layout, net._loss_code, batch, state["code"], hyper,
-                                        bool(self.shuffle))
+                total = epoch()
                 loss = total / N
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
                     _copy_into(live, last_good)
@@ -322,7 +360,7 @@ class _BaseMLP(BaseEstimator):
                 record = {"epoch": self.n_iter_, "loss": self.loss_, "validation_score": None,
                           "validation_loss": None, "learning_rate": state["learning_rate"]}
                 if early_stopping:
-                    record["validation_score"], record["validation_loss"] = self._validate(net, X_val, y_val, T_val)
+                    record["validation_score"], record["validation_loss"] = validate()
                     if record["validation_score"] > self.best_validation_score_:
                         best[...] = net.params
                 self._update_no_improvement_count(early_stopping, record)
@@ -377,18 +415,20 @@ class _BaseMLP(BaseEstimator):
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
         Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
+        loss_sum, count = self._validation_loss_sum(Y, T_val, net.dtype)
+        return float(self._score_outputs(Y, y_val)), float(loss_sum / count)
+
+    def _validation_loss_sum(self, Y, T_val, dtype):
+        """Sum of the validation losses of the float64 outputs Y of a ``dtype`` network, and their count."""
         T = T_val.astype(np.float64)
         if self._loss_core == "squared_error":
-            loss = 0.5 * np.mean((Y - T) ** 2)
-        else:
-            tiny = np.finfo(net.dtype).tiny
-            P = np.clip(Y, tiny, 1)
-            if self._loss_core == "cross_entropy":
-                loss = -np.mean(np.sum(T * np.log(P), axis=1))
-            else:
-                Q = np.clip(1 - Y, tiny, 1)
-                loss = -np.mean(np.sum(T * np.log(P) + (1 - T) * np.log(Q), axis=1))
-        return float(self._score_outputs(Y, y_val)), float(loss)
+            return 0.5 * np.sum((Y - T) ** 2), Y.size
+        tiny = np.finfo(dtype).tiny
+        P = np.clip(Y, tiny, 1)
+        if self._loss_core == "cross_entropy":
+            return -np.sum(np.sum(T * np.log(P), axis=1)), Y.shape[0]
+        Q = np.clip(1 - Y, tiny, 1)
+        return -np.sum(np.sum(T * np.log(P) + (1 - T) * np.log(Q), axis=1)), Y.shape[0]
 
     def _report(self, bar, record):
         if not self.verbose:
@@ -649,7 +689,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         check_classification_targets(y)
         if first_pass:
             lb = LabelBinarizer()
-            if incremental and classes is not None and not type_of_target(y).startswith("multilabel"):
+            if classes is not None and not type_of_target(y).startswith("multilabel"):
                 lb.fit(np.asarray(classes))
             else:
                 lb.fit(y)

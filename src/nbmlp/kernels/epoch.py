@@ -147,9 +147,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     """
     Y, U, D, DY, Tb, e = work
     X, T, c, cb = data
-    a, b, step = state
-    eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
-    beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
+    alpha = hyper[ALPHA]
     kappa = float(hyper[LOSS_SCALE])
     weighted = c.shape[0] > 0
     N = X.shape[0]
@@ -180,16 +178,41 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         if alpha > 0:
             total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
         backward_pass(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb])
-        if alpha > 0:
-            l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
-        if optimizer == MOMENTUM:
-            momentum_update(params, a, grads, eta, mu)
-        elif optimizer == NESTEROV:
-            nesterov_update(params, a, grads, eta, mu)
-        elif optimizer == ADAM:
-            step[0] += 1
-            eta_t = eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0])
-            adam_update(params, a, b, grads, params.dtype.type(eta_t), beta1, beta2, eps)
-        else:
-            sgd_update(params, grads, eta)
+        apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
     return total
+
+
+@njit(**JIT_SERIAL)
+def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
+    """Add the L2 penalty's gradient to a batch's mean gradient, then take one optimizer step.
+
+    Parameters
+    ----------
+    params : (P,) array, in/out
+        Flat parameters θ.
+    grads : (P,) array, in/out
+        The batch's data gradient ``Σ_s c_s ∂E_s / Σ_s c_s``; the penalty's gradient is added.
+    state, layout, optimizer, hyper
+        As in ``train_epoch_opt``.
+    c_sum : float
+        ``Σ_s c_s`` of the batch (its size when unweighted).
+
+    Notes
+    -----
+    ``∂w_ij ← ∂w_ij + α w_ij / Σ_s c_s``, then the update of ``train_epoch_opt``'s optimizer.
+    """
+    a, b, step = state
+    eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
+    beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
+    if alpha > 0:
+        l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
+    if optimizer == MOMENTUM:
+        momentum_update(params, a, grads, eta, mu)
+    elif optimizer == NESTEROV:
+        nesterov_update(params, a, grads, eta, mu)
+    elif optimizer == ADAM:
+        step[0] += 1
+        eta_t = eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0])
+        adam_update(params, a, b, grads, params.dtype.type(eta_t), beta1, beta2, eps)
+    else:
+        sgd_update(params, grads, eta)

@@ -157,18 +157,33 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed. For ∂w the layer's inputs and deltas are packed transposed (s contiguous).
     """
-    Lo = layout.shape[0] - 1
     scale = params.dtype.type(1) / params.dtype.type(nb)
-    P = pack_region(Y, layout, cap)
-    output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
-                 layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
     if c.shape[0] > 0:
-        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
         c_sum = params.dtype.type(0)
         # c_sum = Σ_s c_s
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
+    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+
+
+@njit(**JIT_DRIVER)
+def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
+    """``backward_pass`` with the gradients multiplied by a given ``scale`` instead of the mean's.
+
+    With ``scale`` 1 the gradients are the sums over the batch, ``∂w_ij = Σ_s c_s y_i δ_j``
+    (``distributed`` adds them up across processes before dividing by the global count).
+
+    Notes
+    -----
+    As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
+    """
+    Lo = layout.shape[0] - 1
+    output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
+                 layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
+    if c.shape[0] > 0:
+        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
+    P = pack_region(Y, layout, cap)
     # for L = last … 0: ∂w_ij = y_i δ_j, ∂b_j = δ_j; below: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i)
     for L in range(Lo, -1, -1):
         l, m = layout[L, N_IN], layout[L, N_OUT]
