@@ -182,7 +182,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     return total
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
     """Add the L2 penalty's gradient to a batch's mean gradient, then take one optimizer step.
 

@@ -10,13 +10,13 @@ sample order the result is bitwise that of ``train_epoch_opt``.
 """
 from numba import njit, prange
 
-from .._config import JIT_PARALLEL, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_PARALLEL
 from .epoch import ALPHA, LOSS_SCALE, apply_update, gather_rows
 from .optim import weight_sqnorm
 from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, rows
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, nb, layout, loss, batch):
     """Gradient, loss and weight sums of the rows of one global mini-batch that this shard holds.
 
@@ -52,7 +52,7 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     X, T, c, cb = data
     P = params.shape[0]
     n = 0
-    # the batch's rows held here, in the global order
+    # idx = the batch's rows held here, in the global order
     for k in range(start, start + nb):
         row = pos[perm[k]]
         if row >= 0:
@@ -68,9 +68,9 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, n)
     c_sum = float(n)
     if c.shape[0] > 0:
-        # Σ_s c_s E_s and Σ_s c_s
         batch_sum = 0.0
         c_sum = 0.0
+        # batch_sum = Σ_s c_s E_s,  c_sum = Σ_s c_s
         for s in range(n):
             cb[s] = c[idx[s]]
             batch_sum += cb[s] * e[s]
@@ -81,7 +81,7 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     buf[P + 1] = c_sum
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_DRIVER)
 def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weighted, total):
     """Optimizer step from the all-reduced sums of ``shard_gradient_sums``; returns the loss total.
 
@@ -130,7 +130,12 @@ def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weight
 
 @njit(**JIT_PARALLEL)
 def copy_scaled(out, sums, lam):
-    """``∂θ = λ Σ ∂θ`` (threads own entries); λ = 1 copies."""
+    """``∂θ = λ Σ ∂θ`` (threads own entries); λ = 1 copies.
+
+    Notes
+    -----
+    ``∂θ_p = λ Σ_s c_s ∂θ_sp`` with ``λ = 1 / Σ_s c_s`` for the mean (or 1 for a copy).
+    """
     # ∂θ_p = λ Σ_s c_s ∂θ_sp   (λ = 1 / Σ_s c_s)
     for p in prange(out.shape[0]):
         out[p] = lam * sums[p]
@@ -138,7 +143,12 @@ def copy_scaled(out, sums, lam):
 
 @njit(**JIT_PARALLEL)
 def fill_zero(buf):
-    """``buf ← 0`` (threads own entries)."""
+    """``buf ← 0`` (threads own entries).
+
+    Notes
+    -----
+    ``∂θ_p ← 0``: a shard with no row in the batch adds nothing to the all-reduced sums.
+    """
     zero = buf.dtype.type(0)
     # ∂θ_p ← 0
     for p in prange(buf.shape[0]):
