@@ -34,6 +34,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
+from ._threads import serial_if_small
 from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError
 
@@ -312,9 +313,10 @@ class _BaseMLP(BaseEstimator):
         opt_state = (state["a"], state["b"], state["step"])
 
         def epoch():
-            return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
-                                   net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
-                                   bool(self.shuffle))
+            with serial_if_small(net.layers, batch):
+                return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
+                                       net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
+                                       bool(self.shuffle))
 
         def validate():
             return self._validate(net, X_val, y_val, T_val)
