@@ -32,7 +32,44 @@ class _KernelBenchmark:
         return common.ratio_of_times(fn, reference)
 
 
-class Dense(_KernelBenchmark):
+class _DenseSteps(_KernelBenchmark):
+    """The forward sum, ∂y and ∂w of a subclass's ``setup`` (``self.forward`` … and their NumPy
+    versions ``self.np_forward`` …, ``self.flops`` per call): time, GFLOP/s, ratio to NumPy."""
+
+    def time_forward(self, *args):
+        self.forward()
+
+    def time_backward_dy(self, *args):
+        self.backward_dy()
+
+    def time_backward_dw(self, *args):
+        self.backward_dw()
+
+    def track_forward_gflops(self, *args):
+        return self._gflops(self.forward, self.flops)
+
+    def track_backward_dy_gflops(self, *args):
+        return self._gflops(self.backward_dy, self.flops)
+
+    def track_backward_dw_gflops(self, *args):
+        return self._gflops(self.backward_dw, self.flops)
+
+    def track_forward_time_ratio_vs_numpy(self, *args):
+        return self._ratio(self.forward, self.np_forward)
+
+    def track_backward_dy_time_ratio_vs_numpy(self, *args):
+        return self._ratio(self.backward_dy, self.np_backward_dy)
+
+    def track_backward_dw_time_ratio_vs_numpy(self, *args):
+        return self._ratio(self.backward_dw, self.np_backward_dw)
+
+
+for _name, _fn in vars(_DenseSteps).items():
+    if _name.startswith("track_"):
+        _fn.unit = "GFLOP/s" if _name.endswith("_gflops") else "nbmlp time / NumPy time"
+
+
+class Dense(_DenseSteps):
     """``dense_forward``, ``dense_backward_dy``, ``dense_backward_dw``, ``dense_backward_db``."""
 
     def setup(self, size, dtype, threads):
@@ -62,38 +99,14 @@ class Dense(_KernelBenchmark):
         for fn in (self.forward, self.backward_dy, self.backward_dw, self.backward_db):
             fn()  # compile, or load from Numba's cache
 
-    def time_forward(self, *args):
-        self.forward()
-
-    def time_backward_dy(self, *args):
-        self.backward_dy()
-
-    def time_backward_dw(self, *args):
-        self.backward_dw()
 
     def time_backward_db(self, *args):
         self.backward_db()
 
-    def track_forward_gflops(self, *args):
-        return self._gflops(self.forward, self.flops)
-
-    def track_backward_dy_gflops(self, *args):
-        return self._gflops(self.backward_dy, self.flops)
-
-    def track_backward_dw_gflops(self, *args):
-        return self._gflops(self.backward_dw, self.flops)
 
     def track_backward_db_gflops(self, *args):
         return self._gflops(self.backward_db, self.flops_db)
 
-    def track_forward_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.forward, self.np_forward)
-
-    def track_backward_dy_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.backward_dy, self.np_backward_dy)
-
-    def track_backward_dw_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.backward_dw, self.np_backward_dw)
 
     def track_backward_db_time_ratio_vs_numpy(self, *args):
         return self._ratio(self.backward_db, self.np_backward_db)
@@ -105,7 +118,7 @@ for _name, _fn in vars(Dense).items():
         _fn.unit = "GFLOP/s" if _name.endswith("_gflops") else "nbmlp time / NumPy time"
 
 
-class Blocked(_KernelBenchmark):
+class Blocked(_DenseSteps):
     """The register-blocked kernels training runs (``kernels/blocked.py``), on the same layers.
 
     ``forward_parallel`` computes ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU) from
@@ -143,37 +156,8 @@ class Blocked(_KernelBenchmark):
         for fn in (self.forward, self.backward_dy, self.backward_dw):
             fn()  # compile, or load from Numba's cache
 
-    def time_forward(self, *args):
-        self.forward()
-
-    def time_backward_dy(self, *args):
-        self.backward_dy()
-
-    def time_backward_dw(self, *args):
-        self.backward_dw()
-
-    def track_forward_gflops(self, *args):
-        return self._gflops(self.forward, self.flops)
-
-    def track_backward_dy_gflops(self, *args):
-        return self._gflops(self.backward_dy, self.flops)
-
-    def track_backward_dw_gflops(self, *args):
-        return self._gflops(self.backward_dw, self.flops)
-
-    def track_forward_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.forward, self.np_forward)
-
-    def track_backward_dy_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.backward_dy, self.np_backward_dy)
-
-    def track_backward_dw_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.backward_dw, self.np_backward_dw)
 
 
-for _name, _fn in vars(Blocked).items():
-    if _name.startswith("track_"):
-        _fn.unit = "GFLOP/s" if _name.endswith("_gflops") else "nbmlp time / NumPy time"
 
 
 class OutputDelta(_KernelBenchmark):
