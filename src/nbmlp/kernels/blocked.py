@@ -114,12 +114,17 @@ def transpose_rows(dst, src, c0, c1):
     ``dst_cr = src_rc``: for the forward sum ``wt_ji = w_ij``, for ∂w ``yt_is = y_si``.
     """
     n = src.shape[0]
-    # dst_cr = src_rc, in 8-row strips of src so each read cache line serves 8 writes
-    for r0 in range(0, n, 8):
-        r1 = min(r0 + 8, n)
+    # dst_cr = src_rc, four rows r at a time (four adjacent values written per row c)
+    for r in range(0, n - 3, 4):
         for c in range(c0, c1):
-            for r in range(r0, r1):
-                dst[c, r] = src[r, c]
+            dst[c, r] = src[r, c]
+            dst[c, r + 1] = src[r + 1, c]
+            dst[c, r + 2] = src[r + 2, c]
+            dst[c, r + 3] = src[r + 3, c]
+    # dst_cr = src_rc for the last n mod 4 rows r
+    for r in range(n - n % 4, n):
+        for c in range(c0, c1):
+            dst[c, r] = src[r, c]
 
 
 @njit(**JIT_PARALLEL)
@@ -300,8 +305,35 @@ def backward_dy_parallel(delta_in, dy, delta, w, u_in, y_in, code):
 
 
 @njit(**JIT_SERIAL)
+def bias_gradient(db, dt, scale):
+    """The bias gradients from the deltas packed transposed.
+
+    Parameters
+    ----------
+    db : (m,) array, out
+        ``∂b_j``.
+    dt : (m, N) array
+        ``dt[j, s] = δ_sj``.
+    scale : float
+        ``1/N``, of the arrays' dtype.
+
+    Notes
+    -----
+    ``∂b_j = (1/N) Σ_s δ_sj`` (the same sum, in the same order, as ``dense.dense_backward_db``).
+    """
+    m, N = dt.shape
+    zero = dt.dtype.type(0)
+    # ∂b_j = (1/N) Σ_s δ_j
+    for j in range(m):
+        acc = zero
+        for s in range(N):
+            acc += dt[j, s]
+        db[j] = acc * scale
+
+
+@njit(**JIT_SERIAL)
 def pack_delta(dt, db, delta, scale):
-    """Pack the deltas transposed and take the bias gradients on the way.
+    """Pack the deltas transposed and take the bias gradients on the way (one thread).
 
     Parameters
     ----------
@@ -316,17 +348,11 @@ def pack_delta(dt, db, delta, scale):
 
     Notes
     -----
-    ``∂b_j = (1/N) Σ_s δ_sj`` (the same sum, in the same order, as ``dense.dense_backward_db``).
+    ``dt_js = δ_sj``, then ``∂b_j = (1/N) Σ_s δ_sj`` (``bias_gradient``). A larger step packs
+    with ``transpose_parallel`` and then calls ``bias_gradient``: the same values.
     """
-    N, m = delta.shape
-    zero = delta.dtype.type(0)
-    transpose_rows(dt, delta, 0, m)
-    # ∂b_j = (1/N) Σ_s δ_j
-    for j in range(m):
-        acc = zero
-        for s in range(N):
-            acc += dt[j, s]
-        db[j] = acc * scale
+    transpose_rows(dt, delta, np.int64(0), delta.shape[1])
+    bias_gradient(db, dt, scale)
 
 
 @njit(**JIT_SERIAL)

@@ -16,11 +16,14 @@ The dense steps run the register-blocked kernels of ``blocked`` (the formula-sha
 serially, since a parallel launch would cost more than it saves.
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
+A serial kernel's first row is passed as ``first = np.int64(0)``, not as the constant ``0``:
+Numba would type a constant as ``Literal[int](0)`` and compile a second copy of the kernel.
 """
+import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_INLINE
-from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, backward_dw_rows, backward_dy_parallel,
+from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
                       backward_dy_rows, forward_parallel, forward_rows, pack_delta, transpose_parallel,
                       transpose_rows)
 from .losses import loss_forward, output_delta, weight_delta
@@ -111,6 +114,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
     holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first.
     """
     P = pack_region(Y, layout, cap)
+    first = np.int64(0)
     # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
@@ -119,8 +123,8 @@ def forward_pass(Y, U, params, layout, cap, nb):
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
         if nb * l * m < PARALLEL_MIN_MACS:
-            transpose_rows(wt, w, 0, m)
-            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], 0, nb)
+            transpose_rows(wt, w, first, m)
+            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], first, nb)
         else:
             transpose_parallel(wt, w)
             forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
@@ -184,6 +188,7 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
     if c.shape[0] > 0:
         weight_delta(layer_block(D, layout, Lo, cap, nb), c)
     P = pack_region(Y, layout, cap)
+    first = np.int64(0)
     # for L = last … 0: ∂w_ij = y_i δ_j, ∂b_j = δ_j; below: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i)
     for L in range(Lo, -1, -1):
         l, m = layout[L, N_IN], layout[L, N_OUT]
@@ -192,13 +197,15 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
         dw, db = layer_params(grads, layout, L)
         yt, dt = P[:l * nb].reshape((l, nb)), P[l * nb:(l + m) * nb].reshape((m, nb))
         big = nb * l * m >= PARALLEL_MIN_MACS
-        pack_delta(dt, db, delta, scale)
         if big:
+            transpose_parallel(dt, delta)
+            bias_gradient(db, dt, scale)
             transpose_parallel(yt, y_in)
             backward_dw_parallel(dw, yt, dt, scale)
         else:
-            transpose_rows(yt, y_in, 0, l)
-            backward_dw_rows(dw, yt, dt, scale, 0, l)
+            pack_delta(dt, db, delta, scale)
+            transpose_rows(yt, y_in, first, l)
+            backward_dw_rows(dw, yt, dt, scale, first, l)
         if L > 0:
             w, _ = layer_params(params, layout, L)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
@@ -206,4 +213,4 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
             if big:
                 backward_dy_parallel(delta_in, dy, delta, w, u_in, y_in, code)
             else:
-                backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, 0, nb)
+                backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, first, nb)
