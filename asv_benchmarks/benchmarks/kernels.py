@@ -119,20 +119,23 @@ for _name, _fn in vars(Dense).items():
 
 
 class Blocked(_DenseSteps):
-    """The register-blocked kernels training runs (``kernels/blocked.py``), on the same layers.
+    """The register-blocked kernels training runs (``kernels/blocked.py``), on the same layers,
+    with the packing each step does in training.
 
-    ``forward_parallel`` computes ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU) from
-    the packed ``wt``; ``backward_dy_parallel`` computes ``∂y_i = Σ_j δ_j w_ij`` and
-    ``δ_i = ∂y_i f'(u_i)``; ``backward_dw_parallel`` computes ``∂w_ij = (1/N) Σ_s y_si δ_sj``
-    from the packed ``yt`` and ``dt``. The full profile adds ``square``: 1024 → 1024, batch
-    1024, the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 75 % of dgemm).
+    forward: ``wt_ji = w_ij`` (``transpose_parallel``), then ``forward_parallel``:
+    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU); ∂y: ``backward_dy_parallel``,
+    ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)`` (no packing); ∂w: ``dt_js = δ_sj``,
+    ``∂b_j = (1/N) Σ_s δ_sj``, ``yt_is = y_si``, then ``backward_dw_parallel``,
+    ``∂w_ij = (1/N) Σ_s y_si δ_sj``. The full profile adds ``square``: 1024 → 1024, batch 1024,
+    the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 75 % of dgemm).
     """
 
     params = [common.SIZE_NAMES + ([] if common.QUICK else ["square"]), common.DTYPES, common.THREADS]
 
     def setup(self, size, dtype, threads):
         from nbmlp.kernels.activations import RELU
-        from nbmlp.kernels.blocked import backward_dw_parallel, backward_dy_parallel, forward_parallel
+        from nbmlp.kernels.blocked import (backward_dw_parallel, backward_dy_parallel, bias_gradient,
+                                           forward_parallel, transpose_parallel)
 
         self.threads = common.Threads(threads)
         if size == "square":
@@ -141,23 +144,31 @@ class Blocked(_DenseSteps):
             layers, N, _ = common.SIZES[size]
             l, m = layers[0], layers[1]
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
-        wt, yt, dt = np.ascontiguousarray(w.T), np.ascontiguousarray(y.T), np.ascontiguousarray(delta.T)
+        wt, yt, dt = np.empty((m, l), dtype), np.empty((l, N), dtype), np.empty((m, N), dtype)
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
         dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
-        dw = np.empty((l, m), dtype)
+        dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
         scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
-        self.forward = lambda: forward_parallel(y_out, u, y, wt, b, RELU)
+
+        def forward():
+            transpose_parallel(wt, w)
+            forward_parallel(y_out, u, y, wt, b, RELU)
+
+        def backward_dw():
+            transpose_parallel(dt, delta)
+            bias_gradient(db, dt, scale)
+            transpose_parallel(yt, y)
+            backward_dw_parallel(dw, yt, dt, scale)
+
+        self.forward, self.backward_dw = forward, backward_dw
         self.backward_dy = lambda: backward_dy_parallel(delta_in, dy, delta, w, y, y, RELU)
-        self.backward_dw = lambda: backward_dw_parallel(dw, yt, dt, scale)
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
-        self.np_backward_dw = lambda: np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw)
+        self.np_backward_dw = lambda: (np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),
+                                       np.multiply(delta.sum(axis=0), scale, out=db))
         for fn in (self.forward, self.backward_dy, self.backward_dw):
             fn()  # compile, or load from Numba's cache
-
-
-
 
 
 class OutputDelta(_KernelBenchmark):

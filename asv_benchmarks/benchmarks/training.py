@@ -55,6 +55,43 @@ class Epoch:
     track_epoch_gflops.unit = "GFLOP/s"
 
 
+class ThreadScaling:
+    """Speed-up of an epoch of ``MLP.fit`` from 1 thread to ``MAX_THREADS`` threads.
+
+    ``time(1 thread) / time(MAX_THREADS)``, the median of back-to-back pairs of epochs (the
+    target on a 2-core machine: ≥ 1.8 for mid and large; the small size trains on one thread
+    whatever the setting, so its speed-up is about 1 by design).
+    """
+
+    params = [common.SIZE_NAMES, common.DTYPES]
+    param_names = ["size", "dtype"]
+    timeout = common.TIMEOUT
+
+    def setup(self, size, dtype):
+        import nbmlp
+
+        if common.MAX_THREADS < 2:
+            raise NotImplementedError("one thread only: no speed-up to measure")
+        self.nbmlp = nbmlp
+        self.before = nbmlp.get_num_threads()
+        _compile(size, dtype)
+        self.X, self.y = common.data(size, dtype)
+        self.net = _network(size, dtype)
+        self.batch, self.lr = common.SIZES[size][1], LR[size]
+
+    def teardown(self, *args):
+        self.nbmlp.set_num_threads(self.before)
+
+    def _epoch_on(self, n):
+        self.nbmlp.set_num_threads(n)
+        self.net.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=self.lr)
+
+    def track_speedup(self, *args):
+        return common.ratio_of_times(lambda: self._epoch_on(1), lambda: self._epoch_on(common.MAX_THREADS))
+
+    track_speedup.unit = "time on 1 thread / time on all threads"
+
+
 class Predict:
     """``MLP.predict`` on the training inputs of the size."""
 
