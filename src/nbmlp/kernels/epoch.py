@@ -89,12 +89,14 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward
     ``δ``, ``∂w_ij = y_i δ_j``, ``∂b_j = δ_j`` (means over the batch); update
     ``w ← w − η ∂w``, ``b ← b − η ∂b``. The loss of each batch is taken before its update.
-    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples.
+    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples (``MLP.fit``
+    calls ``train_epoch_opt`` with these arguments itself: the same compiled specialization as the
+    estimators', and one driver fewer to compile).
     """
     empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
     hyper = (eta, zero, zero, zero, zero, zero, one)
     return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
-                           layout, loss, batch, SGD, hyper, do_shuffle)
+                           layout, loss, batch, np.int64(SGD), hyper, do_shuffle)
 
 
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
