@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
 from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
-from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, rows
+from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
 @njit(**JIT_INLINE)
@@ -178,16 +178,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         total += kappa * batch_sum
         if alpha > 0:
             total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
-        # backward_pass's scale, computed here (backward_pass would be one more driver to compile):
-        # 1/N, or 1/Σ_s c_s with Σ_s c_s summed in the params' dtype
-        scale = params.dtype.type(1) / params.dtype.type(nb)
-        if weighted:
-            c_dt = params.dtype.type(0)
-            # c_dt = Σ_s c_s
-            for s in range(nb):
-                c_dt += cb[s]
-            scale = params.dtype.type(1) / c_dt
-        backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb], scale)
+        backward_pass(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb])
         apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
     return total
 
