@@ -20,8 +20,11 @@ from numba.core.errors import NumbaPerformanceWarning
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
-JIT_PARALLEL = dict(parallel=True, fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
-JIT_SERIAL = dict(parallel=False, fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
+# no_cfunc_wrapper: no C-callable wrapper (only used to pass a kernel as a first-class function
+# value, which nbmlp never does); each wrapper is compiled, and again in every caller's module.
+COMMON = dict(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy", no_cfunc_wrapper=True)
+JIT_PARALLEL = dict(COMMON, parallel=True)
+JIT_SERIAL = dict(COMMON, parallel=False)
 JIT_INLINE = dict(JIT_SERIAL, inline="always")
 JIT_DRIVER = JIT_PARALLEL
 

@@ -8,7 +8,8 @@ import numpy as np
 from . import _validation as V
 from ._threads import serial_if_small
 from .kernels import activations, losses
-from .kernels.epoch import train_epoch
+from .kernels.epoch import train_epoch_opt
+from .kernels.optim import SGD
 from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
@@ -302,13 +303,17 @@ class MLP:
         last_good = np.empty_like(self.params)
         perm = np.arange(N, dtype=np.int64)
         eta = self.dtype(lr)
+        # train_epoch's call of train_epoch_opt, made from here: the compiled train_epoch would be one
+        # more driver to compile, and the estimators run this same specialization
+        empty, zero = self.params[:0], self.dtype(0)
+        sgd = ((empty, empty, perm[:0]), (X, T, empty, empty), (eta, zero, zero, zero, zero, zero, self.dtype(1)))
         history = []
         for epoch in range(int(epochs)):
             last_good[...] = self.params
             rng_before = self._rng.copy()
             with serial_if_small(self.layers, batch):
-                total = train_epoch(self.params, grads, work, X, T, perm, self._rng, self.layout,
-                                    self._loss_code, batch, eta, bool(shuffle))
+                total = train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], perm, self._rng, self.layout,
+                                        self._loss_code, batch, SGD, sgd[2], bool(shuffle))
             mean = total / N
             if not (np.isfinite(mean) and np.isfinite(self.params).all()):
                 self.params[...] = last_good

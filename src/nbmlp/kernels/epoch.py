@@ -9,8 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
-from .optim import (ADAM, MOMENTUM, NESTEROV, SGD, adam_update, l2_gradient, momentum_update, nesterov_update,
-                    sgd_update, weight_sqnorm)
+from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
@@ -90,12 +89,14 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward
     ``δ``, ``∂w_ij = y_i δ_j``, ``∂b_j = δ_j`` (means over the batch); update
     ``w ← w − η ∂w``, ``b ← b − η ∂b``. The loss of each batch is taken before its update.
-    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples.
+    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples (``MLP.fit``
+    calls ``train_epoch_opt`` with these arguments itself: the same compiled specialization as the
+    estimators', and one driver fewer to compile).
     """
     empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
     hyper = (eta, zero, zero, zero, zero, zero, one)
     return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
-                           layout, loss, batch, SGD, hyper, do_shuffle)
+                           layout, loss, batch, np.int64(SGD), hyper, do_shuffle)
 
 
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
@@ -206,13 +207,7 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
     beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
     if alpha > 0:
         l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
-    if optimizer == MOMENTUM:
-        momentum_update(params, a, grads, eta, mu)
-    elif optimizer == NESTEROV:
-        nesterov_update(params, a, grads, eta, mu)
-    elif optimizer == ADAM:
+    if optimizer == ADAM:
         step[0] += 1
-        eta_t = eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0])
-        adam_update(params, a, b, grads, params.dtype.type(eta_t), beta1, beta2, eps)
-    else:
-        sgd_update(params, grads, eta)
+        eta = params.dtype.type(eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0]))
+    optimizer_step(params, a, b, grads, optimizer, eta, mu, beta1, beta2, eps)

@@ -3,11 +3,13 @@
 Legend: s sample, k output neuron, r output neuron inside a sum.
 E of a batch is the mean of the per-sample errors; the kernels here work per sample and the
 mean is taken by the caller (``passes``), in a fixed order.
+The kernels are serial: the output layer is N × n with n small, so a parallel launch would cost
+more than the work (and every prange would be one more function to compile).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import JIT_PARALLEL
+from .._config import JIT_SERIAL
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
 
 SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = 0, 1, 2
@@ -18,7 +20,7 @@ CODES = {
 }
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def loss_forward(e, y, u, t, code):
     """Per-sample error of the output layer.
 
@@ -44,14 +46,14 @@ def loss_forward(e, y, u, t, code):
     zero, one, half = y.dtype.type(0), y.dtype.type(1), y.dtype.type(0.5)
     if code == SQUARED_ERROR:
         # E = ½ Σ_k (y_k − t_k)²
-        for s in prange(N):
+        for s in range(N):
             acc = zero
             for k in range(n):
                 acc += (y[s, k] - t[s, k]) * (y[s, k] - t[s, k])
             e[s] = half * acc
     elif code == CROSS_ENTROPY:
         # E = −Σ_k t_k (u_k − log Σ_r e^(u_r))
-        for s in prange(N):
+        for s in range(N):
             umax = u[s, 0]
             for r in range(1, n):
                 umax = max(umax, u[s, r])
@@ -65,14 +67,14 @@ def loss_forward(e, y, u, t, code):
             e[s] = acc
     elif code == BINARY_CROSS_ENTROPY:
         # E = Σ_k [max(u_k, 0) − t_k u_k + log(1 + e^(−|u_k|))]
-        for s in prange(N):
+        for s in range(N):
             acc = zero
             for k in range(n):
                 acc += max(u[s, k], zero) - t[s, k] * u[s, k] + np.log(one + np.exp(-abs(u[s, k])))
             e[s] = acc
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def output_delta(delta, y, u, t, loss, act):
     """Delta of the output layer, per sample.
 
@@ -97,37 +99,37 @@ def output_delta(delta, y, u, t, loss, act):
     zero, one, a = y.dtype.type(0), y.dtype.type(1), y.dtype.type(LEAKY_SLOPE)
     if loss == CROSS_ENTROPY or loss == BINARY_CROSS_ENTROPY:
         # δ_k = y_k − t_k
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = y[s, k] - t[s, k]
     elif act == IDENTITY:
         # δ_k = (y_k − t_k) · 1
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = y[s, k] - t[s, k]
     elif act == SIGMOID:
         # δ_k = (y_k − t_k) · y_k (1 − y_k)
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = (y[s, k] - t[s, k]) * y[s, k] * (one - y[s, k])
     elif act == TANH:
         # δ_k = (y_k − t_k) · (1 − y_k²)
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = (y[s, k] - t[s, k]) * (one - y[s, k] * y[s, k])
     elif act == RELU:
         # δ_k = (y_k − t_k) · (1 if u_k > 0 else 0)
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = y[s, k] - t[s, k] if u[s, k] > zero else zero
     elif act == LEAKY_RELU:
         # δ_k = (y_k − t_k) · (1 if u_k > 0 else a)
-        for s in prange(N):
+        for s in range(N):
             for k in range(n):
                 delta[s, k] = (y[s, k] - t[s, k]) * (one if u[s, k] > zero else a)
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def weight_delta(delta, c):
     """Per-sample weights on the output delta.
 
@@ -144,6 +146,6 @@ def weight_delta(delta, c):
     (instead of N) in the batch mean, the gradients are those of ``Σ_s c_s E_s / Σ_s c_s``.
     """
     # δ_k ← c_s δ_k
-    for s in prange(delta.shape[0]):
+    for s in range(delta.shape[0]):
         for k in range(delta.shape[1]):
             delta[s, k] *= c[s]

@@ -2,20 +2,25 @@
 
 Legend: p index into the flat buffer of all parameters; L weight layer (a row of ``layout``).
 The optimizer state (velocity ``v``; Adam's moments ``m`` and ``s``) is a flat buffer of the
-same layout as θ, allocated once per fit. Every kernel here is one loop over p whose threads
-own disjoint entries, so results do not depend on the number of threads.
+same layout as θ, allocated once per fit.
+
+Each update rule is a serial loop over the entries p of the arrays it is given; training runs
+them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE_BLOCK`` entries
+(threads own blocks), so the block boundaries, and the results, do not depend on the number of
+threads. (One parallel loop for every rule: each ``prange`` is one more function to compile.)
 """
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_DRIVER, JIT_PARALLEL, JIT_SERIAL
+from .._config import JIT_PARALLEL, JIT_SERIAL
 from .passes import N_IN, N_OUT, W_OFF
 
 # optimizer codes of ``epoch.train_epoch_opt``
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
+UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of float32)
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def sgd_update(theta, dtheta, eta):
     """Plain gradient descent step.
 
@@ -33,11 +38,11 @@ def sgd_update(theta, dtheta, eta):
     ``w ← w − η ∂E/∂w`` and ``b ← b − η ∂E/∂b``.
     """
     # w ← w − η ∂w,  b ← b − η ∂b
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         theta[p] -= eta * dtheta[p]
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def momentum_update(theta, v, dtheta, eta, mu):
     """Gradient descent with (heavy-ball) momentum, as scikit-learn's ``SGDOptimizer``.
 
@@ -57,12 +62,12 @@ def momentum_update(theta, v, dtheta, eta, mu):
     ``v ← μ v − η ∂θ`` then ``θ ← θ + v``.
     """
     # v ← μ v − η ∂θ ;  θ ← θ + v
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         v[p] = mu * v[p] - eta * dtheta[p]
         theta[p] += v[p]
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def nesterov_update(theta, v, dtheta, eta, mu):
     """Gradient descent with Nesterov's momentum, as scikit-learn's ``SGDOptimizer``.
 
@@ -83,20 +88,20 @@ def nesterov_update(theta, v, dtheta, eta, mu):
     2013, with the gradient taken at θ).
     """
     # v ← μ v − η ∂θ
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         v[p] = mu * v[p] - eta * dtheta[p]
     # θ ← θ + μ v − η ∂θ is taken in two loops of one multiply-add each: written as one
     # expression (or in one loop body) the compiler contracts it into FMAs differently in the
-    # vectorized part and in the remainder, and results would depend on the threads' chunks.
+    # vectorized part and in the remainder, and results would depend on where a block starts.
     # θ ← θ − η ∂θ
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         theta[p] -= eta * dtheta[p]
     # θ ← θ + μ v
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         theta[p] += mu * v[p]
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
     """Adam step (Kingma & Ba, 2014), as scikit-learn's ``AdamOptimizer``.
 
@@ -119,13 +124,55 @@ def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
     """
     one = theta.dtype.type(1)
     # m ← β₁ m + (1 − β₁) ∂θ ;  s ← β₂ s + (1 − β₂) ∂θ² ;  θ ← θ − η_t m / (√s + ε)
-    for p in prange(theta.shape[0]):
+    for p in range(theta.shape[0]):
         m[p] = beta1 * m[p] + (one - beta1) * dtheta[p]
         s[p] = beta2 * s[p] + (one - beta2) * dtheta[p] * dtheta[p]
         theta[p] -= eta_t * m[p] / (np.sqrt(s[p]) + eps)
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_PARALLEL)
+def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
+    """One optimizer step over every parameter, threads owning blocks of ``UPDATE_BLOCK`` entries.
+
+    Parameters
+    ----------
+    theta : (P,) array, in/out
+        Every weight and bias θ.
+    a, b : (P,) arrays, in/out
+        Optimizer state: the velocity ``v`` in ``a`` (momentum, Nesterov); Adam's moments ``m``
+        in ``a`` and ``s`` in ``b``. Unused ones may be empty.
+    dtheta : (P,) array
+        Gradients ``∂E/∂θ``.
+    optimizer : int
+        ``SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
+    eta : float
+        Learning rate ``η``; for Adam the bias-corrected step ``η_t``.
+    mu, beta1, beta2, eps : float
+        ``μ``, ``β₁``, ``β₂`` and ``ε``, of the arrays' dtype (those the optimizer does not use
+        are ignored).
+
+    Notes
+    -----
+    On each block ``p0 ≤ p < p1``: SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``;
+    Nesterov ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``m ← β₁ m + (1 − β₁) ∂θ,
+    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)`` (the kernels above).
+    """
+    P = theta.shape[0]
+    # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
+    for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
+        p0 = k * UPDATE_BLOCK
+        p1 = min(P, p0 + UPDATE_BLOCK)
+        if optimizer == MOMENTUM:
+            momentum_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+        elif optimizer == NESTEROV:
+            nesterov_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+        elif optimizer == ADAM:
+            adam_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
+        else:
+            sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
+
+
+@njit(**JIT_PARALLEL)
 def l2_gradient(dtheta, theta, layout, lam):
     """Add the gradient of the L2 penalty to the weights' gradients (not the biases').
 
@@ -144,24 +191,11 @@ def l2_gradient(dtheta, theta, layout, lam):
     -----
     With ``E + (α / 2) Σ w² / Σ_s c_s``: ``∂w ← ∂w + α w / Σ_s c_s``; biases unchanged.
     """
-    # ∂w_ij ← ∂w_ij + λ w_ij, layer by layer (biases skipped)
+    # ∂w_ij ← ∂w_ij + λ w_ij, layer by layer (biases skipped; threads own entries p)
     for L in range(layout.shape[0]):
         start = layout[L, W_OFF]
-        l2_gradient_block(dtheta[start:start + layout[L, N_IN] * layout[L, N_OUT]],
-                          theta[start:start + layout[L, N_IN] * layout[L, N_OUT]], lam)
-
-
-@njit(**JIT_PARALLEL)
-def l2_gradient_block(dw, w, lam):
-    """``∂w ← ∂w + λ w`` over one layer's weights (threads own entries).
-
-    Notes
-    -----
-    ``∂w_ij ← ∂w_ij + λ w_ij`` with ``λ = α / Σ_s c_s``, on the flattened (l·m,) weights.
-    """
-    # ∂w_ij ← ∂w_ij + λ w_ij
-    for p in prange(w.shape[0]):
-        dw[p] += lam * w[p]
+        for p in prange(start, start + layout[L, N_IN] * layout[L, N_OUT]):
+            dtheta[p] += lam * theta[p]
 
 
 @njit(**JIT_SERIAL)

@@ -8,6 +8,7 @@ The step of ``epoch.train_epoch_opt`` is cut in two around the all-reduce of ``d
 ``Σ c_s`` and takes the optimizer step of ``epoch.apply_update``. With one process and the same
 sample order the result is bitwise that of ``train_epoch_opt``.
 """
+import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_PARALLEL
@@ -61,9 +62,10 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     if n == 0:
         fill_zero(buf)
         return
-    gather_rows(input_block(Y, layout, 0, batch, n), X, idx, 0)
+    # start np.int64(0), not the literal 0: a literal argument compiles gather_rows once more
+    gather_rows(input_block(Y, layout, 0, batch, n), X, idx, np.int64(0))
     t = rows(Tb, 0, n, T.shape[1])
-    gather_rows(t, T, idx, 0)
+    gather_rows(t, T, idx, np.int64(0))
     forward_pass(Y, U, params, layout, batch, n)
     batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, n)
     c_sum = float(n)
