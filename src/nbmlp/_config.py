@@ -3,6 +3,10 @@
 ``JIT_PARALLEL`` is for the kernels with a ``prange`` loop; ``JIT_SERIAL`` for code that calls no
 parallel kernel; ``JIT_DRIVER`` for the drivers that call parallel kernels one after another (a
 driver has no ``prange`` of its own and never runs a parallel kernel inside a parallel loop).
+``JIT_DRIVER_INLINE`` is for a driver's body that several drivers share: Numba inlines its code
+into each caller instead of compiling it on its own. Numba links every callee's compiled module
+into its caller's and optimizes and emits all of it again, so each level of drivers between
+the epoch and the kernels costs seconds of compile time.
 
 A driver is compiled with ``parallel=True`` although it has no parallel loop: a cached *serial*
 function that calls a parallel one crashes when it is loaded from the cache in a later process
@@ -27,6 +31,7 @@ JIT_PARALLEL = dict(COMMON, parallel=True)
 JIT_SERIAL = dict(COMMON, parallel=False)
 JIT_INLINE = dict(JIT_SERIAL, inline="always")
 JIT_DRIVER = JIT_PARALLEL
+JIT_DRIVER_INLINE = dict(JIT_DRIVER, inline="always")
 
 # A driver has no parallel loop of its own, so Numba notes that ``parallel=True`` found nothing to
 # transform; silence exactly that note for nbmlp's kernel modules.

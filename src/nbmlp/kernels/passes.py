@@ -22,7 +22,7 @@ Numba would type a constant as ``Literal[int](0)`` and compile a second copy of 
 import numpy as np
 from numba import njit
 
-from .._config import JIT_DRIVER, JIT_INLINE
+from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE
 from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
                       backward_dy_rows, forward_parallel, forward_rows, pack_delta, transpose_parallel,
                       transpose_rows)
@@ -168,7 +168,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
-    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
 
 
 @njit(**JIT_DRIVER)
@@ -181,6 +181,19 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
     Notes
     -----
     As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
+    """
+    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+
+
+@njit(**JIT_DRIVER_INLINE)
+def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
+    """The body of ``backward_pass`` and ``backward_pass_scaled``, inlined into both.
+
+    Notes
+    -----
+    ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)`` (times ``c_s`` when weighted); for L = last … 0:
+    ``∂w_ij = scale · Σ_s y_i δ_j``, ``∂b_j = scale · Σ_s δ_j``; below a hidden layer
+    ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``.
     """
     Lo = layout.shape[0] - 1
     output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
