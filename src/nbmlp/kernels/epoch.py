@@ -6,9 +6,9 @@ The shuffle uses its own small generator (splitmix64, state in ``rng``) so that 
 depends only on the seed, never on threads or on NumPy's global state.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import JIT_DRIVER, JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_INLINE, JIT_SERIAL
 from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
@@ -43,16 +43,17 @@ def shuffle(perm, rng):
         perm[s], perm[r] = perm[r], perm[s]
 
 
-@njit(**JIT_PARALLEL)
+@njit(**JIT_SERIAL)
 def gather_rows(out, src, perm, start):
-    """Copy the rows of one mini-batch, in the shuffled order.
+    """Copy the rows of one mini-batch, in the shuffled order (one thread: a copy of a batch is
+    memory-bound and takes microseconds, less than waking a second thread would cost).
 
     Notes
     -----
-    ``out[s] = src[perm[start + s]]`` for every row s of ``out`` (threads own rows).
+    ``out[s] = src[perm[start + s]]`` for every row s of ``out``.
     """
     # out_s = src_perm(start + s)
-    for s in prange(out.shape[0]):
+    for s in range(out.shape[0]):
         row = perm[start + s]
         for c in range(src.shape[1]):
             out[s, c] = src[row, c]

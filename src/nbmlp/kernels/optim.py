@@ -158,18 +158,34 @@ def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)`` (the kernels above).
     """
     P = theta.shape[0]
+    if P <= UPDATE_BLOCK:
+        # one block: no parallel launch
+        update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), P)
+        return
     # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
     for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
-        p0 = k * UPDATE_BLOCK
-        p1 = min(P, p0 + UPDATE_BLOCK)
-        if optimizer == MOMENTUM:
-            momentum_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
-        elif optimizer == NESTEROV:
-            nesterov_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
-        elif optimizer == ADAM:
-            adam_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
-        else:
-            sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
+        update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps,
+                     k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK))
+
+
+@njit(**JIT_SERIAL)
+def update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0, p1):
+    """The optimizer's rule on the parameters ``p0 ≤ p < p1`` (one block of ``optimizer_step``).
+
+    Notes
+    -----
+    SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
+    ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``m ← β₁ m + (1 − β₁) ∂θ,
+    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``.
+    """
+    if optimizer == MOMENTUM:
+        momentum_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+    elif optimizer == NESTEROV:
+        nesterov_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+    elif optimizer == ADAM:
+        adam_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
+    else:
+        sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
 
 
 @njit(**JIT_PARALLEL)
