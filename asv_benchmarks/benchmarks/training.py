@@ -17,6 +17,14 @@ def _network(size, dtype):
     return nbmlp.MLP(common.SIZES[size][0], activation="relu", output="softmax", dtype=dtype, seed=0)
 
 
+def _problem(bench, size, dtype):
+    """Compile, then give ``bench`` the size's data, a fresh network, its batch size and rate."""
+    _compile(size, dtype)
+    bench.X, bench.y = common.data(size, dtype)
+    bench.net = _network(size, dtype)
+    bench.batch, bench.lr = common.SIZES[size][1], LR[size]
+
+
 def _compile(size, dtype):
     """Compile (or load from Numba's cache) ``fit`` and ``predict`` for this dtype."""
     X, y = common.data(size, dtype)
@@ -34,10 +42,7 @@ class Epoch:
 
     def setup(self, size, dtype, threads):
         self.threads = common.Threads(threads)
-        _compile(size, dtype)
-        self.X, self.y = common.data(size, dtype)
-        self.net = _network(size, dtype)
-        self.batch, self.lr = common.SIZES[size][1], LR[size]
+        _problem(self, size, dtype)
         self.flops = common.flops_per_epoch(self.net.layers, self.X.shape[0])
 
     def teardown(self, *args):
@@ -74,10 +79,7 @@ class ThreadScaling:
             raise NotImplementedError("one thread only: no speed-up to measure")
         self.nbmlp = nbmlp
         self.before = nbmlp.get_num_threads()
-        _compile(size, dtype)
-        self.X, self.y = common.data(size, dtype)
-        self.net = _network(size, dtype)
-        self.batch, self.lr = common.SIZES[size][1], LR[size]
+        _problem(self, size, dtype)
 
     def teardown(self, *args):
         self.nbmlp.set_num_threads(self.before)
