@@ -149,16 +149,16 @@ def dense_gflops(dtype, repeats, n=1024):
 
     def fwd():
         blocked.transpose_parallel(wt, w)
-        blocked.forward_parallel(y_out, u, y, wt, b, ident)
+        blocked.forward_parallel(y_out, u, y, w, wt, b, ident)
 
     def bdy():
-        blocked.backward_dy_parallel(d_in, dy, delta, w, y, y, ident)
+        blocked.backward_dy_parallel(d_in, dy, delta, w, wt, y, y, ident)
 
     def bdw():  # as training does for a large step
         blocked.transpose_parallel(dt, delta)
         blocked.bias_gradient(db, dt, scale)
         blocked.transpose_parallel(yt, y)
-        blocked.backward_dw_parallel(dw, yt, dt, scale)
+        blocked.backward_dw_parallel(dw, yt, dt, delta, scale)
 
     flops = 2.0 * n ** 3
     res = {}

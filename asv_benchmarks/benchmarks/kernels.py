@@ -153,16 +153,16 @@ class Blocked(_DenseSteps):
 
         def forward():
             transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y, wt, b, RELU)
+            forward_parallel(y_out, u, y, w, wt, b, RELU)
 
         def backward_dw():
             transpose_parallel(dt, delta)
             bias_gradient(db, dt, scale)
             transpose_parallel(yt, y)
-            backward_dw_parallel(dw, yt, dt, scale)
+            backward_dw_parallel(dw, yt, dt, delta, scale)
 
         self.forward, self.backward_dw = forward, backward_dw
-        self.backward_dy = lambda: backward_dy_parallel(delta_in, dy, delta, w, y, y, RELU)
+        self.backward_dy = lambda: backward_dy_parallel(delta_in, dy, delta, w, wt, y, y, RELU)
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
         self.np_backward_dw = lambda: (np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),

@@ -24,7 +24,7 @@ from numba import njit
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE
 from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
-                      backward_dy_rows, forward_parallel, forward_rows, pack_delta, transpose_parallel,
+                      backward_dy_rows, forward_parallel, forward_rows, narrow, pack_delta, transpose_parallel,
                       transpose_rows)
 from .losses import loss_forward, output_delta, weight_delta
 
@@ -111,7 +111,8 @@ def forward_pass(Y, U, params, layout, cap, nb):
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
-    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first.
+    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first,
+    unless the layer has so few inputs that the kernel reads them as stored (``narrow``).
     """
     P = pack_region(Y, layout, cap)
     first = np.int64(0)
@@ -122,12 +123,15 @@ def forward_pass(Y, U, params, layout, cap, nb):
         wt = P[:l * m].reshape((m, l))
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
+        packed = not narrow(l, m)
         if nb * l * m < PARALLEL_MIN_MACS:
-            transpose_rows(wt, w, first, m)
-            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], first, nb)
+            if packed:
+                transpose_rows(wt, w, first, m)
+            forward_rows(y_out, u, y_in, w, wt, b, layout[L, ACT], first, nb)
         else:
-            transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
+            if packed:
+                transpose_parallel(wt, w)
+            forward_parallel(y_out, u, y_in, w, wt, b, layout[L, ACT])
 
 
 @njit(**JIT_DRIVER)
@@ -159,7 +163,8 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     L = last … 0 (walked backwards): ``∂w_ij = y_i δ_j`` and ``∂b_j = δ_j`` (means over the
     batch: divided by N, or by ``Σ_s c_s`` when weighted), and below a hidden layer
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
-    not computed. For ∂w the layer's inputs and deltas are packed transposed (s contiguous).
+    not computed. For ∂w the layer's inputs and deltas are packed transposed (s contiguous); for
+    ∂y below a narrow layer (few neurons q, see ``blocked.narrow``) its weights are.
     """
     scale = params.dtype.type(1) / params.dtype.type(nb)
     if c.shape[0] > 0:
@@ -202,28 +207,32 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
         weight_delta(layer_block(D, layout, Lo, cap, nb), c)
     P = pack_region(Y, layout, cap)
     first = np.int64(0)
-    # for L = last … 0: ∂w_ij = y_i δ_j, ∂b_j = δ_j; below: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i)
+    # for L = last … 0: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i) below; ∂w_ij = y_i δ_j, ∂b_j = δ_j
     for L in range(Lo, -1, -1):
         l, m = layout[L, N_IN], layout[L, N_OUT]
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)
+        big = nb * l * m >= PARALLEL_MIN_MACS
+        if L > 0:
+            # first, while P is free: a narrow layer's weights packed transposed for ∂y
+            w, _ = layer_params(params, layout, L)
+            wt = P[:l * m].reshape((m, l))
+            if narrow(m, l):
+                transpose_rows(wt, w, first, m)
+            dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
+            u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
+            if big:
+                backward_dy_parallel(delta_in, dy, delta, w, wt, u_in, y_in, code)
+            else:
+                backward_dy_rows(delta_in, dy, delta, w, wt, u_in, y_in, code, first, nb)
         dw, db = layer_params(grads, layout, L)
         yt, dt = P[:l * nb].reshape((l, nb)), P[l * nb:(l + m) * nb].reshape((m, nb))
-        big = nb * l * m >= PARALLEL_MIN_MACS
         if big:
             transpose_parallel(dt, delta)
             bias_gradient(db, dt, scale)
             transpose_parallel(yt, y_in)
-            backward_dw_parallel(dw, yt, dt, scale)
+            backward_dw_parallel(dw, yt, dt, delta, scale)
         else:
             pack_delta(dt, db, delta, scale)
             transpose_rows(yt, y_in, first, l)
-            backward_dw_rows(dw, yt, dt, scale, first, l)
-        if L > 0:
-            w, _ = layer_params(params, layout, L)
-            dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
-            u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
-            if big:
-                backward_dy_parallel(delta_in, dy, delta, w, u_in, y_in, code)
-            else:
-                backward_dy_rows(delta_in, dy, delta, w, u_in, y_in, code, first, nb)
+            backward_dw_rows(dw, yt, dt, delta, scale, first, l)
