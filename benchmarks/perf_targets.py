@@ -33,12 +33,19 @@ except ImportError:  # optional peer
 
 
 def median_seconds(fn, repeats):
-    times = []
+    return in_turns({"fn": fn}, repeats)["fn"]
+
+
+def in_turns(fns, repeats):
+    """Median seconds of each function, timed in turns (one call of each per round), so that a slow
+    moment of a shared machine hits every contender rather than one block of repeats."""
+    times = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 # -- peers ---------------------------------------------------------------------------------
@@ -112,24 +119,21 @@ def synthetic(N, l, n, seed=0):
 
 
 def time_case(layers, X, y, batch, lr, repeats, peers):
-    """Median seconds per epoch of nbmlp and each peer."""
-    out = {}
+    """Median seconds per epoch of nbmlp and each peer, epochs taken in turns."""
+    fns = {}
     net = nbmlp.MLP(layers, activation="relu", dtype="float32", seed=0)
-    net.fit(X, y, epochs=1, batch_size=batch, lr=lr)  # compile
-    out["nbmlp"] = median_seconds(lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=lr), repeats)
+    fns["nbmlp"] = lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=lr)
     T = np.eye(layers[-1], dtype=np.float32)[y]
     if "numpy" in peers:
         ref = NumpySGD(layers, np.float32)
-        ref.epoch(X, T, batch, lr)
-        out["numpy"] = median_seconds(lambda: ref.epoch(X, T, batch, lr), repeats)
+        fns["numpy"] = lambda: ref.epoch(X, T, batch, lr)
     if "torch" in peers and torch is not None:
-        fn = torch_epoch_fn(layers, X, y, batch, lr)
-        fn()
-        out["torch"] = median_seconds(fn, repeats)
+        fns["torch"] = torch_epoch_fn(layers, X, y, batch, lr)
     if "sklearn" in peers:
-        fn = sklearn_epoch_fn(X, y, tuple(layers[1:-1]), batch, lr)
-        out["sklearn"] = median_seconds(fn, repeats)
-    return out
+        fns["sklearn"] = sklearn_epoch_fn(X, y, tuple(layers[1:-1]), batch, lr)
+    for fn in fns.values():
+        fn()  # compile (nbmlp), first-call set-up (the others)
+    return in_turns(fns, repeats)
 
 
 def set_threads(n):
@@ -149,7 +153,7 @@ def dense_gflops(dtype, repeats, n=1024):
 
     def fwd():
         blocked.transpose_parallel(wt, w)
-        blocked.forward_parallel(y_out, u, y, w, wt, b, ident)
+        blocked.forward_parallel(y_out, u, y, wt, b, ident)
 
     def bdy():
         blocked.backward_dy_parallel(d_in, dy, delta, w, wt, y, y, ident)
@@ -158,7 +162,7 @@ def dense_gflops(dtype, repeats, n=1024):
         blocked.transpose_parallel(dt, delta)
         blocked.bias_gradient(db, dt, scale)
         blocked.transpose_parallel(yt, y)
-        blocked.backward_dw_parallel(dw, yt, dt, delta, scale)
+        blocked.backward_dw_parallel(dw, yt, dt, scale)
 
     flops = 2.0 * n ** 3
     res = {}
@@ -166,7 +170,8 @@ def dense_gflops(dtype, repeats, n=1024):
                            ("dw", bdw, lambda: y.T @ delta)):
         fn()
         blas()
-        res[name] = (flops / median_seconds(fn, repeats) / 1e9, flops / median_seconds(blas, repeats) / 1e9)
+        t = in_turns({"ours": fn, "blas": blas}, repeats)
+        res[name] = (flops / t["ours"] / 1e9, flops / t["blas"] / 1e9)
     return res
 
 
@@ -242,11 +247,16 @@ def main():
         for name, (layers, N, batch) in cases.items():
             X, y = synthetic(N, layers[0], layers[-1])
             net = nbmlp.MLP(layers, activation="relu", dtype="float32", seed=0)
-            ts = {}
-            for th in (1, 2):
-                nbmlp.set_num_threads(th)
-                net.fit(X, y, epochs=1, batch_size=batch, lr=0.01)
-                ts[th] = median_seconds(lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=0.01), r)
+
+            def epoch_on(th):
+                def run():
+                    nbmlp.set_num_threads(th)
+                    net.fit(X, y, epochs=1, batch_size=batch, lr=0.01)
+                return run
+            fns = {th: epoch_on(th) for th in (1, 2)}
+            for fn in fns.values():
+                fn()
+            ts = in_turns(fns, r)
             print(f"  {name}: {ts[1] * 1e3:.0f} ms -> {ts[2] * 1e3:.0f} ms, speed-up {ts[1] / ts[2]:.2f}x")
     if "startup" not in skip:
         warm = [float(run_python(STARTUP.format(dtype="float32"))[0]) for _ in range(max(3, r // 2))]

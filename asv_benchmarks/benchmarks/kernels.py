@@ -153,13 +153,13 @@ class Blocked(_DenseSteps):
 
         def forward():
             transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y, w, wt, b, RELU)
+            forward_parallel(y_out, u, y, wt, b, RELU)
 
         def backward_dw():
             transpose_parallel(dt, delta)
             bias_gradient(db, dt, scale)
             transpose_parallel(yt, y)
-            backward_dw_parallel(dw, yt, dt, delta, scale)
+            backward_dw_parallel(dw, yt, dt, scale)
 
         self.forward, self.backward_dw = forward, backward_dw
         self.backward_dy = lambda: backward_dy_parallel(delta_in, dy, delta, w, wt, y, y, RELU)

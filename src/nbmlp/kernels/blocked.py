@@ -17,11 +17,10 @@ loaded value of A feeds three multiply-adds and of B four (4 × 3 beat 4 × 4, 3
 and 2 × 4 on an AVX2 machine, where more sums spill out of the 16 vector registers). The plain
 kernels in ``dense.py`` stay the reference (tests check these against them and NumPy).
 
-A short sum (``nq ≤ NARROW_Q``, e.g. ∂y below a 10-class output layer, a forward step from a few
-inputs, ∂w of a small batch) leaves a tile with one vector step and twelve horizontal sums: there
-``ab_rows`` sweeps each output row instead, ``C_a· += A_aq B_q·`` with c innermost and
-contiguous, which reads B as stored (``B_qc``, the transpose of abt's B). ``product_rows`` picks
-the order from the shapes alone (``narrow``), so the choice never depends on threads or chunks.
+∂y below a narrow layer (``m ≤ NARROW_Q``, e.g. a 10-class output layer) is a short sum: a tile
+would do one vector step and twelve horizontal sums. There ``ab_rows`` sweeps each output row
+instead, ``∂y_s· += δ_sr w_r·`` with i innermost and contiguous, on the weights packed
+transposed. The choice (``narrow``) depends on the shapes alone, never on threads or chunks.
 
 Each ``*_rows`` kernel is serial and owns the output rows ``a0 ≤ a < a1``; its epilogue (bias and
 activation, δ from ∂y, the 1/N of the mean) runs on those rows while they are still in cache.
@@ -40,8 +39,8 @@ TILE = 4                    # rows of a register tile (samples, or neurons i for
 TILE_COLS = 3               # columns of a register tile: 12 sums + 3 loads fit AVX2's 16 registers
 BLOCK_BYTES = 1 << 17       # B rows kept in cache while every row tile of A passes over them
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
-NARROW_Q = 16               # sums this short or shorter run as row sweeps (ab_rows) ...
-NARROW_MIN_C = 24           # ... when C has at least this many columns to vectorize over
+NARROW_Q = 16               # ∂y sums over this few neurons r or fewer run as row sweeps (ab_rows) ...
+NARROW_MIN_C = 24           # ... when the layer below has at least this many neurons i to vectorize over
 
 
 @njit(**JIT_SERIAL)
@@ -104,7 +103,7 @@ def abt_rows(C, A, B, a0, a1):
 
 @njit(**JIT_INLINE)
 def narrow(nq, nc):
-    """Whether ``C = A B`` with a sum over ``nq`` and ``nc`` columns runs as row sweeps (``ab_rows``).
+    """Whether a product with a sum over ``nq`` and ``nc`` output columns runs as row sweeps (``ab_rows``).
 
     Notes
     -----
@@ -148,31 +147,6 @@ def ab_rows(C, A, B, a0, a1):
             x = A[a, nq - 1]
             for c in range(nc):
                 C[a, c] += x * B[nq - 1, c]
-
-
-@njit(**JIT_SERIAL)
-def product_rows(C, A, B, Bt, a0, a1):
-    """Rows ``a0 ≤ a < a1`` of ``C = A B``, as row sweeps for a short sum, else in 4×3 tiles.
-
-    Parameters
-    ----------
-    C : (nA, nc) array, out
-    A : (nA, nq) array
-    B : (nq, nc) array
-        Read when ``narrow(nq, nc)``.
-    Bt : (nc, nq) array
-        ``Bt[c, q] = B[q, c]``, read otherwise.
-    a0, a1 : int
-        Row range.
-
-    Notes
-    -----
-    ``C_ac = Σ_q A_aq B_qc``: ``ab_rows`` if ``narrow(nq, nc)``, else ``abt_rows`` with ``Bt``.
-    """
-    if narrow(A.shape[1], C.shape[1]):
-        ab_rows(C, A, B, a0, a1)
-    else:
-        abt_rows(C, A, Bt, a0, a1)
 
 
 @njit(**JIT_SERIAL)
@@ -269,7 +243,7 @@ def activation_rows(y, u, code, s0, s1):
 
 
 @njit(**JIT_SERIAL)
-def forward_rows(y_out, u, y, w, wt, b, code, s0, s1):
+def forward_rows(y_out, u, y, wt, b, code, s0, s1):
     """Samples ``s0 ≤ s < s1`` of a layer's forward step, bias and activation fused.
 
     Parameters
@@ -280,10 +254,8 @@ def forward_rows(y_out, u, y, w, wt, b, code, s0, s1):
         Weighted sums ``u_j``.
     y : (N, l) array
         Outputs ``y_i`` of the layer below.
-    w : (l, m) array
-        Weights ``w_ij`` as stored, read when ``narrow(l, m)`` (few inputs).
     wt : (m, l) array
-        The weights packed transposed, ``wt[j, i] = w_ij``, read otherwise.
+        The weights packed transposed: ``wt[j, i] = w_ij``.
     b : (m,) array
         Biases ``b_j``.
     code : int
@@ -293,9 +265,9 @@ def forward_rows(y_out, u, y, w, wt, b, code, s0, s1):
 
     Notes
     -----
-    ``u_j = Σ_i y_i w_ij + b_j`` (``product_rows``), then ``y_j = f(u_j)``.
+    ``u_j = Σ_i y_i w_ij + b_j`` (tiles of ``abt_rows``), then ``y_j = f(u_j)``.
     """
-    product_rows(u, y, w, wt, s0, s1)
+    abt_rows(u, y, wt, s0, s1)
     m = u.shape[1]
     # u_j += b_j, then y_j = f(u_j), on the rows just computed
     for s in range(s0, s1):
@@ -305,19 +277,18 @@ def forward_rows(y_out, u, y, w, wt, b, code, s0, s1):
 
 
 @njit(**JIT_PARALLEL)
-def forward_parallel(y_out, u, y, w, wt, b, code):
+def forward_parallel(y_out, u, y, wt, b, code):
     """``forward_rows`` over every sample, threads owning chunks of samples.
 
     Notes
     -----
-    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)``, with ``wt_ji = w_ij`` packed unless
-    ``narrow(l, m)``.
+    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)``, with ``wt_ji = w_ij`` packed.
     """
     N = u.shape[0]
     step = chunk_rows(N)
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own samples s)
     for k in prange((N + step - 1) // step):
-        forward_rows(y_out, u, y, w, wt, b, code, k * step, min(N, (k + 1) * step))
+        forward_rows(y_out, u, y, wt, b, code, k * step, min(N, (k + 1) * step))
 
 
 @njit(**JIT_SERIAL)
@@ -345,10 +316,14 @@ def backward_dy_rows(delta_in, dy, delta, w, wt, u_in, y_in, code, s0, s1):
 
     Notes
     -----
-    ``∂y_i = Σ_r δ_r w_ir`` (``product_rows``), then ``δ_i = ∂y_i · ∂y_i/∂u_i`` with the
-    derivatives of ``activations.activation_backward``.
+    ``∂y_i = Σ_r δ_r w_ir`` (row sweeps of ``ab_rows`` on ``wt`` if ``narrow(m, l)``, else tiles
+    of ``abt_rows`` on ``w``), then ``δ_i = ∂y_i · ∂y_i/∂u_i`` with the derivatives of
+    ``activations.activation_backward``.
     """
-    product_rows(dy, delta, wt, w, s0, s1)
+    if narrow(delta.shape[1], dy.shape[1]):
+        ab_rows(dy, delta, wt, s0, s1)
+    else:
+        abt_rows(dy, delta, w, s0, s1)
     l = dy.shape[1]
     zero, one, a = dy.dtype.type(0), dy.dtype.type(1), dy.dtype.type(LEAKY_SLOPE)
     # δ_i = ∂y_i f'(u_i) for each sample s
@@ -442,7 +417,7 @@ def pack_delta(dt, db, delta, scale):
 
 
 @njit(**JIT_SERIAL)
-def backward_dw_rows(dw, yt, dt, delta, scale, i0, i1):
+def backward_dw_rows(dw, yt, dt, scale, i0, i1):
     """Rows ``i0 ≤ i < i1`` of the weight gradients, the mean over the batch.
 
     Parameters
@@ -452,9 +427,7 @@ def backward_dw_rows(dw, yt, dt, delta, scale, i0, i1):
     yt : (l, N) array
         Outputs of the layer below, packed transposed: ``yt[i, s] = y_si``.
     dt : (m, N) array
-        Deltas packed transposed, ``dt[j, s] = δ_sj``, read unless ``narrow(N, m)``.
-    delta : (N, m) array
-        Deltas ``δ_sj`` as stored, read when ``narrow(N, m)`` (a small batch).
+        Deltas packed transposed: ``dt[j, s] = δ_sj``.
     scale : float
         ``1/N``, of the arrays' dtype.
     i0, i1 : int
@@ -462,9 +435,9 @@ def backward_dw_rows(dw, yt, dt, delta, scale, i0, i1):
 
     Notes
     -----
-    ``∂w_ij = (1/N) Σ_s y_si δ_sj`` (``product_rows``).
+    ``∂w_ij = (1/N) Σ_s y_si δ_sj`` (tiles of ``abt_rows``).
     """
-    product_rows(dw, yt, delta, dt, i0, i1)
+    abt_rows(dw, yt, dt, i0, i1)
     m = dw.shape[1]
     # ∂w_ij ← (1/N) ∂w_ij on the rows just computed
     for i in range(i0, i1):
@@ -473,7 +446,7 @@ def backward_dw_rows(dw, yt, dt, delta, scale, i0, i1):
 
 
 @njit(**JIT_PARALLEL)
-def backward_dw_parallel(dw, yt, dt, delta, scale):
+def backward_dw_parallel(dw, yt, dt, scale):
     """``backward_dw_rows`` over every row i, threads owning chunks of rows of ``∂w``.
 
     Notes
@@ -484,4 +457,4 @@ def backward_dw_parallel(dw, yt, dt, delta, scale):
     step = chunk_rows(l)
     # ∂w_ij = (1/N) Σ_s y_i δ_j   (threads own rows i)
     for k in prange((l + step - 1) // step):
-        backward_dw_rows(dw, yt, dt, delta, scale, k * step, min(l, (k + 1) * step))
+        backward_dw_rows(dw, yt, dt, scale, k * step, min(l, (k + 1) * step))

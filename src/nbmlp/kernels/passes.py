@@ -111,8 +111,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
-    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first,
-    unless the layer has so few inputs that the kernel reads them as stored (``narrow``).
+    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first.
     """
     P = pack_region(Y, layout, cap)
     first = np.int64(0)
@@ -123,15 +122,12 @@ def forward_pass(Y, U, params, layout, cap, nb):
         wt = P[:l * m].reshape((m, l))
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
-        packed = not narrow(l, m)
         if nb * l * m < PARALLEL_MIN_MACS:
-            if packed:
-                transpose_rows(wt, w, first, m)
-            forward_rows(y_out, u, y_in, w, wt, b, layout[L, ACT], first, nb)
+            transpose_rows(wt, w, first, m)
+            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], first, nb)
         else:
-            if packed:
-                transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y_in, w, wt, b, layout[L, ACT])
+            transpose_parallel(wt, w)
+            forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
 
 
 @njit(**JIT_DRIVER)
@@ -231,8 +227,8 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
             transpose_parallel(dt, delta)
             bias_gradient(db, dt, scale)
             transpose_parallel(yt, y_in)
-            backward_dw_parallel(dw, yt, dt, delta, scale)
+            backward_dw_parallel(dw, yt, dt, scale)
         else:
             pack_delta(dt, db, delta, scale)
             transpose_rows(yt, y_in, first, l)
-            backward_dw_rows(dw, yt, dt, delta, scale, first, l)
+            backward_dw_rows(dw, yt, dt, scale, first, l)
