@@ -124,22 +124,26 @@ class Blocked(_DenseSteps):
 
     forward: ``wt_ji = w_ij`` (``transpose_parallel``), then ``forward_parallel``:
     ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU); ∂y: ``backward_dy_parallel``,
-    ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)`` (no packing); ∂w: ``dt_js = δ_sj``,
+    ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)`` (no packing, but see ``output``); ∂w: ``dt_js = δ_sj``,
     ``∂b_j = (1/N) Σ_s δ_sj``, ``yt_is = y_si``, then ``backward_dw_parallel``,
     ``∂w_ij = (1/N) Σ_s y_si δ_sj``. The full profile adds ``square``: 1024 → 1024, batch 1024,
-    the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 75 % of dgemm).
+    the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 75 % of dgemm), and
+    ``output``: the mid case's output layer 128 → 10, batch 128, whose ∂y sweeps rows
+    (``ab_rows`` on ``wᵀ``, packed as training does) instead of tiles.
     """
 
-    params = [common.SIZE_NAMES + ([] if common.QUICK else ["square"]), common.DTYPES, common.THREADS]
+    params = [common.SIZE_NAMES + ([] if common.QUICK else ["square", "output"]), common.DTYPES, common.THREADS]
 
     def setup(self, size, dtype, threads):
         from nbmlp.kernels.activations import RELU
         from nbmlp.kernels.blocked import (backward_dw_parallel, backward_dy_parallel, bias_gradient,
-                                           forward_parallel, transpose_parallel)
+                                           forward_parallel, narrow, transpose_parallel, transpose_rows)
 
         self.threads = common.Threads(threads)
         if size == "square":
             N, l, m = 1024, 1024, 1024
+        elif size == "output":
+            N, l, m = 128, 128, 10
         else:
             layers, N, _ = common.SIZES[size]
             l, m = layers[0], layers[1]
@@ -161,8 +165,12 @@ class Blocked(_DenseSteps):
             transpose_parallel(yt, y)
             backward_dw_parallel(dw, yt, dt, scale)
 
-        self.forward, self.backward_dw = forward, backward_dw
-        self.backward_dy = lambda: backward_dy_parallel(delta_in, dy, delta, w, wt, y, y, RELU)
+        def backward_dy():
+            if narrow(m, l):  # as training does: the narrow layer's weights packed for the row sweeps
+                transpose_rows(wt, w, 0, m)
+            backward_dy_parallel(delta_in, dy, delta, w, wt, y, y, RELU)
+
+        self.forward, self.backward_dy, self.backward_dw = forward, backward_dy, backward_dw
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
         self.np_backward_dw = lambda: (np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),
