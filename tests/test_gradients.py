@@ -72,3 +72,24 @@ def test_gradients_match_reference(dtype, hidden, output, loss):
     for a, b in itertools.chain(zip(dW, dW_ref), zip(db, db_ref)):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,loss", [("softmax", "cross_entropy"), ("identity", "squared_error")])
+def test_gradients_through_a_narrow_layer(dtype, output, loss):
+    # 26 → 4: ∂y of the 26-wide layer sums over 4 neurons, the row sweeps of blocked.ab_rows
+    from nbmlp.kernels.blocked import narrow
+    sizes = [3, 26, 4, 2]
+    assert narrow(4, 26) and not narrow(26, 3)
+    rng = np.random.default_rng(11)
+    net = nbmlp.MLP(sizes, activation="tanh", output=output, loss=loss, dtype=dtype, seed=11)
+    X, T = make_data(net, 9, rng)
+    E, dW, db = net.gradients(X, T)
+    w64 = [w.astype(np.float64) for w in net.weights]
+    b64 = [b.astype(np.float64) for b in net.biases]
+    _, dW_ref, db_ref = ref.gradients(w64, b64, net.activations, loss, X.astype(dtype).astype(np.float64), T)
+    for a, b in itertools.chain(zip(dW, dW_ref), zip(db, db_ref)):
+        np.testing.assert_allclose(a, b, **tol(dtype))
+    if dtype == np.float64:
+        analytic = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(dW, db)])
+        np.testing.assert_allclose(analytic, finite_difference(net, X, T), rtol=1e-5, atol=1e-7)
