@@ -32,10 +32,6 @@ except ImportError:  # optional peer
     torch = None
 
 
-def median_seconds(fn, repeats):
-    return in_turns({"fn": fn}, repeats)["fn"]
-
-
 def in_turns(fns, repeats):
     """Median seconds of each function, timed in turns (one call of each per round), so that a slow
     moment of a shared machine hits every contender rather than one block of repeats."""
