@@ -8,7 +8,7 @@ depends only on the seed, never on threads or on NumPy's global state.
 import numpy as np
 from numba import njit
 
-from .._config import JIT_DRIVER, JIT_INLINE, JIT_SERIAL
+from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE, JIT_SERIAL
 from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
@@ -184,7 +184,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     return total
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_DRIVER_INLINE)
 def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
     """Add the L2 penalty's gradient to a batch's mean gradient, then take one optimizer step.
 

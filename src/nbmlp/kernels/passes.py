@@ -16,13 +16,15 @@ The dense steps run the register-blocked kernels of ``blocked`` (the formula-sha
 serially, since a parallel launch would cost more than it saves.
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
+They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
+steps), so that the kernels' code is not optimized and emitted once more per driver level.
 A serial kernel's first row is passed as ``first = np.int64(0)``, not as the constant ``0``:
 Numba would type a constant as ``Literal[int](0)`` and compile a second copy of the kernel.
 """
 import numpy as np
 from numba import njit
 
-from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE
+from .._config import JIT_DRIVER_INLINE, JIT_INLINE
 from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
                       backward_dy_rows, forward_parallel, forward_rows, narrow, pack_delta, transpose_parallel,
                       transpose_rows)
@@ -104,7 +106,7 @@ def pack_region(Y, layout, cap):
     return Y[start:]
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_DRIVER_INLINE)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
 
@@ -130,7 +132,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
             forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_DRIVER_INLINE)
 def loss_sum(e, Y, U, t, layout, loss, cap, nb):
     """Sum of the per-sample errors E of ``nb`` samples, added in sample order (float64).
 
@@ -147,7 +149,7 @@ def loss_sum(e, Y, U, t, layout, loss, cap, nb):
     return total
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_DRIVER_INLINE)
 def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     """Backward propagation: every ``δ`` and the gradients of every weight and bias.
 
@@ -172,7 +174,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
 
 
-@njit(**JIT_DRIVER)
+@njit(**JIT_DRIVER_INLINE)
 def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
     """``backward_pass`` with the gradients multiplied by a given ``scale`` instead of the mean's.
 
