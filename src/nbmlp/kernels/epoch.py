@@ -159,8 +159,8 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     # per mini-batch: u, y; E; δ, ∂w, ∂b; w ← w − η ∂w
     for start in range(0, N, batch):
         nb = min(batch, N - start)
-        gather_rows(input_block(Y, layout, 0, batch, nb), X, perm, start)
-        t = rows(Tb, 0, nb, T.shape[1])
+        gather_rows(input_block(Y, layout, np.int64(0), batch, nb), X, perm, start)
+        t = rows(Tb, np.int64(0), nb, T.shape[1])
         gather_rows(t, T, perm, start)
         forward_pass(Y, U, params, layout, batch, nb)
         batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)

@@ -18,13 +18,16 @@ serially, since a parallel launch would cost more than it saves.
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
 steps), so that the kernels' code is not optimized and emitted once more per driver level.
-A serial kernel's first row is passed as ``first = np.int64(0)``, not as the constant ``0``:
-Numba would type a constant as ``Literal[int](0)`` and compile a second copy of the kernel.
+The small helpers (``rows``, ``layer_params``, ``layer_block``, ``input_block``, ``pack_region``)
+are ordinary compiled functions that LLVM inlines: inlining them in Numba's IR at every call
+site cost about 1.3 s of the first compile and saved nothing at run time.
+A serial kernel's first row (or a helper's layer 0) is passed as ``np.int64(0)``, not as the
+constant ``0``: Numba would type a constant as ``Literal[int](0)`` and compile a second copy.
 """
 import numpy as np
 from numba import njit
 
-from .._config import JIT_DRIVER_INLINE, JIT_INLINE
+from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
 from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
                       backward_dy_rows, forward_parallel, forward_rows, narrow, pack_delta, transpose_parallel,
                       transpose_rows)
@@ -35,7 +38,7 @@ W_OFF, N_IN, N_OUT, A_IN, ACT = 0, 1, 2, 3, 4
 LAYOUT_COLUMNS = 5
 
 
-@njit(**JIT_INLINE)
+@njit(**JIT_SERIAL)
 def rows(buf, start, nb, width):
     """The (nb, width) block of a flat work buffer that starts at ``start``.
 
@@ -46,7 +49,7 @@ def rows(buf, start, nb, width):
     return buf[start:start + nb * width].reshape((nb, width))
 
 
-@njit(**JIT_INLINE)
+@njit(**JIT_SERIAL)
 def layer_params(params, layout, L):
     """Views ``w`` (l, m) and ``b`` (m,) of layer L in the flat parameter buffer.
 
@@ -58,7 +61,7 @@ def layer_params(params, layout, L):
     return params[off:off + l * m].reshape((l, m)), params[off + l * m:off + l * m + m]
 
 
-@njit(**JIT_INLINE)
+@njit(**JIT_SERIAL)
 def layer_block(buf, layout, L, cap, nb):
     """Rows of layer L's *output* (layer L+1) in a work buffer.
 
@@ -69,7 +72,7 @@ def layer_block(buf, layout, L, cap, nb):
     return rows(buf, cap * (layout[L, A_IN] + layout[L, N_IN]), nb, layout[L, N_OUT])
 
 
-@njit(**JIT_INLINE)
+@njit(**JIT_SERIAL)
 def input_block(buf, layout, L, cap, nb):
     """Rows of layer L's *input* (layer L) in a work buffer.
 
@@ -85,7 +88,7 @@ def pack_size(layers, cap):
     return max(max(l * m, cap * (l + m)) for l, m in zip(layers[:-1], layers[1:]))
 
 
-@njit(**JIT_INLINE)
+@njit(**JIT_SERIAL)
 def pack_region(Y, layout, cap):
     """The part of ``Y`` after its layer blocks, where the blocked kernels' packed copies go.
 

@@ -63,8 +63,8 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
         fill_zero(buf)
         return
     # start np.int64(0), not the literal 0: a literal argument compiles gather_rows once more
-    gather_rows(input_block(Y, layout, 0, batch, n), X, idx, np.int64(0))
-    t = rows(Tb, 0, n, T.shape[1])
+    gather_rows(input_block(Y, layout, np.int64(0), batch, n), X, idx, np.int64(0))
+    t = rows(Tb, np.int64(0), n, T.shape[1])
     gather_rows(t, T, idx, np.int64(0))
     forward_pass(Y, U, params, layout, batch, n)
     batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, n)
