@@ -1,0 +1,33 @@
+"""What the first ``fit`` compiles, in a fresh process with an empty cache: each kernel once, no
+copy for a literal argument, and the inlined drivers not on their own (see ``_config``)."""
+import json
+import os
+import subprocess
+import sys
+
+FIRST_FIT = """
+import json, numpy as np, nbmlp
+from test_cache import _kernel_dispatchers
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((70, 9)).astype(np.float32), rng.integers(0, 3, 70)
+nbmlp.MLP([9, 30, 3], dtype="float32", seed=0).fit(X, y, epochs=1, batch_size=16, lr=0.1)
+print(json.dumps({name: [str(s) for s in d.signatures] for name, d in _kernel_dispatchers()}))
+"""
+
+INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "epoch.apply_update"]
+
+
+def test_first_fit_compiles_each_kernel_once(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run([sys.executable, "-c", FIRST_FIT], capture_output=True, text=True, env=env, timeout=900)
+    assert res.returncode == 0, res.stderr[-2000:]
+    compiled = json.loads(res.stdout.strip().splitlines()[-1])
+    assert len(compiled["nbmlp.kernels.epoch.train_epoch_opt"]) == 1
+    assert compiled["nbmlp.kernels.blocked.abt_rows"], "the blocked kernels were not compiled"
+    literal = {name: sigs for name, sigs in compiled.items() if any("Literal" in s for s in sigs)}
+    assert literal == {}, "a literal argument compiled a second copy"
+    twice = {name: sigs for name, sigs in compiled.items() if len(sigs) > 1}
+    assert twice == {}, "a kernel was compiled for two signatures in a float32 fit"
+    for name in INLINED:
+        assert compiled[f"nbmlp.kernels.{name}"] == [], f"{name} was compiled on its own, not inlined"
