@@ -4,11 +4,12 @@
 parallel kernel; ``JIT_DRIVER`` for the drivers that call parallel kernels one after another (a
 driver has no ``prange`` of its own and never runs a parallel kernel inside a parallel loop).
 ``JIT_DRIVER_INLINE`` is for the drivers between the epoch and the kernels (``forward_pass``,
-``loss_sum``, ``backward_pass``, ``apply_update``): Numba inlines their code into each compiled
-caller instead of compiling them on their own (called from Python, they compile as usual).
+``loss_sum``, ``backward_pass`` and ``backward_pass_scaled`` with their shared body
+``backward_layers``, ``apply_update``): Numba inlines their code into each compiled caller
+instead of compiling them on their own (called from Python, they compile as usual).
 Numba links every callee's compiled module into its caller's and optimizes and emits all of it
 again, so each level of compiled drivers between the epoch and the kernels costs seconds of
-compile time (inlining these four saved about 3 s of LLVM time in the first ``fit``).
+compile time (inlining them saved about 3 s of LLVM time in the first ``fit``).
 
 A driver is compiled with ``parallel=True`` although it has no parallel loop: a cached *serial*
 function that calls a parallel one crashes when it is loaded from the cache in a later process
