@@ -18,9 +18,10 @@ INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "ep
 
 
 def test_first_fit_compiles_each_kernel_once(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
-               PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
-    res = subprocess.run([sys.executable, "-c", FIRST_FIT], capture_output=True, text=True, env=env, timeout=900)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    # run from tests/, so that ``python -c`` finds test_cache's helper on its path
+    res = subprocess.run([sys.executable, "-c", FIRST_FIT], capture_output=True, text=True, env=env, timeout=900,
+                         cwd=os.path.dirname(os.path.abspath(__file__)))
     assert res.returncode == 0, res.stderr[-2000:]
     compiled = json.loads(res.stdout.strip().splitlines()[-1])
     assert len(compiled["nbmlp.kernels.epoch.train_epoch_opt"]) == 1
