@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 import nbmlp
 from nbmlp.datasets import load_digits
-from nbmlp.kernels import activations, blocked
+from nbmlp.kernels import activations, dense, lanes
 
 try:
     import torch
@@ -139,27 +139,21 @@ def set_threads(n):
 
 
 def dense_gflops(dtype, repeats, n=1024):
-    """GFLOP/s of the blocked forward, ∂y and ∂w steps (with their packing) and of NumPy's gemm."""
+    """GFLOP/s of the vector-register forward, ∂y and ∂w steps (each with the packing it does in
+    training) and of NumPy's gemm on the same shapes."""
     rng = np.random.default_rng(0)
     y, w, delta = (rng.standard_normal((n, n)).astype(dtype) for _ in range(3))
     b, scale = np.zeros(n, dtype), dtype(1) / dtype(n)
-    u, y_out, dy, d_in, wt, yt, dt, dw, db = (np.empty((n, n), dtype) for _ in range(9))
+    u, y_out, dy, d_in, dw = (np.empty((n, n), dtype) for _ in range(5))
     db = np.empty(n, dtype)
+    nr = 2 * (lanes.LANES32 if np.dtype(dtype) == np.float32 else lanes.LANES64)
+    P = np.empty(dense.pack_elements(n, n, n, nr), dtype)
+    (wp, ys), (wtp, ds), (yp, dp) = (f(P, n, n, n) for f in (dense.forward_packing, dense.dy_packing,
+                                                               dense.dw_packing))
     ident = activations.IDENTITY
-
-    def fwd():
-        blocked.transpose_parallel(wt, w)
-        blocked.forward_parallel(y_out, u, y, wt, b, ident)
-
-    def bdy():
-        blocked.backward_dy_parallel(d_in, dy, delta, w, wt, y, y, ident)
-
-    def bdw():  # as training does for a large step
-        blocked.transpose_parallel(dt, delta)
-        blocked.bias_gradient(db, dt, scale)
-        blocked.transpose_parallel(yt, y)
-        blocked.backward_dw_parallel(dw, yt, dt, scale)
-
+    fwd = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, ident)          # noqa: E731
+    bdy = lambda: dense.dense_backward_dy_parallel(d_in, dy, delta, w, wtp, ds, y, y, ident)  # noqa: E731
+    bdw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)      # noqa: E731
     flops = 2.0 * n ** 3
     res = {}
     for name, fn, blas in (("forward", fwd, lambda: y @ w), ("dy", bdy, lambda: delta @ w.T),

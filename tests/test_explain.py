@@ -56,7 +56,10 @@ def test_the_steps_show_the_kernels_of_the_derivation():
     names = {st.name: [D.kernel_name(k) for k in D.step_kernels(st)] for st in D.STEPS}
     assert "dense_forward" in names["forward"] and "activation_forward" in names["forward"]
     assert "output_delta" in names["output-gradients"] and "dense_backward_dw" in names["output-gradients"]
-    assert names["output-input-gradient"] == ["dense_backward_dy"]
+    assert names["output-input-gradient"] == ["dense_backward_dy", "dense_backward_dy_tiles"]
+    # each plain loop beside the vector-register kernel that training runs for the same step
+    assert names["forward"].index("dense_forward_tiles") == names["forward"].index("dense_forward") + 1
+    assert "dense_backward_dw_tiles" in names["output-gradients"]
     assert "activation_backward" in names["hidden-gradients"]
     assert "backward_pass" in names["deeper-layers"]
     assert "sgd_update" in names["update"]

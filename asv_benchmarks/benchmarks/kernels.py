@@ -119,25 +119,24 @@ for _name, _fn in vars(Dense).items():
 
 
 class Blocked(_DenseSteps):
-    """The register-blocked kernels training runs (``kernels/blocked.py``), on the same layers,
-    with the packing each step does in training.
+    """The vector-register kernels training runs (``dense.*_tiles`` through their parallel
+    drivers), on the same layers, each with the packing it does in training.
 
-    forward: ``wt_ji = w_ij`` (``transpose_parallel``), then ``forward_parallel``:
-    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU); ∂y: ``backward_dy_parallel``,
-    ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)`` (no packing, but see ``output``); ∂w: ``dt_js = δ_sj``,
-    ``∂b_j = (1/N) Σ_s δ_sj``, ``yt_is = y_si``, then ``backward_dw_parallel``,
+    forward: ``dense_forward_parallel`` packs w and b in panels and y in tiles of samples, then
+    ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU); ∂y: ``dense_backward_dy_parallel``
+    packs wᵀ and δ, then ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)``; ∂w:
+    ``dense_backward_dw_parallel`` packs y and δ, then ``∂b_j = (1/N) Σ_s δ_sj`` and
     ``∂w_ij = (1/N) Σ_s y_si δ_sj``. The full profile adds ``square``: 1024 → 1024, batch 1024,
-    the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 75 % of dgemm), and
-    ``output``: the mid case's output layer 128 → 10, batch 128, whose ∂y sweeps rows
-    (``ab_rows`` on ``wᵀ``, packed as training does) instead of tiles.
+    the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 80 % of dgemm), and
+    ``output``: the mid case's output layer 128 → 10, batch 128 (a short ∂y sum over 10 neurons).
     """
 
     params = [common.SIZE_NAMES + ([] if common.QUICK else ["square", "output"]), common.DTYPES, common.THREADS]
 
     def setup(self, size, dtype, threads):
+        from nbmlp.kernels import dense
         from nbmlp.kernels.activations import RELU
-        from nbmlp.kernels.blocked import (backward_dw_parallel, backward_dy_parallel, bias_gradient,
-                                           forward_parallel, narrow, transpose_parallel, transpose_rows)
+        from nbmlp.kernels.lanes import LANES32, LANES64
 
         self.threads = common.Threads(threads)
         if size == "square":
@@ -148,29 +147,18 @@ class Blocked(_DenseSteps):
             layers, N, _ = common.SIZES[size]
             l, m = layers[0], layers[1]
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
-        wt, yt, dt = np.empty((m, l), dtype), np.empty((l, N), dtype), np.empty((m, N), dtype)
+        nr = 2 * (LANES32 if np.dtype(dtype) == np.float32 else LANES64)
+        P = np.empty(dense.pack_elements(l, m, N, nr), dtype)
+        (wp, ys), (wtp, ds), (yp, dp) = (f(P, N, l, m) for f in (dense.forward_packing, dense.dy_packing,
+                                                                   dense.dw_packing))
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
         dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
         scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
-
-        def forward():
-            transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y, wt, b, RELU)
-
-        def backward_dw():
-            transpose_parallel(dt, delta)
-            bias_gradient(db, dt, scale)
-            transpose_parallel(yt, y)
-            backward_dw_parallel(dw, yt, dt, scale)
-
-        def backward_dy():
-            if narrow(m, l):  # as training does: the narrow layer's weights packed for the row sweeps
-                transpose_rows(wt, w, 0, m)
-            backward_dy_parallel(delta_in, dy, delta, w, wt, y, y, RELU)
-
-        self.forward, self.backward_dy, self.backward_dw = forward, backward_dy, backward_dw
+        self.forward = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, RELU)
+        self.backward_dy = lambda: dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, y, y, RELU)
+        self.backward_dw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
         self.np_backward_dw = lambda: (np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),

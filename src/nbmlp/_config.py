@@ -25,11 +25,16 @@ import warnings
 
 from numba.core.errors import NumbaPerformanceWarning
 
+from .kernels.lanes import NATIVE
+
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 # no_cfunc_wrapper: no C-callable wrapper (only used to pass a kernel as a first-class function
 # value, which nbmlp never does); each wrapper is compiled, and again in every caller's module.
-COMMON = dict(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy", no_cfunc_wrapper=True)
+# cache: Numba keys its on-disk cache by the signature and the CPU, not by the lane count that
+# ``kernels/lanes.py`` compiled in; a lane count forced to another width than the host's
+# (``NBMLP_LANES``, for tests) therefore compiles without the cache, so the two never mix.
+COMMON = dict(fastmath=FASTMATH, cache=NATIVE, nogil=True, error_model="numpy", no_cfunc_wrapper=True)
 JIT_PARALLEL = dict(COMMON, parallel=True)
 JIT_SERIAL = dict(COMMON, parallel=False)
 JIT_INLINE = dict(JIT_SERIAL, inline="always")

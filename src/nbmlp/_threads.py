@@ -4,7 +4,7 @@ import contextlib
 import numba
 
 from ._validation import check_number
-from .kernels.blocked import PARALLEL_MIN_MACS
+from .kernels.dense import PARALLEL_MIN_MACS
 
 # whether the user called set_num_threads (then nbmlp.distributed keeps their choice)
 chosen = False

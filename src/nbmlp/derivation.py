@@ -44,8 +44,12 @@ u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)""",
         "every layer: `dense_forward` computes u_j from the outputs y_i of the layer below "
         "(the network's inputs, for the first layer), `activation_forward` applies f (identity, "
         "sigmoid, tanh, ReLU, leaky ReLU, or softmax on the output), and `forward_pass` walks "
-        "the layers from the input to the output.",
-        ("dense.dense_forward", "activations.activation_forward", "passes.forward_pass"),
+        "the layers from the input to the output. Training runs `dense_forward_tiles`, the same "
+        "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
+        "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
+        "the tile before moving on.",
+        ("dense.dense_forward", "dense.dense_forward_tiles", "activations.activation_forward",
+         "passes.forward_pass"),
     ),
     Step(
         "loss", "The error E",
@@ -71,8 +75,11 @@ softmax + cross-entropy, sigmoid + binary cross-entropy:   δ_k = y_k − t_k"""
         "output activation's derivative ∂y_k/∂u_k, or y_k − t_k directly for the two matched "
         "pairs. The dense kernels are written once for any layer, with i the layer below and "
         "j the layer computed: for the output layer read i as j and j as k. They take the mean "
-        "over the batch (`scale` = 1/N): ∂w_jk = (1/N) Σ_s y_sj δ_sk.",
-        ("losses.output_delta", "dense.dense_backward_dw", "dense.dense_backward_db"),
+        "over the batch (`scale` = 1/N): ∂w_jk = (1/N) Σ_s y_sj δ_sk. Training runs "
+        "`dense_backward_dw_tiles`: for each sample s, `∂w_i,j… += y_si · δ_s,j…` for a tile of 6 "
+        "neurons i and 2 vectors of neurons j.",
+        ("losses.output_delta", "dense.dense_backward_dw", "dense.dense_backward_dw_tiles",
+         "dense.dense_backward_db"),
     ),
     Step(
         "output-input-gradient", "Output layer: gradient of its input",
@@ -81,8 +88,10 @@ softmax + cross-entropy, sigmoid + binary cross-entropy:   δ_k = y_k − t_k"""
 ∂y_j = Σ_{r=1..n} δ_r w_jr""",
         "One hidden neuron feeds every output neuron, so its gradient sums over them. In the "
         "kernel the layer below is indexed by i and the sum runs over r: ∂y_i = Σ_r δ_r w_ir, "
-        "per sample.",
-        ("dense.dense_backward_dy",),
+        "per sample. Training runs `dense_backward_dy_tiles`: for each r, "
+        "`∂y_s,i… += δ_sr · w_i…,r` for a tile of 6 samples and 2 vectors of neurons i, on the "
+        "columns of w packed side by side (wᵀ in panels).",
+        ("dense.dense_backward_dy", "dense.dense_backward_dy_tiles"),
     ),
     Step(
         "hidden-gradients", "Hidden layer: weight and bias gradients",

@@ -194,7 +194,7 @@ class MLP:
     def _work(self, cap, with_backward):
         """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e])."""
         size = cap * sum(self.layers)
-        Y, U = np.empty(size + pack_size(self.layers, cap), self.dtype), np.empty(size, self.dtype)
+        Y, U = np.empty(size + pack_size(self.layers, cap, self.dtype), self.dtype), np.empty(size, self.dtype)
         if not with_backward:
             return Y, U
         return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),

@@ -7,7 +7,7 @@ by an integer so one compiled kernel serves every activation (and ``cache=True``
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_PARALLEL
+from .._config import JIT_PARALLEL, JIT_SERIAL
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
 CODES = {
@@ -127,4 +127,100 @@ def activation_backward(delta, dy, u, y, code):
         # δ_j = ∂y_j · (1 if u_j > 0 else a)
         for s in prange(N):
             for j in range(m):
+                delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]
+
+
+@njit(**JIT_SERIAL)
+def activation_tile(y, u, code, s0, s1, j0, j1):
+    """``y_j = f(u_j)`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (the epilogue of a tile of sums).
+
+    Notes
+    -----
+    ``y_j = f(u_j)``, with the formulas of ``activation_forward``, except softmax (it needs a whole
+    row: ``softmax_rows``).
+    """
+    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    if code == IDENTITY:
+        # y_j = u_j
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = u[s, j]
+    elif code == SIGMOID:
+        # y_j = 1 / (1 + e^(−u_j))
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = one / (one + np.exp(-u[s, j]))
+    elif code == TANH:
+        # y_j = tanh(u_j)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = np.tanh(u[s, j])
+    elif code == RELU:
+        # y_j = max(0, u_j)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = max(u[s, j], zero)
+    elif code == LEAKY_RELU:
+        # y_j = u_j if u_j > 0 else a·u_j
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
+
+
+@njit(**JIT_SERIAL)
+def softmax_rows(y, u, s0, s1):
+    """Softmax of the samples ``s0 ≤ s < s1``.
+
+    Notes
+    -----
+    ``y_k = e^(u_k − max) / Σ_r e^(u_r − max)``, as in ``activation_forward``.
+    """
+    m = u.shape[1]
+    zero = u.dtype.type(0)
+    # y_k = e^(u_k − max) / Σ_r e^(u_r − max)
+    for s in range(s0, s1):
+        umax = u[s, 0]
+        for r in range(1, m):
+            umax = max(umax, u[s, r])
+        total = zero
+        for r in range(m):
+            y[s, r] = np.exp(u[s, r] - umax)
+            total += y[s, r]
+        for k in range(m):
+            y[s, k] = y[s, k] / total
+
+
+@njit(**JIT_SERIAL)
+def derivative_tile(delta, dy, u, y, code, s0, s1, j0, j1):
+    """``δ_j = ∂y_j · ∂y_j/∂u_j`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (the epilogue of ∂y).
+
+    Notes
+    -----
+    ``δ_j = ∂y_j · ∂y_j/∂u_j``, with the formulas of ``activation_backward`` (not softmax).
+    """
+    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    if code == IDENTITY:
+        # δ_j = ∂y_j · 1
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                delta[s, j] = dy[s, j]
+    elif code == SIGMOID:
+        # δ_j = ∂y_j · y_j (1 − y_j)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                delta[s, j] = dy[s, j] * y[s, j] * (one - y[s, j])
+    elif code == TANH:
+        # δ_j = ∂y_j · (1 − y_j²)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                delta[s, j] = dy[s, j] * (one - y[s, j] * y[s, j])
+    elif code == RELU:
+        # δ_j = ∂y_j · (1 if u_j > 0 else 0)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                delta[s, j] = dy[s, j] if u[s, j] > zero else zero
+    elif code == LEAKY_RELU:
+        # δ_j = ∂y_j · (1 if u_j > 0 else a)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
                 delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]

@@ -1,13 +1,169 @@
 """A dense layer: the forward sum ``u_j = Σ_i y_i w_ij + b_j`` and its backward steps.
 
 Legend: s sample (N), i neuron of the layer below (l), j neuron of this layer (m),
-r neuron of this layer inside a sum. ``w`` is (l, m): ``w[i, j] = w_ij``.
-Each parallel loop owns disjoint outputs, so every sum runs in one fixed order whatever the
-number of threads: forward and ∂y are parallel over samples, ∂w over the neurons i, ∂b over j.
+r neuron of this layer inside a sum. ``w`` is (l, m): ``w[i, j] = w_ij``. W is the number of
+lanes of a vector register (``lanes``); ``j…`` is a vector of W consecutive neurons j.
+
+Each step comes twice, the plain loop and then the same formula on vector registers, side by
+side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold one against the other.
+
+- plain: ``dense_forward``, ``dense_backward_dy``, ``dense_backward_dw``, ``dense_backward_db``:
+  each loop nest is the formula for one sample or one neuron, and the reference for the rest.
+- fast: ``dense_forward_tiles``, ``dense_backward_dy_tiles``, ``dense_backward_dw_tiles``. Each
+  keeps a tile of 6 × 2 vectors of sums in 12 registers while its summed index runs, and its loop
+  body is the formula for a block of neurons:
+
+  forward  for each i:  ``u_s,j… += y_si · w_i,j…``   (6 samples s, 2 vectors of neurons j)
+  ∂y       for each r:  ``∂y_s,i… += δ_sr · w_i…,r``  (6 samples s, 2 vectors of neurons i)
+  ∂w       for each s:  ``∂w_i,j… += y_si · δ_s,j…``  (6 neurons i, 2 vectors of neurons j)
+
+  Each vector load feeds 6 multiply-adds and each broadcast value 2 (BLIS's 6 × 16 sgemm tile on
+  AVX2). Packing decides as much as the registers: the vector operand is copied into panels of
+  2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
+  the tiles stream through while it stays in cache, zeros past the last neuron) and the
+  broadcast operand into tiles of 6 (``pack_samples``, ``pack_y``: the 6 values of one step of
+  the sum side by side). The epilogue works on the tile: the bias comes first (the panel's last
+  row, the weight of a constant input 1), f (forward) or f′ (∂y) is applied to the tile just
+  stored, and ∂w's tile is multiplied by 1/N before it is stored.
+
+The ``*_serial`` drivers pack and run every tile on one thread (a small step); the ``*_parallel``
+drivers pack with threads owning rows, then give each thread blocks of (8 tiles, one panel).
+Every element's sum runs over its summed index in order, whatever the tile, block, thread or lane
+count that computes it (a tile past the last row repeats that row and stores the same values
+twice), so results are bitwise identical for any number of threads and any lane count.
 """
+import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_PARALLEL
+from .._config import JIT_PARALLEL, JIT_SERIAL
+from .activations import SOFTMAX, activation_tile, derivative_tile, softmax_rows
+from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vzero
+
+TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
+BLOCK_TILES = 8              # tiles in one parallel block (its panel stays in cache for all of them)
+PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
+
+
+@njit(**JIT_SERIAL)
+def panels(n, nr):
+    """Panels of ``nr = 2W`` neurons that cover ``n`` neurons.
+
+    Notes
+    -----
+    ``panels = ⌈n / nr⌉``.
+    """
+    return (n + nr - 1) // nr
+
+
+@njit(**JIT_SERIAL)
+def tiles(n):
+    """Tiles of 6 that cover ``n`` samples or neurons.
+
+    Notes
+    -----
+    ``tiles = ⌈n / 6⌉``.
+    """
+    return (n + TILE - 1) // TILE
+
+
+@njit(**JIT_SERIAL)
+def pack_elements(l, m, N, nr):
+    """Elements of the packed copies of a layer's three steps (the largest: they take turns).
+
+    Notes
+    -----
+    With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/6⌉`` tiles: forward ``P(m)(l+1) nr + T(N) l 6``,
+    ∂y ``P(l) m nr + T(N) m 6``, ∂w ``T(l) N 6 + P(m) N nr``.
+    """
+    pm, pl = (m + nr - 1) // nr, (l + nr - 1) // nr
+    tn, tl = tiles(N), tiles(l)
+    return max(pm * (l + 1) * nr + tn * l * TILE, pl * m * nr + tn * m * TILE, tl * N * TILE + pm * N * nr)
+
+
+@njit(**JIT_SERIAL)
+def forward_packing(P, N, l, m):
+    """Where a forward step packs its operands in the space ``P``: ``(wp, ys)``.
+
+    Notes
+    -----
+    ``wp`` = the first ``P(m)(l+1)·2W`` elements as (P(m)(l+1), 2W) (``pack_w``), ``ys`` = the next
+    ``T(N)·l·6`` as (T(N)·l, 6) (``pack_samples``).
+    """
+    nr = 2 * lane_count(P)
+    a, c = panels(m, 2 * lane_count(P)) * (l + 1), tiles(N) * l
+    return P[:a * nr].reshape((a, nr)), P[a * nr:a * nr + c * TILE].reshape((c, TILE))
+
+
+@njit(**JIT_SERIAL)
+def dy_packing(P, N, l, m):
+    """Where a ∂y step packs its operands in the space ``P``: ``(wtp, ds)``.
+
+    Notes
+    -----
+    ``wtp`` = the first ``P(l)·m·2W`` elements as (P(l)·m, 2W) (``pack_wt``), ``ds`` = the next
+    ``T(N)·m·6`` as (T(N)·m, 6) (``pack_samples``).
+    """
+    nr = 2 * lane_count(P)
+    a, c = panels(l, 2 * lane_count(P)) * m, tiles(N) * m
+    return P[:a * nr].reshape((a, nr)), P[a * nr:a * nr + c * TILE].reshape((c, TILE))
+
+
+@njit(**JIT_SERIAL)
+def dw_packing(P, N, l, m):
+    """Where a ∂w step packs its operands in the space ``P``: ``(yp, dp)``.
+
+    Notes
+    -----
+    ``yp`` = the first ``T(l)·N·6`` elements as (T(l)·N, 6) (``pack_y``), ``dp`` = the next
+    ``P(m)·N·2W`` as (P(m)·N, 2W) (``pack_delta``).
+    """
+    nr = 2 * lane_count(P)
+    a, c = tiles(l) * N, panels(m, 2 * lane_count(P)) * N
+    return P[:a * TILE].reshape((a, TILE)), P[a * TILE:a * TILE + c * nr].reshape((c, nr))
+
+
+@njit(**JIT_SERIAL)
+def pack_row(dst, r, stride, src, s):
+    """Row ``s`` of ``src`` into row ``r`` of every panel of ``dst`` (panels of ``stride`` rows).
+
+    Notes
+    -----
+    ``dst[p·stride + r, c] = src_s,2Wp+c``, 0 past the end of the row (src is read in order).
+    """
+    n = src.shape[1]
+    W = lane_count(src)
+    full = n // (2 * W)
+    zero = src.dtype.type(0)
+    # dst[p·stride + r, c] = src_s,2Wp+c   (the whole panels as vectors, then the last one)
+    for p in range(full):
+        vstore(dst, p * stride + r, 0, vload(src, s, p * 2 * W))
+        vstore(dst, p * stride + r, W, vload(src, s, p * 2 * W + W))
+    # dst[p·stride + r, c] = src_s,2Wp+c if 2Wp+c < n else 0   (the last, partial panel)
+    for p in range(full, panels(n, 2 * lane_count(src))):
+        for c in range(2 * W):
+            j = p * 2 * W + c
+            dst[p * stride + r, c] = src[s, j] if j < n else zero
+
+
+@njit(**JIT_SERIAL)
+def pack_samples(ap, a, t0, t1):
+    """Tiles ``t0 ≤ t < t1`` of 6 samples of ``a`` (N, n), the 6 samples' values side by side.
+
+    Notes
+    -----
+    ``ap[t n + q, x] = a_s,q`` for ``s = min(6t + x, N − 1)`` (the last sample repeated past N).
+    A tile broadcasts the 6 values of one q: packed, they share a cache line (6 rows of ``a``
+    a power of two apart would all fall in one set of the L1 cache).
+    """
+    N, n = a.shape
+    # ap[t n + q, x] = a_6t+x,q   (six rows of a read side by side, ap written in order)
+    for t in range(t0, t1):
+        s = t * TILE
+        sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
+        sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+        for q in range(n):
+            ap[t * n + q, 0], ap[t * n + q, 1], ap[t * n + q, 2] = a[sa, q], a[sb, q], a[sc, q]
+            ap[t * n + q, 3], ap[t * n + q, 4], ap[t * n + q, 5] = a[sd, q], a[se, q], a[sf, q]
 
 
 @njit(**JIT_PARALLEL)
@@ -41,6 +197,139 @@ def dense_forward(u, y, w, b):
                 u[s, j] += y_i * w[i, j]
 
 
+@njit(**JIT_SERIAL)
+def pack_w(wp, w, b, i0, i1):
+    """Rows ``i0 ≤ i < i1`` of every panel of a layer's weights; row ``l`` holds the biases.
+
+    Notes
+    -----
+    ``wp[p(l+1) + i, c] = w_ij`` and ``wp[p(l+1) + l, c] = b_j`` for ``j = 2Wp + c < m``, 0 past m.
+    """
+    l, m = w.shape
+    # wp[p(l+1) + i, c] = w_i,2Wp+c
+    for i in range(i0, min(i1, l)):
+        pack_row(wp, i, l + 1, w, i)
+    # wp[p(l+1) + l, c] = b_2Wp+c
+    if i1 > l:
+        pack_row(wp, l, l + 1, b.reshape((1, m)), np.int64(0))
+
+
+@njit(**JIT_SERIAL)
+def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
+    """``dense_forward`` and the activation on vector registers: tiles ``t0 ≤ t < t1`` of samples,
+    panels ``p0 ≤ p < p1`` of neurons j.
+
+    Parameters
+    ----------
+    y_out, u : (N, m) arrays, out
+        Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
+    ys : (T l, 6) array
+        Outputs ``y_i`` of the layer below in tiles of 6 samples (``pack_samples``).
+    wp : (P (l+1), 2W) array
+        Weights and biases in panels of neurons j (``pack_w``).
+    code : int
+        Activation code.
+    t0, t1, p0, p1 : int
+        Tiles (tile t holds samples 6t … 6t+5) and panels.
+
+    Notes
+    -----
+    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time,
+    then ``y_j = f(u_j)`` on the tile.
+    """
+    N, m = u.shape
+    l = wp.shape[0] // panels(m, 2 * lane_count(u)) - 1
+    W = lane_count(u)
+    # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
+    for p in range(p0, p1):
+        j, o = p * 2 * W, p * (l + 1)   # the panel's first neuron j, its first row in wp
+        for t in range(t0, t1):
+            # samples s … s+5 (the last one repeated past N); their y_si are row q + i of ys
+            s, q = t * TILE, t * l
+            sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
+            sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+            # u_s,j… = b_j…
+            b0, b1 = vload(wp, o + l, 0), vload(wp, o + l, W)
+            ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
+            ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
+            # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
+            for i in range(l):
+                w0, w1 = vload(wp, o + i, 0), vload(wp, o + i, W)
+                y_si = vbroadcast(ys[q + i, 0])
+                ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
+                y_si = vbroadcast(ys[q + i, 1])
+                ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
+                y_si = vbroadcast(ys[q + i, 2])
+                uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
+                y_si = vbroadcast(ys[q + i, 3])
+                ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
+                y_si = vbroadcast(ys[q + i, 4])
+                ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
+                y_si = vbroadcast(ys[q + i, 5])
+                uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
+            # store u_j for the neurons j < m (the last sample first: a repeated one stores the same)
+            n = m - j
+            vstore_part(u, sf, j, uf0, n)
+            vstore_part(u, sf, j + W, uf1, n - W)
+            vstore_part(u, se, j, ue0, n)
+            vstore_part(u, se, j + W, ue1, n - W)
+            vstore_part(u, sd, j, ud0, n)
+            vstore_part(u, sd, j + W, ud1, n - W)
+            vstore_part(u, sc, j, uc0, n)
+            vstore_part(u, sc, j + W, uc1, n - W)
+            vstore_part(u, sb, j, ub0, n)
+            vstore_part(u, sb, j + W, ub1, n - W)
+            vstore_part(u, sa, j, ua0, n)
+            vstore_part(u, sa, j + W, ua1, n - W)
+            # y_j = f(u_j) on the tile
+            activation_tile(y_out, u, code, s, min(s + TILE, N), j, min(j + 2 * W, m))
+
+
+@njit(**JIT_SERIAL)
+def dense_forward_serial(y_out, u, y, w, b, wp, ys, code):
+    """A layer's forward step on one thread: pack, every tile, softmax.
+
+    Notes
+    -----
+    ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)`` (``dense_forward_tiles``).
+    """
+    (N, m), l = u.shape, w.shape[0]
+    first, T, P = np.int64(0), tiles(N), panels(m, 2 * lane_count(u))
+    pack_w(wp, w, b, first, l + 1)
+    pack_samples(ys, y, first, T)
+    dense_forward_tiles(y_out, u, ys, wp, code, first, T, first, P)
+    if code == SOFTMAX:
+        softmax_rows(y_out, u, first, N)
+
+
+@njit(**JIT_PARALLEL)
+def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
+    """A layer's forward step on every thread.
+
+    Notes
+    -----
+    ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)`` (``dense_forward_tiles``).
+    """
+    (N, m), l = u.shape, w.shape[0]
+    P, T, rows = panels(m, 2 * lane_count(u)), tiles(N), TILE * BLOCK_TILES
+    blocks, row_blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES, (l + rows) // rows
+    # wp = the panels of w and b, ys = the tiles of y   (threads own rows of wp, tiles of ys)
+    for k in prange(row_blocks + blocks):
+        if k < row_blocks:
+            pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows))
+        else:
+            c = k - row_blocks
+            pack_samples(ys, y, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
+    # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of 8 tiles of samples × one panel)
+    for k in prange(blocks * P):
+        c, p = k // P, k % P
+        dense_forward_tiles(y_out, u, ys, wp, code, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES), p, p + 1)
+    if code == SOFTMAX:
+        # y_k = e^(u_k − max) / Σ_r e^(u_r − max)   (threads own samples)
+        for c in prange(blocks):
+            softmax_rows(y_out, u, c * rows, min(N, (c + 1) * rows))
+
+
 @njit(**JIT_PARALLEL)
 def dense_backward_dy(dy, delta, w):
     """Gradient of the layer's inputs (the outputs of the layer below).
@@ -69,6 +358,141 @@ def dense_backward_dy(dy, delta, w):
             for r in range(m):
                 acc += delta[s, r] * w[i, r]
             dy[s, i] = acc
+
+
+@njit(**JIT_SERIAL)
+def pack_wt(wtp, w, p0, p1):
+    """Panels ``p0 ≤ p < p1`` of the transposed weights, panels of neurons i (for ∂y).
+
+    Notes
+    -----
+    ``wtp[p m + r, c] = w_ir`` for ``i = 2Wp + c < l``, 0 past l.
+    """
+    l, m = w.shape
+    nr = wtp.shape[1]
+    zero = w.dtype.type(0)
+    # wtp[p m + r, c] = w_2Wp+c,r   (2W rows of w read side by side, wtp written in order)
+    for p in range(p0, p1):
+        i0, o = p * nr, p * m
+        n = min(nr, l - i0)
+        for r in range(m):
+            for c in range(n):
+                wtp[o + r, c] = w[i0 + c, r]
+            for c in range(n, nr):
+                wtp[o + r, c] = zero
+
+
+@njit(**JIT_SERIAL)
+def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0, p1):
+    """``dense_backward_dy`` and the layer below's δ on vector registers: tiles ``t0 ≤ t < t1`` of
+    samples, panels ``p0 ≤ p < p1`` of neurons i.
+
+    Parameters
+    ----------
+    delta_in, dy : (N, l) arrays, out
+        ``δ_i`` and ``∂y_i`` of the layer below.
+    ds : (T m, 6) array
+        ``δ_r`` of this layer in tiles of 6 samples (``pack_samples``).
+    wtp : (P m, 2W) array
+        The weights transposed, in panels of neurons i (``pack_wt``).
+    u_in, y_in : (N, l) arrays
+        Sums and outputs of the layer below.
+    code : int
+        Activation code of the layer below (not softmax).
+    t0, t1, p0, p1 : int
+        Tiles and panels.
+
+    Notes
+    -----
+    Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for 6 samples and 2
+    vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the tile.
+    """
+    N, l = dy.shape
+    m = wtp.shape[0] // panels(l, 2 * lane_count(dy))
+    W = lane_count(dy)
+    # ∂y_s,i… = Σ_r δ_sr · w_i…,r, δ_i = ∂y_i f'(u_i)   for each panel of i, each tile of samples
+    for p in range(p0, p1):
+        i, o = p * 2 * W, p * m   # the panel's first neuron i, its first row in wtp
+        for t in range(t0, t1):
+            # samples s … s+5 (the last one repeated past N); their δ_sr are row q + r of ds
+            s, q = t * TILE, t * m
+            sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
+            sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+            # ∂y_s,i… = 0
+            z = vzero(dy)
+            ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
+            ga1, gb1, gc1, gd1, ge1, gf1 = z, z, z, z, z, z
+            # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1
+            for r in range(m):
+                w0, w1 = vload(wtp, o + r, 0), vload(wtp, o + r, W)
+                d_sr = vbroadcast(ds[q + r, 0])
+                ga0, ga1 = vfma(d_sr, w0, ga0), vfma(d_sr, w1, ga1)
+                d_sr = vbroadcast(ds[q + r, 1])
+                gb0, gb1 = vfma(d_sr, w0, gb0), vfma(d_sr, w1, gb1)
+                d_sr = vbroadcast(ds[q + r, 2])
+                gc0, gc1 = vfma(d_sr, w0, gc0), vfma(d_sr, w1, gc1)
+                d_sr = vbroadcast(ds[q + r, 3])
+                gd0, gd1 = vfma(d_sr, w0, gd0), vfma(d_sr, w1, gd1)
+                d_sr = vbroadcast(ds[q + r, 4])
+                ge0, ge1 = vfma(d_sr, w0, ge0), vfma(d_sr, w1, ge1)
+                d_sr = vbroadcast(ds[q + r, 5])
+                gf0, gf1 = vfma(d_sr, w0, gf0), vfma(d_sr, w1, gf1)
+            # store ∂y_i for the neurons i < l (the last sample first: a repeated one stores the same)
+            n = l - i
+            vstore_part(dy, sf, i, gf0, n)
+            vstore_part(dy, sf, i + W, gf1, n - W)
+            vstore_part(dy, se, i, ge0, n)
+            vstore_part(dy, se, i + W, ge1, n - W)
+            vstore_part(dy, sd, i, gd0, n)
+            vstore_part(dy, sd, i + W, gd1, n - W)
+            vstore_part(dy, sc, i, gc0, n)
+            vstore_part(dy, sc, i + W, gc1, n - W)
+            vstore_part(dy, sb, i, gb0, n)
+            vstore_part(dy, sb, i + W, gb1, n - W)
+            vstore_part(dy, sa, i, ga0, n)
+            vstore_part(dy, sa, i + W, ga1, n - W)
+            # δ_i = ∂y_i f'(u_i) on the tile
+            derivative_tile(delta_in, dy, u_in, y_in, code, s, min(s + TILE, N), i, min(i + 2 * W, l))
+
+
+@njit(**JIT_SERIAL)
+def dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code):
+    """∂y of the layer below and its δ on one thread: pack, every tile.
+
+    Notes
+    -----
+    ``∂y_i = Σ_r δ_r w_ir``, ``δ_i = ∂y_i f'(u_i)`` (``dense_backward_dy_tiles``).
+    """
+    N, l = dy.shape
+    first, T, P = np.int64(0), tiles(N), panels(l, 2 * lane_count(dy))
+    pack_wt(wtp, w, first, P)
+    pack_samples(ds, delta, first, T)
+    dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, first, T, first, P)
+
+
+@njit(**JIT_PARALLEL)
+def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code):
+    """∂y of the layer below and its δ on every thread.
+
+    Notes
+    -----
+    ``∂y_i = Σ_r δ_r w_ir``, ``δ_i = ∂y_i f'(u_i)`` (``dense_backward_dy_tiles``).
+    """
+    N, l = dy.shape
+    P, T = panels(l, 2 * lane_count(dy)), tiles(N)
+    blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES
+    # wtp = the panels of wᵀ, ds = the tiles of δ   (threads own panels of wtp, tiles of ds)
+    for k in prange(P + blocks):
+        if k < P:
+            pack_wt(wtp, w, np.int64(k), k + 1)
+        else:
+            c = k - P
+            pack_samples(ds, delta, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
+    # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of 8 tiles of samples × one panel)
+    for k in prange(blocks * P):
+        c, p = k // P, k % P
+        dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code,
+                                c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES), p, p + 1)
 
 
 @njit(**JIT_PARALLEL)
@@ -103,6 +527,168 @@ def dense_backward_dw(dw, y, delta, scale):
                 dw[i, j] += y_i * delta[s, j]
         for j in range(m):
             dw[i, j] *= scale
+
+
+@njit(**JIT_SERIAL)
+def pack_y(yp, y, s0, s1):
+    """Samples ``s0 ≤ s < s1`` of the layer below's outputs, in tiles of 6 neurons i (for ∂w).
+
+    Notes
+    -----
+    ``yp[t N + s, x] = y_s,i`` for ``i = min(6t + x, l − 1)`` (the last neuron repeated past l).
+    """
+    N, l = y.shape
+    # yp[t N + s, x] = y_s,6t+x
+    for s in range(s0, s1):
+        for t in range(tiles(l)):
+            for x in range(TILE):
+                yp[t * N + s, x] = y[s, min(t * TILE + x, l - 1)]
+
+
+@njit(**JIT_SERIAL)
+def pack_delta(dp, delta, s0, s1):
+    """Samples ``s0 ≤ s < s1`` of the deltas, in panels of 2W neurons j (for ∂w).
+
+    Notes
+    -----
+    ``dp[p N + s, c] = δ_s,j`` for ``j = 2Wp + c < m``, 0 past m.
+    """
+    N = delta.shape[0]
+    # dp[p N + s, c] = δ_s,2Wp+c
+    for s in range(s0, s1):
+        pack_row(dp, s, N, delta, s)
+
+
+@njit(**JIT_SERIAL)
+def bias_gradient(db, dp, scale, p0, p1):
+    """The biases' gradients from the packed deltas, panels ``p0 ≤ p < p1``.
+
+    Notes
+    -----
+    ``∂b_j… = scale · Σ_s δ_s,j…`` (each ∂b_j sums in sample order, as ``dense_backward_db``).
+    """
+    m = db.shape[0]
+    N = dp.shape[0] // panels(m, 2 * lane_count(dp))
+    W = lane_count(dp)
+    k = vbroadcast(scale)
+    # ∂b_j… = scale · Σ_s δ_s,j…   for each panel of j
+    for p in range(p0, p1):
+        j, o = p * 2 * W, p * N
+        b0, b1 = vzero(dp), vzero(dp)
+        for s in range(N):
+            b0, b1 = vadd(b0, vload(dp, o + s, 0)), vadd(b1, vload(dp, o + s, W))
+        vstore_part(db.reshape((1, m)), 0, j, vmul(b0, k), m - j)
+        vstore_part(db.reshape((1, m)), 0, j + W, vmul(b1, k), m - j - W)
+
+
+@njit(**JIT_SERIAL)
+def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
+    """``dense_backward_dw`` on vector registers: tiles ``t0 ≤ t < t1`` of neurons i, panels
+    ``p0 ≤ p < p1`` of neurons j.
+
+    Parameters
+    ----------
+    dw : (l, m) array, out
+        ``∂w_ij``.
+    yp : (T N, 6) array
+        Outputs of the layer below in tiles of 6 neurons i (``pack_y``).
+    dp : (P N, 2W) array
+        Deltas in panels of neurons j (``pack_delta``).
+    scale : float
+        ``1/N`` (or ``1/Σ_s c_s``), of the arrays' dtype.
+    t0, t1, p0, p1 : int
+        Tiles and panels.
+
+    Notes
+    -----
+    Inverts ``u_j = Σ_i y_i w_ij + b_j``: ``∂w_i,j… = scale · Σ_s y_si · δ_s,j…`` for 6 neurons i
+    and 2 vectors of neurons j at a time.
+    """
+    l, m = dw.shape
+    N = yp.shape[0] // tiles(l)
+    W = lane_count(dw)
+    k = vbroadcast(scale)
+    # ∂w_i,j… = scale · Σ_s y_si · δ_s,j…   for each panel of j, each tile of neurons i
+    for p in range(p0, p1):
+        j, o = p * 2 * W, p * N   # the panel's first neuron j, its first row in dp
+        for t in range(t0, t1):
+            # neurons i … i+5 (the last one repeated past l); their y_si are row q + s of yp
+            i, q = t * TILE, t * N
+            ia, ib, ic = i, min(i + 1, l - 1), min(i + 2, l - 1)
+            id_, ie, if_ = min(i + 3, l - 1), min(i + 4, l - 1), min(i + 5, l - 1)
+            # ∂w_i,j… = 0
+            z = vzero(dw)
+            ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
+            ga1, gb1, gc1, gd1, ge1, gf1 = z, z, z, z, z, z
+            # ∂w_i,j… += y_si · δ_s,j…   for s = 0 … N−1
+            for s in range(N):
+                d0, d1 = vload(dp, o + s, 0), vload(dp, o + s, W)
+                y_si = vbroadcast(yp[q + s, 0])
+                ga0, ga1 = vfma(y_si, d0, ga0), vfma(y_si, d1, ga1)
+                y_si = vbroadcast(yp[q + s, 1])
+                gb0, gb1 = vfma(y_si, d0, gb0), vfma(y_si, d1, gb1)
+                y_si = vbroadcast(yp[q + s, 2])
+                gc0, gc1 = vfma(y_si, d0, gc0), vfma(y_si, d1, gc1)
+                y_si = vbroadcast(yp[q + s, 3])
+                gd0, gd1 = vfma(y_si, d0, gd0), vfma(y_si, d1, gd1)
+                y_si = vbroadcast(yp[q + s, 4])
+                ge0, ge1 = vfma(y_si, d0, ge0), vfma(y_si, d1, ge1)
+                y_si = vbroadcast(yp[q + s, 5])
+                gf0, gf1 = vfma(y_si, d0, gf0), vfma(y_si, d1, gf1)
+            # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m (the last i first: a repeated one stores the same)
+            n = m - j
+            vstore_part(dw, if_, j, vmul(gf0, k), n)
+            vstore_part(dw, if_, j + W, vmul(gf1, k), n - W)
+            vstore_part(dw, ie, j, vmul(ge0, k), n)
+            vstore_part(dw, ie, j + W, vmul(ge1, k), n - W)
+            vstore_part(dw, id_, j, vmul(gd0, k), n)
+            vstore_part(dw, id_, j + W, vmul(gd1, k), n - W)
+            vstore_part(dw, ic, j, vmul(gc0, k), n)
+            vstore_part(dw, ic, j + W, vmul(gc1, k), n - W)
+            vstore_part(dw, ib, j, vmul(gb0, k), n)
+            vstore_part(dw, ib, j + W, vmul(gb1, k), n - W)
+            vstore_part(dw, ia, j, vmul(ga0, k), n)
+            vstore_part(dw, ia, j + W, vmul(ga1, k), n - W)
+
+
+@njit(**JIT_SERIAL)
+def dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale):
+    """∂w and ∂b of a layer on one thread: pack, ∂b, every tile.
+
+    Notes
+    -----
+    ``∂w_ij = scale Σ_s y_si δ_sj`` (``dense_backward_dw_tiles``), ``∂b_j = scale Σ_s δ_sj``.
+    """
+    N, (l, m) = y.shape[0], dw.shape
+    first, P = np.int64(0), panels(m, 2 * lane_count(dw))
+    pack_y(yp, y, first, N)
+    pack_delta(dp, delta, first, N)
+    bias_gradient(db, dp, scale, first, P)
+    dense_backward_dw_tiles(dw, yp, dp, scale, first, tiles(l), first, P)
+
+
+@njit(**JIT_PARALLEL)
+def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
+    """∂w and ∂b of a layer on every thread.
+
+    Notes
+    -----
+    ``∂w_ij = scale Σ_s y_si δ_sj`` (``dense_backward_dw_tiles``), ``∂b_j = scale Σ_s δ_sj``.
+    """
+    N, (l, m) = y.shape[0], dw.shape
+    T, P, rows = tiles(l), panels(m, 2 * lane_count(dw)), TILE * BLOCK_TILES
+    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
+    # yp, dp = the tiles of y and the panels of δ   (threads own samples s)
+    for c in prange((N + rows - 1) // rows):
+        pack_y(yp, y, c * rows, min(N, (c + 1) * rows))
+        pack_delta(dp, delta, c * rows, min(N, (c + 1) * rows))
+    # ∂b_j = scale Σ_s δ_sj   (threads own panels of neurons j)
+    for p in prange(P):
+        bias_gradient(db, dp, scale, np.int64(p), p + 1)
+    # ∂w_ij = scale Σ_s y_si δ_sj   (threads own blocks of 8 tiles of neurons i × one panel of j)
+    for k in prange(groups * P):
+        g, p = k // P, k % P
+        dense_backward_dw_tiles(dw, yp, dp, scale, g * BLOCK_TILES, min(T, (g + 1) * BLOCK_TILES), p, p + 1)
 
 
 @njit(**JIT_PARALLEL)

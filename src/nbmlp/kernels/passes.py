@@ -8,12 +8,13 @@ buffer ``params``: layer L's weights ``w`` (l, m) start at ``layout[L, W_OFF]`` 
 Per-sample quantities (y, u, δ, ∂y) live in flat work buffers of ``cap`` rows per layer:
 layer L's block starts at ``cap · layout[L, A_IN]`` (the sum of the widths below it) and holds
 ``nb ≤ cap`` rows of its width. Block 0 of ``Y`` is the network's input. After the last block,
-``Y`` has room for the packed copies the blocked kernels read (``pack_size``): a layer's weights
-transposed in the forward pass, its inputs and deltas transposed in the backward pass.
+``Y`` has room for the packed copies the fast dense kernels read (``pack_size``): a layer's
+weights in panels and its inputs in tiles of samples in the forward pass, then the transposed
+weights and the deltas for ∂y, then the inputs and the deltas for ∂w.
 
-The dense steps run the register-blocked kernels of ``blocked`` (the formula-shaped kernels of
-``dense`` are their reference); a step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds runs
-serially, since a parallel launch would cost more than it saves.
+The dense steps run the vector-register kernels of ``dense`` (``*_tiles``, each beside the plain
+loop of its step); a step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds runs serially,
+since a parallel launch would cost more than it saves.
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
@@ -28,9 +29,10 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
-from .blocked import (PARALLEL_MIN_MACS, backward_dw_parallel, bias_gradient, backward_dw_rows, backward_dy_parallel,
-                      backward_dy_rows, forward_parallel, forward_rows, narrow, pack_delta, transpose_parallel,
-                      transpose_rows)
+from .dense import (PARALLEL_MIN_MACS, dense_backward_dw_parallel, dense_backward_dw_serial, dense_backward_dy_parallel,
+                    dense_backward_dy_serial, dense_forward_parallel, dense_forward_serial, dw_packing, dy_packing,
+                    forward_packing, pack_elements)
+from .lanes import LANES32, LANES64, lane_count
 from .losses import loss_forward, output_delta, weight_delta
 
 # columns of ``layout``
@@ -83,29 +85,29 @@ def input_block(buf, layout, L, cap, nb):
     return rows(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
 
 
-def pack_size(layers, cap):
+def pack_size(layers, cap, dtype):
     """Elements ``Y`` needs after its layer blocks for the packed copies (see the module docstring)."""
-    return max(max(l * m, cap * (l + m)) for l, m in zip(layers[:-1], layers[1:]))
+    nr = 2 * (LANES32 if np.dtype(dtype) == np.float32 else LANES64)
+    return max(pack_elements(l, m, cap, nr) for l, m in zip(layers[:-1], layers[1:]))
 
 
 @njit(**JIT_SERIAL)
 def pack_region(Y, layout, cap):
-    """The part of ``Y`` after its layer blocks, where the blocked kernels' packed copies go.
+    """The part of ``Y`` after its layer blocks, where the fast kernels' packed copies go.
 
     Notes
     -----
-    ``needed = max_L max(l·m, cap·(l + m))`` elements: the packed ``wt`` of the forward sum, or
-    ``yt`` and ``dt`` of ∂w.
+    ``needed = max_L pack_elements(l, m, cap, 2W)`` elements (``dense.pack_elements``).
     """
     Lo = layout.shape[0] - 1
     start = cap * (layout[Lo, A_IN] + layout[Lo, N_IN] + layout[Lo, N_OUT])
+    nr = 2 * lane_count(Y)
     needed = 0
-    # needed = max_L max(l·m, cap·(l + m))
+    # needed = max_L pack_elements(l, m, cap, 2W)
     for L in range(layout.shape[0]):
-        l, m = layout[L, N_IN], layout[L, N_OUT]
-        needed = max(needed, l * m, cap * (l + m))
+        needed = max(needed, pack_elements(layout[L, N_IN], layout[L, N_OUT], cap, nr))
     if Y.shape[0] < start + needed:
-        raise ValueError("Y has no room for the packed weights (size it with pack_size)")
+        raise ValueError("Y has no room for the packed copies (size it with pack_size)")
     return Y[start:]
 
 
@@ -116,23 +118,21 @@ def forward_pass(Y, U, params, layout, cap, nb):
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
-    holds the inputs ``y_i``. The weights are packed transposed (``wt[j, i] = w_ij``) first.
+    holds the inputs ``y_i``. Each layer packs its weights and inputs first (``dense.pack_w``,
+    ``dense.pack_samples``).
     """
     P = pack_region(Y, layout, cap)
-    first = np.int64(0)
     # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
         l, m = layout[L, N_IN], layout[L, N_OUT]
-        wt = P[:l * m].reshape((m, l))
+        wp, ys = forward_packing(P, nb, l, m)
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
         if nb * l * m < PARALLEL_MIN_MACS:
-            transpose_rows(wt, w, first, m)
-            forward_rows(y_out, u, y_in, wt, b, layout[L, ACT], first, nb)
+            dense_forward_serial(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
         else:
-            transpose_parallel(wt, w)
-            forward_parallel(y_out, u, y_in, wt, b, layout[L, ACT])
+            dense_forward_parallel(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -164,8 +164,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     L = last … 0 (walked backwards): ``∂w_ij = y_i δ_j`` and ``∂b_j = δ_j`` (means over the
     batch: divided by N, or by ``Σ_s c_s`` when weighted), and below a hidden layer
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
-    not computed. For ∂w the layer's inputs and deltas are packed transposed (s contiguous); for
-    ∂y below a narrow layer (few neurons q, see ``blocked.narrow``) its weights are.
+    not computed. Each step packs what its tiles read (``dense``).
     """
     scale = params.dtype.type(1) / params.dtype.type(nb)
     if c.shape[0] > 0:
@@ -207,7 +206,6 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
     if c.shape[0] > 0:
         weight_delta(layer_block(D, layout, Lo, cap, nb), c)
     P = pack_region(Y, layout, cap)
-    first = np.int64(0)
     # for L = last … 0: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i) below; ∂w_ij = y_i δ_j, ∂b_j = δ_j
     for L in range(Lo, -1, -1):
         l, m = layout[L, N_IN], layout[L, N_OUT]
@@ -215,25 +213,17 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
         y_in = input_block(Y, layout, L, cap, nb)
         big = nb * l * m >= PARALLEL_MIN_MACS
         if L > 0:
-            # first, while P is free: a narrow layer's weights packed transposed for ∂y
             w, _ = layer_params(params, layout, L)
-            wt = P[:l * m].reshape((m, l))
-            if narrow(m, l):
-                transpose_rows(wt, w, first, m)
+            wtp, ds = dy_packing(P, nb, l, m)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
             u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
             if big:
-                backward_dy_parallel(delta_in, dy, delta, w, wt, u_in, y_in, code)
+                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
             else:
-                backward_dy_rows(delta_in, dy, delta, w, wt, u_in, y_in, code, first, nb)
+                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
         dw, db = layer_params(grads, layout, L)
-        yt, dt = P[:l * nb].reshape((l, nb)), P[l * nb:(l + m) * nb].reshape((m, nb))
+        yp, dp = dw_packing(P, nb, l, m)
         if big:
-            transpose_parallel(dt, delta)
-            bias_gradient(db, dt, scale)
-            transpose_parallel(yt, y_in)
-            backward_dw_parallel(dw, yt, dt, scale)
+            dense_backward_dw_parallel(dw, db, y_in, delta, yp, dp, scale)
         else:
-            pack_delta(dt, db, delta, scale)
-            transpose_rows(yt, y_in, first, l)
-            backward_dw_rows(dw, yt, dt, scale, first, l)
+            dense_backward_dw_serial(dw, db, y_in, delta, yp, dp, scale)

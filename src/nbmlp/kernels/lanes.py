@@ -1,0 +1,249 @@
+"""Vector registers for the kernels: a lane type and the intrinsics that work on it.
+
+Why: LLVM vectorizes a loop that Numba compiles only where it can prove the loop is a plain
+reduction or map; it will not keep a tile of sums such as ``u_s,j…`` for six samples and two
+vectors of neurons j in registers while the summed index i runs (the register blocking that
+BLAS kernels are made of). Numba has no vector type, so this module gives it one:
+
+- ``Lanes(dtype, count)`` is a Numba type whose data model is LLVM's ``<count x float>`` (or
+  ``double``): a value of it lives in one vector register (``ymm`` on AVX2, ``zmm`` on AVX-512).
+- The intrinsics emit the LLVM instructions directly: ``vload``/``vstore`` (a vector of
+  consecutive elements of an array's row), ``vstore_part`` (the first n lanes only, for the last
+  neurons of a row: a scalar remainder, lane by lane), ``vbroadcast`` (one value in every lane),
+  ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vmul``,
+  ``vlane`` (one lane as a scalar) and ``vsum`` (the horizontal sum, lanes added in order).
+
+The lane count is chosen once, at import, from the host CPU: 16 float32 (8 float64) lanes with
+AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces the float32 count
+(float64 gets half), so the tests can run every width on any machine (LLVM splits a vector wider
+than the machine's registers into several). Every lane of a kernel computes its own element's
+sum in the same order, so the width changes the speed, not the result.
+"""
+import os
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+LANES_VARIABLE = "NBMLP_LANES"
+WIDTHS = (4, 8, 16)
+
+
+def host_lanes():
+    """float32 lanes of the host CPU's widest vector registers: 16 (AVX-512), 8 (AVX, AVX2) or 4."""
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f", False):
+        return 16
+    if features.get("avx2", False) or features.get("avx", False):
+        return 8
+    return 4
+
+
+def chosen_lanes():
+    """float32 lanes the kernels use: ``NBMLP_LANES`` if set, else ``host_lanes()``."""
+    forced = os.environ.get(LANES_VARIABLE, "").strip()
+    if not forced:
+        return host_lanes()
+    if forced not in {str(w) for w in WIDTHS}:
+        raise ValueError(f"{LANES_VARIABLE} must be one of 4, 8, 16 (float32 lanes), got {forced!r}")
+    return int(forced)
+
+
+LANES32 = chosen_lanes()     # float32 lanes of a vector
+LANES64 = LANES32 // 2       # float64 lanes
+NATIVE = LANES32 == host_lanes()
+
+
+class Lanes(types.Type):
+    """A vector of ``count`` values of ``dtype`` (float32 or float64), held in one register."""
+
+    def __init__(self, dtype, count):
+        self.dtype, self.count = dtype, count
+        super().__init__(name=f"Lanes({dtype}x{count})")
+
+
+@register_model(Lanes)
+class LanesModel(models.PrimitiveModel):
+    """``Lanes(dtype, count)`` is LLVM's ``<count x dtype>``."""
+
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(dmm.lookup(fe_type.dtype).get_value_type(), fe_type.count))
+
+
+def lanes_of(dtype):
+    """The ``Lanes`` type of a Numba float type (None for any other type)."""
+    if dtype == types.float32:
+        return Lanes(types.float32, LANES32)
+    if dtype == types.float64:
+        return Lanes(types.float64, LANES64)
+    return None
+
+
+def _row_array(a):
+    """Whether ``a`` is a 2-D float array whose rows are contiguous (C layout, or a C view)."""
+    return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and lanes_of(a.dtype) is not None
+
+
+def _item(context, builder, sig, args):
+    """Pointer to ``a[r, c]`` (``a, r, c`` the intrinsic's first three arguments)."""
+    aryty, ary = sig.args[0], context.make_array(sig.args[0])(context, builder, args[0])
+    r, c = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (1, 2))
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [r, c])
+
+
+def _pointer(context, builder, sig, args):
+    """Pointer to ``a[r, c]`` as a pointer to the lane vector."""
+    vt = context.get_value_type(lanes_of(sig.args[0].dtype))
+    return builder.bitcast(_item(context, builder, sig, args), vt.as_pointer())
+
+
+@intrinsic
+def lane_count(typingctx, a):
+    """Lanes of a vector of ``a``'s dtype (``a`` an array or a scalar): a compile-time constant."""
+    dtype = a.dtype if isinstance(a, types.Array) else a
+    vt = lanes_of(dtype)
+    if vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, vt.count)
+    return types.intp(a), codegen
+
+
+@intrinsic
+def vload(typingctx, a, r, c):
+    """``a[r, c : c + W]`` as a vector (the row's elements must exist)."""
+    if not _row_array(a):
+        return None
+    vt = lanes_of(a.dtype)
+
+    def codegen(context, builder, sig, args):
+        ptr = _pointer(context, builder, sig, args)
+        return builder.load(ptr, align=sig.args[0].dtype.bitwidth // 8)
+    return vt(a, r, c), codegen
+
+
+@intrinsic
+def vstore(typingctx, a, r, c, v):
+    """``a[r, c : c + W] = v``."""
+    if not _row_array(a) or v != lanes_of(a.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _pointer(context, builder, sig, args)
+        builder.store(args[3], ptr, align=sig.args[0].dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.none(a, r, c, v), codegen
+
+
+@intrinsic
+def vstore_part(typingctx, a, r, c, v, n):
+    """``a[r, c + q] = v_q`` for the lanes ``q < min(n, W)``: the whole vector if ``n ≥ W``,
+    else a scalar remainder lane by lane (the last neurons of a row); nothing if ``n ≤ 0``."""
+    if not _row_array(a) or v != lanes_of(a.dtype) or not isinstance(n, types.Integer):
+        return None
+    W = v.count
+
+    def codegen(context, builder, sig, args):
+        aryty, vec = sig.args[0], args[3]
+        n = context.cast(builder, args[4], sig.args[4], types.intp)
+        full = builder.icmp_signed(">=", n, context.get_constant(types.intp, W))
+        align = aryty.dtype.bitwidth // 8
+        with builder.if_else(full, likely=True) as (whole, part):
+            with whole:
+                builder.store(vec, _pointer(context, builder, sig, args), align=align)
+            with part:
+                base = _item(context, builder, sig, args)
+                for q in range(W):
+                    inside = builder.icmp_signed(">", n, context.get_constant(types.intp, q))
+                    with builder.if_then(inside):
+                        x = builder.extract_element(vec, context.get_constant(types.int32, q))
+                        builder.store(x, builder.gep(base, [context.get_constant(types.intp, q)]), align=align)
+        return context.get_dummy_value()
+    return types.none(a, r, c, v, n), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, x):
+    """``x`` in every lane."""
+    vt = lanes_of(x)
+    if vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(vt)
+        one = builder.insert_element(ir.Constant(ty, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
+        return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
+    return vt(x), codegen
+
+
+@intrinsic
+def vzero(typingctx, a):
+    """A vector of zeros of ``a``'s dtype (``a`` an array)."""
+    vt = lanes_of(a.dtype) if isinstance(a, types.Array) else None
+    if vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vt), None)
+    return vt(a), codegen
+
+
+def _binary(name):
+    """A lane-wise intrinsic of two vectors from the builder method ``name``."""
+    def typer(typingctx, x, y):
+        if not isinstance(x, Lanes) or x != y:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return getattr(builder, name)(args[0], args[1])
+        return x(x, y), codegen
+    return typer
+
+
+vadd = intrinsic(_binary("fadd"))
+vadd.__doc__ = "``x + y`` lane-wise."
+vmul = intrinsic(_binary("fmul"))
+vmul.__doc__ = "``x · y`` lane-wise."
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """``a·b + c`` lane-wise with one rounding (LLVM's ``llvm.fma``: the FMA instruction)."""
+    if not isinstance(a, Lanes) or not (a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(a)
+        suffix = f"v{a.count}f{a.dtype.bitwidth}"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]), f"llvm.fma.{suffix}")
+        return builder.call(fn, args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def vlane(typingctx, v, q):
+    """Lane ``q`` of ``v`` as a scalar."""
+    if not isinstance(v, Lanes) or not isinstance(q, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.extract_element(args[0], context.cast(builder, args[1], sig.args[1], types.int32))
+    return v.dtype(v, q), codegen
+
+
+@intrinsic
+def vsum(typingctx, v):
+    """``Σ_q v_q``, the lanes added in order q = 0, 1, … (the same bits on any machine)."""
+    if not isinstance(v, Lanes):
+        return None
+
+    def codegen(context, builder, sig, args):
+        total = builder.extract_element(args[0], context.get_constant(types.int32, 0))
+        for q in range(1, v.count):
+            total = builder.fadd(total, builder.extract_element(args[0], context.get_constant(types.int32, q)))
+        return total
+    return v.dtype(v), codegen

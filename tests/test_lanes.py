@@ -1,0 +1,104 @@
+"""The vector layer's intrinsics on small arrays, at the lane count this process uses.
+
+``test_vector_kernels.py`` runs this file again in child processes with every other lane count
+forced (``NBMLP_LANES``), so every width is checked on any machine.
+"""
+import numpy as np
+import pytest
+from numba import njit
+
+from conftest import DTYPES
+from nbmlp.kernels import lanes
+from nbmlp.kernels.lanes import (lane_count, vadd, vbroadcast, vfma, vlane, vload, vmul, vstore, vstore_part, vsum,
+                                 vzero)
+
+
+def width(dtype):
+    return lanes.LANES32 if dtype == np.float32 else lanes.LANES64
+
+
+@njit
+def _copy(out, a, r, c):
+    vstore(out, r, c, vload(a, r, c))
+    return lane_count(a)
+
+
+@njit
+def _store_part(out, a, n):
+    vstore_part(out, 0, 1, vload(a, 0, 0), n)
+
+
+@njit
+def _arith(out, a, x):
+    v, z = vload(a, 0, 0), vzero(a)
+    vstore(out, 0, 0, vfma(v, vbroadcast(x), z))   # v·x + 0
+    vstore(out, 1, 0, vadd(v, v))
+    vstore(out, 2, 0, vmul(v, v))
+    return vsum(v), vlane(v, 1)
+
+
+@njit
+def _fma(a, b, c):
+    return vlane(vfma(vbroadcast(a), vbroadcast(b), vbroadcast(c)), 0)
+
+
+def test_lane_count_follows_the_cpu_or_the_variable(monkeypatch):
+    assert lanes.LANES32 in lanes.WIDTHS and lanes.LANES64 * 2 == lanes.LANES32
+    monkeypatch.setenv(lanes.LANES_VARIABLE, "8")
+    assert lanes.chosen_lanes() == 8
+    monkeypatch.setenv(lanes.LANES_VARIABLE, "")
+    assert lanes.chosen_lanes() == lanes.host_lanes()
+    monkeypatch.setenv(lanes.LANES_VARIABLE, "5")
+    with pytest.raises(ValueError, match="NBMLP_LANES"):
+        lanes.chosen_lanes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_and_store_a_row_segment(dtype):
+    W = width(dtype)
+    a = np.arange(3 * (W + 3), dtype=dtype).reshape(3, W + 3)
+    out = np.full_like(a, -1)
+    assert _copy(out, a, 2, 3) == W
+    expected = np.full_like(a, -1)
+    expected[2, 3:3 + W] = a[2, 3:3 + W]
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_partial_store_writes_only_the_first_n_lanes(dtype):
+    W = width(dtype)
+    a = np.arange(1, W + 1, dtype=dtype).reshape(1, W)
+    for n in (-2, 0, 1, W - 1, W, W + 5):
+        out = np.zeros((1, W + 2), dtype)
+        _store_part(out, a, n)
+        k = max(0, min(n, W))
+        expected = np.zeros((1, W + 2), dtype)
+        expected[0, 1:1 + k] = a[0, :k]
+        np.testing.assert_array_equal(out, expected, err_msg=f"n = {n}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_broadcast_zero_add_mul_lane_and_sum(dtype):
+    W = width(dtype)
+    a = (np.arange(W, dtype=dtype) * dtype(0.1) + dtype(1)).reshape(1, W)
+    out = np.zeros((3, W), dtype)
+    total, second = _arith(out, a, dtype(3))
+    np.testing.assert_array_equal(out[0], a[0] * dtype(3))
+    np.testing.assert_array_equal(out[1], a[0] + a[0])
+    np.testing.assert_array_equal(out[2], a[0] * a[0])
+    assert second == a[0, 1]
+    expected = dtype(0)
+    for q in range(W):   # the lanes are added in order
+        expected = dtype(expected + a[0, q])
+    assert total == expected and type(total) in (dtype, float)
+
+
+def test_fma_rounds_once():
+    # (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴: a float32 product loses the 2⁻²⁴, a fused multiply-add keeps it
+    x = np.float32(1 + 2.0 ** -12)
+    c = np.float32(-(1 + 2.0 ** -11))
+    assert _fma(x, x, c) == np.float32(2.0 ** -24)
+    assert np.float32(x * x) + c == 0
+    # the same in float64 with 2⁻²⁷: (1 + 2⁻²⁷)² = 1 + 2⁻²⁶ + 2⁻⁵⁴
+    x64, c64 = 1 + 2.0 ** -27, -(1 + 2.0 ** -26)
+    assert _fma(x64, x64, c64) == 2.0 ** -54

@@ -1,0 +1,155 @@
+"""The vector-register kernels of ``dense`` (``*_tiles`` and their drivers) against the plain loops
+beside them and the NumPy reference, over odd shapes, both dtypes, one thread and every thread.
+
+Every lane count is checked: the tests run here at this machine's width, and again in a child
+process for each other width (``NBMLP_LANES``), whose results must be bitwise the same.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import reference as ref
+from conftest import ACTIVATIONS, DTYPES, tol
+from nbmlp.kernels import activations, dense, lanes
+
+NEURONS = (1, 3, 7, 17, 33, 65)
+BATCHES = (1, 5, 7, 33)
+DUMP = "NBMLP_TEST_DUMP"      # a child process saves its fixed-problem results here
+
+
+def buffers(dtype, N, l, m):
+    """The packed copies' space for one layer, cut as ``passes`` cuts it (NaN: unwritten)."""
+    nr = 2 * (lanes.LANES32 if dtype == np.float32 else lanes.LANES64)
+    P = np.full(dense.pack_elements(l, m, N, nr), np.nan, dtype)
+    return dense.forward_packing(P, N, l, m) + dense.dy_packing(P, N, l, m) + dense.dw_packing(P, N, l, m)
+
+
+def fast_steps(y, w, b, delta, u_in, code, code_in, parallel):
+    """Forward, ∂y (with the δ of the layer below) and ∂w, ∂b through the fast drivers."""
+    dtype, (N, l), m = y.dtype, y.shape, w.shape[1]
+    wp, ys, wtp, ds, yp, dp = buffers(dtype, N, l, m)
+    u, y_out = np.full((N, m), np.nan, dtype), np.full((N, m), np.nan, dtype)
+    dy, delta_in = np.full((N, l), np.nan, dtype), np.full((N, l), np.nan, dtype)
+    dw, db = np.full((l, m), np.nan, dtype), np.full(m, np.nan, dtype)
+    y_in = np.empty_like(u_in)
+    activations.activation_forward(y_in, u_in, code_in)
+    scale = dtype.type(1 / N)
+    if parallel:
+        dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, code)
+        dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
+        dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
+    else:
+        dense.dense_forward_serial(y_out, u, y, w, b, wp, ys, code)
+        dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
+        dense.dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale)
+    return dict(u=u, y=y_out, dy=dy, delta_in=delta_in, dw=dw, db=db, y_in=y_in)
+
+
+def problem(rng, dtype, N, l, m):
+    r = lambda *shape: rng.standard_normal(shape).astype(dtype)   # noqa: E731
+    return r(N, l), r(l, m), r(m), r(N, m), r(N, l)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_steps_match_the_reference_over_odd_shapes(dtype, parallel):
+    rng = np.random.default_rng(7)
+    acts = ACTIVATIONS
+    for N in BATCHES:
+        for l in NEURONS:
+            for m in NEURONS:
+                act, act_in = acts[(N + l + m) % len(acts)], acts[(N + 2 * l + m) % len(acts)]
+                y, w, b, delta, u_in = problem(rng, dtype, N, l, m)
+                got = fast_steps(y, w, b, delta, u_in, activations.CODES[act], activations.CODES[act_in], parallel)
+                y64, w64, d64 = y.astype(np.float64), w.astype(np.float64), delta.astype(np.float64)
+                where = f"N={N} l={l} m={m} {act}/{act_in}"
+                u_ref = y64 @ w64 + b
+                np.testing.assert_allclose(got["u"], u_ref, **tol(dtype), err_msg=where)
+                np.testing.assert_allclose(got["y"], ref.f(got["u"].astype(np.float64), act), **tol(dtype), err_msg=where)
+                dy_ref = d64 @ w64.T
+                np.testing.assert_allclose(got["dy"], dy_ref, **tol(dtype), err_msg=where)
+                y_in = got["y_in"].astype(np.float64)
+                np.testing.assert_allclose(got["delta_in"], got["dy"] * ref.df(u_in.astype(np.float64), y_in, act_in),
+                                           **tol(dtype), err_msg=where)
+                np.testing.assert_allclose(got["dw"], y64.T @ d64 / N, **tol(dtype), err_msg=where)
+                np.testing.assert_allclose(got["db"], d64.mean(axis=0), **tol(dtype), err_msg=where)
+                assert all(a.dtype == dtype for a in got.values())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
+    rng = np.random.default_rng(3)
+    for N, l, m in [(33, 65, 17), (7, 33, 65), (100, 40, 130)]:
+        y, w, b, delta, u_in = problem(rng, dtype, N, l, m)
+        serial = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, False)
+        parallel = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, True)
+        for key in serial:   # the same sums in the same order: the same bits
+            np.testing.assert_array_equal(serial[key], parallel[key], err_msg=key)
+        u, dy = np.empty((N, m), dtype), np.empty((N, l), dtype)
+        dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
+        dense.dense_forward(u, y, w, b)
+        dense.dense_backward_dy(dy, delta, w)
+        dense.dense_backward_dw(dw, y, delta, dtype(1 / N))
+        dense.dense_backward_db(db, delta, dtype(1 / N))
+        np.testing.assert_allclose(serial["u"], u, **tol(dtype))
+        np.testing.assert_allclose(serial["dy"], dy, **tol(dtype))
+        np.testing.assert_allclose(serial["dw"], dw, **tol(dtype))
+        np.testing.assert_array_equal(serial["db"], db)   # ∂b sums in sample order in both
+
+
+def softmax_case(dtype):
+    rng = np.random.default_rng(5)
+    y, w, b, _, _ = problem(rng, dtype, 50, 20, 11)
+    return y, w, b
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_forward_applies_softmax_to_whole_rows(dtype, parallel):
+    y, w, b = softmax_case(dtype)
+    wp, ys, *_ = buffers(dtype, 50, 20, 11)
+    u, y_out = np.empty((50, 11), dtype), np.empty((50, 11), dtype)
+    (dense.dense_forward_parallel if parallel else dense.dense_forward_serial)(y_out, u, y, w, b, wp, ys,
+                                                                                activations.SOFTMAX)
+    np.testing.assert_allclose(y_out, ref.f(y.astype(np.float64) @ w.astype(np.float64) + b, "softmax"), **tol(dtype))
+
+
+def fixed_results():
+    """The fast steps on one odd problem per dtype, for comparing lane counts bit for bit."""
+    out = {}
+    for dtype in DTYPES:
+        rng = np.random.default_rng(1)
+        y, w, b, delta, u_in = problem(rng, dtype, 37, 45, 29)
+        got = fast_steps(y, w, b, delta, u_in, activations.TANH, activations.SIGMOID, True)
+        out.update({f"{k}_{np.dtype(dtype).name}": v for k, v in got.items()})
+    return out
+
+
+def test_fixed_problem_for_the_lane_count_comparison():
+    results = fixed_results()
+    assert all(np.isfinite(v).all() for v in results.values())
+    if os.environ.get(DUMP):
+        np.savez(os.environ[DUMP], **results)
+
+
+OTHER_WIDTHS = [w for w in lanes.WIDTHS if w != lanes.LANES32]
+
+
+@pytest.mark.skipif(bool(os.environ.get(lanes.LANES_VARIABLE)), reason="already a child with a forced lane count")
+@pytest.mark.parametrize("lanes32", OTHER_WIDTHS)
+def test_every_lane_count_passes_and_gives_the_same_bits(lanes32, tmp_path):
+    here = os.path.dirname(os.path.abspath(__file__))
+    dump = tmp_path / "fixed.npz"
+    env = dict(os.environ, **{lanes.LANES_VARIABLE: str(lanes32), DUMP: str(dump)})
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_lanes.py",
+                          "test_vector_kernels.py"], cwd=here, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert " passed" in res.stdout and "failed" not in res.stdout
+    theirs = np.load(dump)
+    ours = fixed_results()
+    assert sorted(theirs.files) == sorted(ours)
+    for key, value in ours.items():
+        np.testing.assert_array_equal(theirs[key], value, err_msg=f"{key} at {lanes32} float32 lanes")
