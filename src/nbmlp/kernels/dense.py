@@ -27,7 +27,7 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   stored, and ∂w's tile is multiplied by 1/N before it is stored.
 
 The ``*_serial`` drivers pack and run every tile on one thread (a small step); the ``*_parallel``
-drivers pack with threads owning rows, then give each thread blocks of (8 tiles, one panel).
+drivers pack with threads owning rows, then give each thread blocks of tiles × panels (``blocks``).
 Every element's sum runs over its summed index in order, whatever the tile, block, thread or lane
 count that computes it (a tile past the last row repeats that row and stores the same values
 twice), so results are bitwise identical for any number of threads and any lane count.
@@ -40,7 +40,10 @@ from .activations import SOFTMAX, activation_tile, derivative_tile, softmax_rows
 from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vzero
 
 TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
-BLOCK_TILES = 8              # tiles in one parallel block (its panel stays in cache for all of them)
+BLOCK_TILES = 8              # tiles a thread packs at a time
+CHUNK_TILES = 32             # tiles in one parallel block of a step, at most (and ...
+CHUNK_PANELS = 4             # ... panels): each block runs its panels one by one over its tiles
+MIN_BLOCKS = 8               # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
 
 
@@ -64,6 +67,23 @@ def tiles(n):
     ``tiles = ⌈n / 6⌉``.
     """
     return (n + TILE - 1) // TILE
+
+
+@njit(**JIT_SERIAL)
+def blocks(T, P):
+    """How a parallel step cuts its T tiles × P panels into blocks: ``(KT, KP)`` ranges of each.
+
+    Notes
+    -----
+    ``KP = ⌈P / 4⌉`` ranges of panels, ``KT = min(T, max(⌈T / 32⌉, ⌈8 / KP⌉))`` of tiles; block
+    ``(a, c)`` holds tiles ``⌊Ta/KT⌋ … ⌊T(a+1)/KT⌋ − 1`` and panels ``⌊Pc/KP⌋ … ⌊P(c+1)/KP⌋ − 1``.
+    Measured on 2 threads (1024², AVX2): blocks of many tiles over a few panels run at about
+    twice the speed of blocks of 8 tiles × 1 panel. The cut changes no result: each element's
+    sum is the same wherever it is computed.
+    """
+    KP = (P + CHUNK_PANELS - 1) // CHUNK_PANELS
+    KT = min(T, max((T + CHUNK_TILES - 1) // CHUNK_TILES, (MIN_BLOCKS + KP - 1) // KP))
+    return KT, KP
 
 
 @njit(**JIT_SERIAL)
@@ -312,21 +332,23 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
     """
     (N, m), l = u.shape, w.shape[0]
     P, T, rows = panels(m, 2 * lane_count(u)), tiles(N), TILE * BLOCK_TILES
-    blocks, row_blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES, (l + rows) // rows
+    groups, row_blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES, (l + rows) // rows
     # wp = the panels of w and b, ys = the tiles of y   (threads own rows of wp, tiles of ys)
-    for k in prange(row_blocks + blocks):
+    for k in prange(row_blocks + groups):
         if k < row_blocks:
             pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows))
         else:
             c = k - row_blocks
             pack_samples(ys, y, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
-    # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of 8 tiles of samples × one panel)
-    for k in prange(blocks * P):
-        c, p = k // P, k % P
-        dense_forward_tiles(y_out, u, ys, wp, code, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES), p, p + 1)
+    # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of tiles of samples × panels)
+    KT, KP = blocks(T, P)
+    for k in prange(KT * KP):
+        a, c = k // KP, k % KP
+        dense_forward_tiles(y_out, u, ys, wp, code, (T * a) // KT, (T * (a + 1)) // KT,
+                            (P * c) // KP, (P * (c + 1)) // KP)
     if code == SOFTMAX:
         # y_k = e^(u_k − max) / Σ_r e^(u_r − max)   (threads own samples)
-        for c in prange(blocks):
+        for c in prange(groups):
             softmax_rows(y_out, u, c * rows, min(N, (c + 1) * rows))
 
 
@@ -480,19 +502,20 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code
     """
     N, l = dy.shape
     P, T = panels(l, 2 * lane_count(dy)), tiles(N)
-    blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES
+    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
     # wtp = the panels of wᵀ, ds = the tiles of δ   (threads own panels of wtp, tiles of ds)
-    for k in prange(P + blocks):
+    for k in prange(P + groups):
         if k < P:
             pack_wt(wtp, w, np.int64(k), k + 1)
         else:
             c = k - P
             pack_samples(ds, delta, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
-    # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of 8 tiles of samples × one panel)
-    for k in prange(blocks * P):
-        c, p = k // P, k % P
+    # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of tiles of samples × panels of i)
+    KT, KP = blocks(T, P)
+    for k in prange(KT * KP):
+        a, c = k // KP, k % KP
         dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code,
-                                c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES), p, p + 1)
+                                (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP)
 
 
 @njit(**JIT_PARALLEL)
@@ -677,7 +700,6 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     """
     N, (l, m) = y.shape[0], dw.shape
     T, P, rows = tiles(l), panels(m, 2 * lane_count(dw)), TILE * BLOCK_TILES
-    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
     # yp, dp = the tiles of y and the panels of δ   (threads own samples s)
     for c in prange((N + rows - 1) // rows):
         pack_y(yp, y, c * rows, min(N, (c + 1) * rows))
@@ -685,10 +707,12 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     # ∂b_j = scale Σ_s δ_sj   (threads own panels of neurons j)
     for p in prange(P):
         bias_gradient(db, dp, scale, np.int64(p), p + 1)
-    # ∂w_ij = scale Σ_s y_si δ_sj   (threads own blocks of 8 tiles of neurons i × one panel of j)
-    for k in prange(groups * P):
-        g, p = k // P, k % P
-        dense_backward_dw_tiles(dw, yp, dp, scale, g * BLOCK_TILES, min(T, (g + 1) * BLOCK_TILES), p, p + 1)
+    # ∂w_ij = scale Σ_s y_si δ_sj   (threads own blocks of tiles of neurons i × panels of j)
+    KT, KP = blocks(T, P)
+    for k in prange(KT * KP):
+        a, c = k // KP, k % KP
+        dense_backward_dw_tiles(dw, yp, dp, scale, (T * a) // KT, (T * (a + 1)) // KT,
+                                (P * c) // KP, (P * (c + 1)) // KP)
 
 
 @njit(**JIT_PARALLEL)
