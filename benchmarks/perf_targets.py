@@ -32,12 +32,20 @@ except ImportError:  # optional peer
     torch = None
 
 
+PAUSE = 0.2  # seconds between two contenders' calls: the last one's idle threads stop spinning
+
+
 def in_turns(fns, repeats):
     """Median seconds of each function, timed in turns (one call of each per round), so that a slow
-    moment of a shared machine hits every contender rather than one block of repeats."""
+    moment of a shared machine hits every contender rather than one block of repeats.
+
+    Each call waits ``PAUSE`` first: after a call, OpenBLAS's and OpenMP's worker threads keep
+    spinning for a while (OpenBLAS up to about 0.1 s), and would take a core from the next
+    contender (measured: nbmlp's kernels right after a NumPy matmul ran at half speed)."""
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
+            time.sleep(PAUSE)
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)

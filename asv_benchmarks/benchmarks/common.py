@@ -102,21 +102,30 @@ def seconds_per_call(fn, samples=SAMPLES):
     return float(np.median(times))
 
 
+# seconds between the two contenders of a ratio: after a call, OpenBLAS's and OpenMP's idle worker
+# threads keep spinning for a while (OpenBLAS up to about 0.1 s) and would slow the other one
+PAUSE = 0.12
+
+
 def ratio_of_times(fn, reference, samples=SAMPLES):
     """``time(fn) / time(reference)``: the median of the ratios of back-to-back samples.
 
     Both run in this one process, each sample of ``fn`` right before one of ``reference``, so
-    that a slow moment of a noisy machine hits both. Below 1, ``fn`` (nbmlp) is faster.
+    that a slow moment of a noisy machine hits both, with a pause before each (``PAUSE``).
+    Below 1, ``fn`` (nbmlp) is faster.
     """
     n_fn, n_ref = calls_per_sample(fn), calls_per_sample(reference)
     ratios = []
     for _ in range(samples):
+        time.sleep(PAUSE)
         t0 = time.perf_counter()
         for _ in range(n_fn):
             fn()
         t1 = time.perf_counter()
+        time.sleep(PAUSE)
+        t2 = time.perf_counter()
         for _ in range(n_ref):
             reference()
-        t2 = time.perf_counter()
-        ratios.append(((t1 - t0) / n_fn) / ((t2 - t1) / n_ref))
+        t3 = time.perf_counter()
+        ratios.append(((t1 - t0) / n_fn) / ((t3 - t2) / n_ref))
     return float(np.median(ratios))

@@ -37,7 +37,7 @@ from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
 from .activations import SOFTMAX, activation_tile, derivative_tile, softmax_rows
-from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vzero
+from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vtranspose, vzero
 
 TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
 BLOCK_TILES = 8              # tiles a thread packs at a time
@@ -255,7 +255,7 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
     Notes
     -----
     ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time,
-    then ``y_j = f(u_j)`` on the tile.
+    then ``y_j = f(u_j)`` on the block.
     """
     N, m = u.shape
     l = wp.shape[0] // panels(m, 2 * lane_count(u)) - 1
@@ -301,8 +301,8 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
             vstore_part(u, sb, j + W, ub1, n - W)
             vstore_part(u, sa, j, ua0, n)
             vstore_part(u, sa, j + W, ua1, n - W)
-            # y_j = f(u_j) on the tile
-            activation_tile(y_out, u, code, s, min(s + TILE, N), j, min(j + 2 * W, m))
+    # y_j = f(u_j) on the block just computed (one pass: per tile it would cost more than the tile)
+    activation_tile(y_out, u, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, m))
 
 
 @njit(**JIT_SERIAL)
@@ -391,16 +391,23 @@ def pack_wt(wtp, w, p0, p1):
     ``wtp[p m + r, c] = w_ir`` for ``i = 2Wp + c < l``, 0 past l.
     """
     l, m = w.shape
-    nr = wtp.shape[1]
+    W = lane_count(w)
     zero = w.dtype.type(0)
-    # wtp[p m + r, c] = w_2Wp+c,r   (2W rows of w read side by side, wtp written in order)
+    # wtp[p m + r, c] = w_2Wp+c,r   (W × W blocks transposed in registers, then the edges)
     for p in range(p0, p1):
-        i0, o = p * nr, p * m
-        n = min(nr, l - i0)
-        for r in range(m):
-            for c in range(n):
+        i0, o = p * 2 * W, p * m
+        n = min(2 * W, l - i0)
+        for c0 in range(0, n - W + 1, W):
+            for r0 in range(0, m - W + 1, W):
+                vtranspose(wtp, o + r0, c0, w, i0 + c0, r0)
+            for r in range(m - m % W, m):
+                for c in range(c0, c0 + W):
+                    wtp[o + r, c] = w[i0 + c, r]
+        for c in range(n - n % W, n):
+            for r in range(m):
                 wtp[o + r, c] = w[i0 + c, r]
-            for c in range(n, nr):
+        for c in range(n, 2 * W):
+            for r in range(m):
                 wtp[o + r, c] = zero
 
 
@@ -427,7 +434,7 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
     Notes
     -----
     Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for 6 samples and 2
-    vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the tile.
+    vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the block.
     """
     N, l = dy.shape
     m = wtp.shape[0] // panels(l, 2 * lane_count(dy))
@@ -473,8 +480,8 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
             vstore_part(dy, sb, i + W, gb1, n - W)
             vstore_part(dy, sa, i, ga0, n)
             vstore_part(dy, sa, i + W, ga1, n - W)
-            # δ_i = ∂y_i f'(u_i) on the tile
-            derivative_tile(delta_in, dy, u_in, y_in, code, s, min(s + TILE, N), i, min(i + 2 * W, l))
+    # δ_i = ∂y_i f'(u_i) on the block just computed (one pass: per tile it would cost more than the tile)
+    derivative_tile(delta_in, dy, u_in, y_in, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, l))
 
 
 @njit(**JIT_SERIAL)

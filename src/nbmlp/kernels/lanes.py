@@ -11,7 +11,8 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
   consecutive elements of an array's row), ``vstore_part`` (the first n lanes only, for the last
   neurons of a row: a scalar remainder, lane by lane), ``vbroadcast`` (one value in every lane),
   ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vmul``,
-  ``vlane`` (one lane as a scalar) and ``vsum`` (the horizontal sum, lanes added in order).
+  ``vlane`` (one lane as a scalar), ``vsum`` (the horizontal sum, lanes added in order) and
+  ``vtranspose`` (a W × W block copied transposed, through log₂ W rounds of lane interleaves).
 
 The lane count is chosen once, at import, from the host CPU: 16 float32 (8 float64) lanes with
 AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces the float32 count
@@ -247,3 +248,45 @@ def vsum(typingctx, v):
             total = builder.fadd(total, builder.extract_element(args[0], context.get_constant(types.int32, q)))
         return total
     return v.dtype(v), codegen
+
+
+@intrinsic
+def vtranspose(typingctx, dst, r, c, src, s, q):
+    """``dst[r + a, c + b] = src[s + b, q + a]`` for ``a, b < W``: a W × W block, transposed.
+
+    W rows of src are loaded as vectors and interleaved in log₂ W rounds (round k pairs vector
+    x with x + W/2 and keeps the low and the high halves interleaved: after the last round
+    vector a holds column a of the block), then stored as W rows of dst.
+    """
+    if not (_row_array(dst) and _row_array(src)) or dst.dtype != src.dtype:
+        return None
+    vt = lanes_of(src.dtype)
+    W = vt.count
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(vt)
+        align = sig.args[3].dtype.bitwidth // 8
+        i32 = ir.IntType(32)
+
+        def row_pointer(k, row, col, delta):
+            ary = context.make_array(sig.args[k])(context, builder, args[k])
+            rr = builder.add(context.cast(builder, args[row], sig.args[row], types.intp),
+                             context.get_constant(types.intp, delta))
+            cc = context.cast(builder, args[col], sig.args[col], types.intp)
+            p = cgutils.get_item_pointer(context, builder, sig.args[k], ary, [rr, cc])
+            return builder.bitcast(p, ty.as_pointer())
+
+        rows = [builder.load(row_pointer(3, 4, 5, b), align=align) for b in range(W)]
+        lo = ir.Constant(ir.VectorType(i32, W), [x for k in range(W // 2) for x in (k, W + k)])
+        hi = ir.Constant(ir.VectorType(i32, W), [x for k in range(W // 2, W) for x in (k, W + k)])
+        for _ in range(W.bit_length() - 1):
+            half = W // 2
+            nxt = []
+            for x in range(half):
+                nxt.append(builder.shuffle_vector(rows[x], rows[x + half], lo))
+                nxt.append(builder.shuffle_vector(rows[x], rows[x + half], hi))
+            rows = nxt
+        for a in range(W):
+            builder.store(rows[a], row_pointer(0, 1, 2, a), align=align)
+        return context.get_dummy_value()
+    return types.none(dst, r, c, src, s, q), codegen
