@@ -347,7 +347,7 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
     np.savez(tmp_path / "broken.npz", **dict(arrays, parameters=arrays["parameters"][:-1]))
     for name, match in [("truncated", "not a readable"), ("garbage", "not a readable"),
                         ("flipped", "readable|damaged"), ("foreign", "not an nbmlp model"),
-                        ("v99", "version 99"), ("broken", "damaged"), ("missing", "not a readable")]:
+                        ("v99", "version 99"), ("broken", "member .parameters.: shape"), ("missing", "not a readable")]:
         with pytest.raises(ValueError, match=match):
             nbmlp.load(tmp_path / f"{name}.npz")
 
