@@ -327,11 +327,14 @@ class _BaseMLP(BaseEstimator):
         return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
                                          self.beta_1, self.beta_2, self.epsilon, kappa))
 
-    def _epochs(self, net, N, epoch, validate, incremental, callbacks):
+    def _epochs(self, net, N, epoch, validate, incremental, callbacks, catch_interrupt=True):
         """The epoch loop and its bookkeeping (also used by ``distributed``).
 
         ``epoch()`` trains one epoch over the N samples and returns the summed loss;
         ``validate()`` (None without early stopping) returns the validation score and loss.
+        ``KeyboardInterrupt`` keeps the last finished epoch and then ends training with a
+        warning, or is re-raised when ``catch_interrupt`` is False (``distributed``: one rank
+        must not return alone).
         """
         state, early_stopping = self._optimizer_state, validate is not None
         # the parameters, optimizer state and shuffle state after the last finished epoch
@@ -391,6 +394,8 @@ class _BaseMLP(BaseEstimator):
                                   "the optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
             _copy_into(live, last_good)
+            if not catch_interrupt:
+                raise
             warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
         finally:
             if bar is not None:
