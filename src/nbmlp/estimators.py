@@ -130,6 +130,12 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
         V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        rs = self.random_state
+        if not (rs is None or isinstance(rs, np.random.RandomState)):
+            if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
+                raise TypeError(f"random_state must be None, an int or a numpy RandomState, got {rs!r}")
+            if not 0 <= rs < 2**32:
+                raise ValueError(f"random_state must be in [0, 2**32), got {rs!r}")
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             V.check_number(self.batch_size, "batch_size", low=1, integer=True)
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
@@ -224,6 +230,8 @@ class _BaseMLP(BaseEstimator):
         """
         sizes, acts, dtype, callbacks = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if callable(getattr(y, "isna", None)) and np.asarray(y.isna()).any():  # pandas NA (pd.NA, NaN, None)
+            raise ValueError("Input y contains missing values (NA)")
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
                              y_numeric=not is_classifier(self))
         if not first_pass and X.shape[1] != self.n_features_in_:
@@ -235,6 +243,8 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             c = sample_weight if c is None else c * sample_weight
+        if c is not None:
+            _as_dtype(c, dtype, "sample_weight")
         if not first_pass and self._activations_ != acts:
             raise ValueError("activation and hidden_layer_sizes cannot change between warm-started fits")
         if not first_pass and self.coefs_[0].dtype != dtype:
@@ -341,6 +351,15 @@ class _BaseMLP(BaseEstimator):
         live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
         last_good = [a.copy() for a in live]
         best = net.params.copy() if early_stopping else None
+        best_epoch = 0  # the epoch (of this call) whose weights ``best`` holds; 0: the starting weights
+
+        def kept():
+            """What the weights are after an interruption or divergence (see ``finally``)."""
+            if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
+                if best_epoch == 0:
+                    return "the starting weights of this fit (no epoch beat the best validation score) are kept"
+                return f"the weights of epoch {best_epoch}, the best validation score, are kept"
+            return None
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         bar = None
         if self.verbose and tqdm is not None:
@@ -352,9 +371,9 @@ class _BaseMLP(BaseEstimator):
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
                     _copy_into(live, last_good)
                     raise DivergenceError(
-                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); the weights from "
-                        f"before that epoch were kept. Try a smaller learning_rate_init "
-                        f"(now {self.learning_rate_init}).")
+                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); "
+                        f"{kept() or 'the weights from before that epoch were kept'}. Try a smaller "
+                        f"learning_rate_init (now {self.learning_rate_init}).")
                 _copy_into(last_good, live)
                 self.n_iter_ += 1
                 self.loss_ = float(loss)
@@ -366,6 +385,7 @@ class _BaseMLP(BaseEstimator):
                     record["validation_score"], record["validation_loss"] = validate()
                     if record["validation_score"] > self.best_validation_score_:
                         best[...] = net.params
+                        best_epoch = self.n_iter_
                 self._update_no_improvement_count(early_stopping, record)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
@@ -396,7 +416,7 @@ class _BaseMLP(BaseEstimator):
             _copy_into(live, last_good)
             if not catch_interrupt:
                 raise
-            warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
+            warnings.warn(f"Training interrupted by user; {kept() or 'the weights of the last finished epoch are kept'}.")
         finally:
             if bar is not None:
                 bar.close()
