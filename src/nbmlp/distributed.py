@@ -36,7 +36,7 @@ import numpy as np
 from . import _threads
 from .network import DivergenceError
 
-__all__ = ["fit_mpi", "partial_fit_mpi"]
+__all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
 
 def fit_mpi(estimator, X_shard, y_shard, comm=None, **fit_params):
