@@ -4,7 +4,9 @@
 shard with ``fit_mpi``/``partial_fit_mpi`` and writes ``OUT/rank<r>.npz``; ``… OUT bad_shard``
 gives rank 1 a shard with a wrong feature count; ``… OUT raise`` makes rank 1's callback raise
 in the middle of training and ``… OUT raise_outside`` makes rank 1 raise while rank 0 waits
-in a barrier (either way the job must end, not hang). The data and estimators are defined here
+in a barrier (either way the job must end, not hang); ``… OUT rank0_callbacks`` gives
+callbacks to rank 0 only (one of them stops training) and ``… OUT interrupt`` raises
+KeyboardInterrupt in rank 1's callback, catching what each rank's ``fit_mpi`` raises. The data and estimators are defined here
 so that the test can train the single-process references on the concatenated shards.
 """
 import sys
@@ -100,6 +102,32 @@ def main(out, job):
         est, _ = cases()["adam"]
         est.set_params(max_iter=1000, callbacks=[fail_on_rank_1])
         fit_mpi(est, Xs, ls)
+    elif job == "rank0_callbacks":
+        # callbacks on rank 0 only: a logger, then one that stops training after epoch 3
+        seen = []
+
+        def log(est, record):
+            seen.append(record["epoch"])
+
+        for name, stop_at in (("log", None), ("stop", 3)):
+            est, _ = cases()["adam"]
+            callbacks = [log] + ([lambda e, r: r["epoch"] == stop_at] if stop_at else [])
+            est.set_params(max_iter=5, callbacks=callbacks if rank == 0 else None)
+            fit_mpi(est, Xs, ls)
+            results.update({f"{name}/{k}": v for k, v in summary(est).items()})
+        results["seen"] = np.array(seen)
+    elif job == "interrupt":
+        def interrupt_on_rank_1(est, record):
+            if rank == 1 and record["epoch"] == 2:
+                raise KeyboardInterrupt
+
+        est, _ = cases()["adam"]
+        est.set_params(max_iter=1000, callbacks=[interrupt_on_rank_1])
+        try:
+            fit_mpi(est, Xs, ls)
+        except BaseException as e:  # every rank must get here, none may return normally
+            results["error"] = np.array(f"{type(e).__name__}: {e}")
+            results["n_iter"] = np.array(est.n_iter_)
     elif job == "raise_outside":
         if rank == 1:
             raise RuntimeError("rank 1 fails outside nbmlp")

@@ -113,3 +113,53 @@ def test_integer_and_bool_inputs_are_accepted(net):
     assert net.forward(np.ones((2, 4), dtype=np.int64)).shape == (2, 3)
     assert net.forward(np.ones((2, 4), dtype=bool)).shape == (2, 3)
     assert net.forward([[1, 2, 3, 4]]).shape == (1, 3)
+
+
+# -- errors that name the argument (huge seeds, values beyond float32, pandas missing values) ----
+def test_huge_integer_seed_is_a_seed():
+    a, b = nbmlp.MLP([4, 3], seed=2**70), nbmlp.MLP([4, 3], seed=2**70)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_values_beyond_float32_name_the_argument(net):
+    T = np.eye(3)[y]
+    for call, match in [(lambda: net.fit(X * 1e300, T, epochs=1), "X has values too large for float32"),
+                        (lambda: net.fit(X, T * 1e300, epochs=1), "T has values too large for float32"),
+                        (lambda: net.forward(X * 1e300), "X has values too large for float32")]:
+        def check(call=call, match=match):
+            with pytest.raises(ValueError, match=match):
+                call()
+        unchanged(net, check)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.forward(X * np.inf)
+
+
+def test_estimator_random_state_and_sample_weight_are_named():
+    from nbmlp import MLPClassifier
+
+    clf = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, y)
+    before = [c.copy() for c in clf.coefs_]
+    with pytest.raises(ValueError, match="random_state must be in"):
+        clf.set_params(random_state=2**70).fit(X, y)
+    with pytest.raises(TypeError, match="random_state must be None"):
+        clf.set_params(random_state="seven").fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight has values too large for float32"):
+        clf.set_params(random_state=0).fit(X, y, sample_weight=np.full(len(y), 1e300))
+    for a, b in zip(before, clf.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pandas_nullable_columns():
+    pd = pytest.importorskip("pandas")
+    from nbmlp import MLPClassifier
+
+    frame = pd.DataFrame({"a": pd.array(range(10), dtype="Int64"), "b": pd.array(X[:, 0], dtype="Float64")})
+    net = nbmlp.MLP([2, 3], seed=0)
+    net.fit(frame, np.eye(3)[y], epochs=1)  # nullable columns without missing values are numbers
+    frame.loc[3, "a"] = pd.NA
+    with pytest.raises(ValueError, match="X contains NaN"):
+        net.fit(frame, np.eye(3)[y], epochs=1)
+    labels = pd.Series(pd.array(["p", "q"] * 5, dtype="string"))
+    labels[0] = pd.NA
+    with pytest.raises(ValueError, match="y contains missing values"):
+        MLPClassifier((3,), max_iter=1).fit(X, labels)

@@ -180,7 +180,7 @@ def test_feature_count_mismatch(blobs_csv, tmp_path):
     two = tmp_path / "two.csv"
     write_csv(two, ["p", "q"], [[1, 2], [3, 4]])
     pred = tmp_path / "pred.csv"
-    bad("predict", str(model), str(two), "--out", str(pred), match="has 2 columns but the model takes 3 features")
+    bad("predict", str(model), str(two), "--out", str(pred), match="lacks the model's feature column(s) 'a', 'b', 'c'")
     assert not pred.exists()
 
 
@@ -208,3 +208,139 @@ def test_no_command_prints_help():
     res = run()
     assert res.returncode == 2
     assert "usage: nbmlp" in res.stdout and "demo" in res.stdout
+
+
+# -- failure paths (issue: the command loses or mangles files) ------------------------------------
+def leftovers(directory):
+    return sorted(p for p in os.listdir(directory) if p.startswith(".nbmlp-"))
+
+
+@pytest.fixture(scope="module")
+def model_file(blobs_csv, tmp_path_factory):
+    """A model trained by the command on blobs.csv (features a, b, c; target colour)."""
+    data, _ = blobs_csv
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    res = run("train", str(data), "--target", "colour", "--epochs", "2", "--out", str(path), "--quiet")
+    assert res.returncode == 0, res.stderr
+    return path
+
+
+def test_out_without_npz_suffix_writes_that_file(blobs_csv, tmp_path):
+    import nbmlp
+
+    data, names = blobs_csv
+    for name in ("mymodel", "model.bin"):
+        res = run("train", str(data), "--target", "colour", "--epochs", "2", "--out", str(tmp_path / name), "--quiet")
+        assert res.returncode == 0, res.stderr
+        assert f"saved model to {tmp_path / name}" in res.stdout
+        assert list(nbmlp.load(tmp_path / name).classes_) == sorted(set(names))
+    assert sorted(os.listdir(tmp_path)) == ["model.bin", "mymodel"]
+
+
+def test_output_files_respect_the_umask(blobs_csv, model_file, tmp_path):
+    data, _ = blobs_csv
+    (tmp_path / "kept.csv").write_text("")
+    os.chmod(tmp_path / "kept.csv", 0o604)  # an existing file keeps its mode
+    old = os.umask(0o027)
+    try:
+        res = run("train", str(data), "--target", "colour", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
+                  "--quiet")
+        assert res.returncode == 0, res.stderr
+        assert run("predict", str(model_file), str(data), "--out", str(tmp_path / "p.csv")).returncode == 0
+        assert run("predict", str(model_file), str(data), "--out", str(tmp_path / "kept.csv")).returncode == 0
+    finally:
+        os.umask(old)
+    for name in ("m.npz", "p.csv"):
+        assert os.stat(tmp_path / name).st_mode & 0o777 == 0o640, name
+    assert os.stat(tmp_path / "kept.csv").st_mode & 0o777 == 0o604
+
+
+def test_fractional_labels_are_not_classes(tmp_path):
+    data = tmp_path / "half.csv"
+    write_csv(data, ["x", "y"], [[i, 0.5 + i % 3] for i in range(30)])
+    out = tmp_path / "m.npz"
+    bad("train", str(data), "--target", "y", "--task", "classify", "--out", str(out), match="not whole ('0.5'")
+    write_csv(data, ["x", "y"], [[i, [1.1, 1.7][i % 2]] for i in range(30)])
+    bad("train", str(data), "--target", "y", "--task", "classify", "--out", str(out), match="not whole")
+    assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_user_mistakes_are_one_line_and_leave_no_file(blobs_csv, tmp_path):
+    data, _ = blobs_csv
+    (tmp_path / "adir").mkdir()
+    bad("train", str(data), "--target", "colour", "--out", str(tmp_path / "adir"), match="is a directory")
+    bad("train", str(data), "--target", "colour", "--out", str(tmp_path / "no" / "m.npz"), match="does not exist")
+    bad("train", str(data), "--target", "colour", "--solver", "sgd", "--lr", "1e6", "--epochs", "20", "--quiet",
+        "--out", str(tmp_path / "m.npz"), match="training diverged")
+    bad("train", str(data), "--target", "colour", "--hidden", "1000000,1000000", "--quiet",
+        "--out", str(tmp_path / "m.npz"), match="not enough memory")
+    res = bad("demo", "xor", "--out-dir", str(data), match="is a file, not a directory")
+    assert "test accuracy" not in res.stdout  # refused before training
+    crafted = tmp_path / "crafted.npz"
+    np.savez(crafted, format=np.array("nbmlp-estimator"), format_version=np.array(1))
+    bad("predict", str(crafted), str(data), match="member 'estimator': missing")
+    assert sorted(os.listdir(tmp_path)) == ["adir", "crafted.npz"]
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes to read-only directories")
+def test_read_only_output_directory(blobs_csv, tmp_path):
+    data, _ = blobs_csv
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        bad("train", str(data), "--target", "colour", "--out", str(ro / "m.npz"), match="not writable")
+        assert not os.listdir(ro)
+    finally:
+        ro.chmod(0o755)
+
+
+def test_repeated_header_names_and_missing_features_are_errors(model_file, tmp_path):
+    dup = tmp_path / "dup.csv"
+    write_csv(dup, ["a", "a", "c", "colour"], [[1, 2, 3, "red"], [4, 5, 6, "blue"]])
+    bad("train", str(dup), "--target", "colour", match="'a' more than once")
+    model = model_file
+    # three columns, as many as the model's features, but 'b' is missing and 'colour' is not a feature
+    other = tmp_path / "other.csv"
+    write_csv(other, ["a", "colour", "c"], [[1, 2, 3], [4, 5, 6]])
+    bad("predict", str(model), str(other), match="lacks the model's feature column(s) 'b'")
+
+
+def test_broken_pipe_is_quiet(model_file, tmp_path):
+    model = model_file
+    big = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    np.savetxt(big, rng.normal(size=(100_000, 3)), delimiter=",", header="a,b,c", comments="", fmt="%.3f")
+    proc = subprocess.Popen([sys.executable, "-m", "nbmlp", "predict", str(model), str(big)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = [proc.stdout.readline() for _ in range(4)]
+    proc.stdout.close()  # as `| head -4` does
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=600)
+    assert head[0].strip() == b"prediction"
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert proc.returncode in (1, 141)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+@pytest.mark.parametrize("keep", [False, True])
+def test_ctrl_c_during_train_says_so_and_exits_130(blobs_csv, tmp_path, keep):
+    import signal
+
+    data, _ = blobs_csv
+    model = tmp_path / "m.npz"
+    cmd = [sys.executable, "-m", "nbmlp", "train", str(data), "--target", "colour", "--epochs", "1000000",
+           "--out", str(model)] + (["--save-interrupted"] if keep else [])
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stderr.readline()  # the progress line of the first epoch: training is under way
+    assert line.startswith("epoch"), line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    assert "nbmlp: interrupted after" in err and "Traceback" not in err
+    assert model.exists() == keep
+    assert not leftovers(tmp_path)
+    if keep:
+        assert "holds the last finished epoch" in err
+        assert run("predict", str(model), str(data), "--quiet").returncode == 0

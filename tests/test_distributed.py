@@ -35,8 +35,8 @@ def launch(ranks, job, out, timeout=TIMEOUT):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def ranks_results(ranks, job, out):
-    proc = launch(ranks, job, out)
+def ranks_results(ranks, job, out, timeout=TIMEOUT):
+    proc = launch(ranks, job, out, timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return [dict(np.load(out / f"rank{r}.npz")) for r in range(ranks)]
 
@@ -127,6 +127,24 @@ def test_an_exception_on_one_rank_ends_the_job(tmp_path, single_process, job):
     assert proc.returncode != 0
     assert "rank 1 fails" in proc.stderr
     assert not (tmp_path / "rank0.npz").exists()
+
+
+def test_callbacks_on_rank_0_only_do_not_hang(tmp_path, single_process):
+    first, second = ranks_results(2, "rank0_callbacks", tmp_path, timeout=120)  # a hang fails, not waits
+    np.testing.assert_array_equal(first["seen"], [1, 2, 3, 4, 5, 1, 2, 3])
+    assert len(second["seen"]) == 0
+    for key in ("log/params", "log/counters", "stop/params", "stop/counters"):
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    assert first["log/counters"][0] == 5 and first["stop/counters"][0] == 3  # rank 0's stop stopped rank 1 too
+
+
+def test_keyboard_interrupt_on_one_rank_reaches_every_rank(tmp_path, single_process):
+    proc = launch(2, "interrupt", tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first, second = (dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(2))
+    assert str(second["error"]).startswith("KeyboardInterrupt")
+    assert str(first["error"]).startswith("CallbackError") and "rank 1 raised KeyboardInterrupt" in str(first["error"])
+    assert first["n_iter"] == second["n_iter"] == 2
 
 
 class FakeNode:

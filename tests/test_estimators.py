@@ -253,6 +253,27 @@ def test_divergence_raises_and_keeps_last_good_weights():
     assert all(np.isfinite(w).all() for w in est.coefs_)
 
 
+def test_divergence_with_early_stopping_keeps_and_names_the_best_epoch():
+    X, y = _blobs(60, 3, 3)
+    seen = {}
+
+    def blow_up_after_epoch_3(est, record):
+        seen[record["epoch"]] = ([c.copy() for c in est.coefs_], record["validation_score"])
+        if record["epoch"] == 3:
+            est._optimizer_state["learning_rate"] = float("inf")  # the next epoch diverges
+
+    est = MLPClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=0.05, early_stopping=True,
+                        validation_fraction=0.3, max_iter=10, random_state=0, n_iter_no_change=100,
+                        callbacks=[blow_up_after_epoch_3])
+    with pytest.raises(nbmlp.DivergenceError, match="diverged in epoch 4") as info:
+        est.fit(X, y)
+    scores = {epoch: score for epoch, (_, score) in seen.items()}
+    best = max(scores, key=lambda e: (scores[e], -e))  # the first epoch with the best score
+    assert f"the weights of epoch {best}, the best validation score, are kept" in str(info.value)
+    for w, ref in zip(est.coefs_, seen[best][0]):
+        np.testing.assert_array_equal(w, ref)
+
+
 # -- targets and predictions ------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_targets_and_output_shapes(dtype):
@@ -347,7 +368,7 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
     np.savez(tmp_path / "broken.npz", **dict(arrays, parameters=arrays["parameters"][:-1]))
     for name, match in [("truncated", "not a readable"), ("garbage", "not a readable"),
                         ("flipped", "readable|damaged"), ("foreign", "not an nbmlp model"),
-                        ("v99", "version 99"), ("broken", "damaged"), ("missing", "not a readable")]:
+                        ("v99", "version 99"), ("broken", "member .parameters.: shape"), ("missing", "not a readable")]:
         with pytest.raises(ValueError, match=match):
             nbmlp.load(tmp_path / f"{name}.npz")
 

@@ -19,6 +19,12 @@ def check_dtype(dtype):
 
 def as_float_array(a, name, dtype, ndim):
     """``a`` as a C-contiguous array of ``dtype`` with ``ndim`` dimensions, all finite."""
+    if hasattr(a, "to_numpy") and not isinstance(a, np.ndarray):
+        # pandas: nullable columns (Int64, Float64, boolean) become floats, their NA values NaN
+        try:
+            a = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            a = np.asarray(a)
     if not hasattr(a, "dtype"):
         a = np.asarray(a)
     if not isinstance(a, np.ndarray):
@@ -29,9 +35,12 @@ def as_float_array(a, name, dtype, ndim):
         raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
+    if a.dtype.kind in "fc" and not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity")
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
     return a
 
 
@@ -40,7 +49,7 @@ def check_number(value, name, *, low=None, low_open=False, integer=False):
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not np.isfinite(value):
+    if not isinstance(value, numbers.Integral) and not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if low is not None and (value <= low if low_open else value < low):
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")

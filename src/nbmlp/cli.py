@@ -1,20 +1,27 @@
 """The ``nbmlp`` command: demo, train, predict, explain, bench.
 
-Every failure a user can cause (a missing file, a bad CSV, a wrong model file) prints one line
-``nbmlp: error: …`` to stderr and exits with status 2, without a traceback and without leaving
-a partial output file.
+Every failure a user can cause (a missing file, a bad CSV, a wrong model file, an output path
+that cannot be written, a network too large for memory, training that diverges) prints one
+line ``nbmlp: error: …`` to stderr and exits with status 2, without a traceback and without
+leaving a partial output file. Ctrl-C prints ``nbmlp: interrupted …`` and exits with status
+130 (``train --save-interrupted`` still saves the last finished epoch). Output files are
+created with the usual permissions (0666 minus the umask; an existing file keeps its mode).
 """
 import argparse
 import csv
+import io
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 
 import numpy as np
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 DESCRIPTION = "Train multilayer perceptrons whose kernels are the loops of backpropagation."
 EPILOG = """examples:
@@ -52,6 +59,10 @@ def read_csv(path):
             if header is None or not any(h.strip() for h in header):
                 raise UserError(f"{path} is empty (it needs a header row and data rows)")
             header = [h.strip() for h in header]
+            repeated = sorted({h for h in header if header.count(h) > 1})
+            if repeated:
+                raise UserError(f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
+                                "once; every column needs its own name")
             rows = []
             for row in reader:
                 if not row or all(not v.strip() for v in row):
@@ -84,21 +95,46 @@ def numeric_columns(path, header, rows, columns):
     return X
 
 
-def write_atomically(path, write):
-    """Call ``write(tmp_path)`` then move the file into place, so no partial file is left."""
+def check_writable(path, what="output file"):
+    """UserError unless ``path`` can be created or replaced (checked before any long work)."""
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"cannot write {what} {path!r}: it is a directory")
     if not os.path.isdir(directory):
-        raise UserError(f"cannot write {path!r}: directory {directory!r} does not exist")
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".nbmlp-", suffix=suffix, dir=directory)
-    os.close(fd)
+        raise UserError(f"cannot write {what} {path!r}: directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {what} {path!r}: directory {directory!r} is not writable")
+
+
+def _new_file_mode(path):
+    """The mode a plain ``open(path, "w")`` would give: the existing file's, else 0666 minus the umask."""
     try:
-        write(tmp)
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomically(path, write, what="output file"):
+    """Call ``write(fh)`` with a temporary file opened for binary writing next to ``path``, then move
+    it into place, so that no partial file is left (and no temporary, whatever fails)."""
+    check_writable(path, what)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".nbmlp-", dir=directory)
+    except OSError as err:
+        raise UserError(f"cannot write {what} {path!r}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as err:
+        raise UserError(f"cannot write {what} {path!r}: {err.strerror or err}") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 # -- progress and plots ---------------------------------------------------------------------
@@ -108,6 +144,7 @@ class Progress:
     def __init__(self, epochs, quiet, stream=sys.stderr):
         self.epochs, self.quiet, self.stream = epochs, quiet, stream
         self.tty = stream.isatty()
+        self.open = False
         self.start = time.perf_counter()
 
     def update(self, epoch, loss, val_loss, val_score, score_name):
@@ -118,11 +155,19 @@ class Progress:
             text += f"  val loss {val_loss:.4f}  val {score_name} {val_score:.3f}"
         if self.tty:
             self.stream.write("\r" + text)
+            self.open = epoch != self.epochs
             if epoch == self.epochs:
                 self.stream.write("\n")
         elif epoch == 1 or epoch == self.epochs or epoch % max(1, self.epochs // 10) == 0:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+    def close_line(self):
+        """End a line rewritten in place (after an interruption or an error)."""
+        if not self.quiet and self.tty and self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False
 
     def close(self):
         if not self.quiet and self.tty:
@@ -155,7 +200,7 @@ def plot_loss(path, history, title):
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png"))
+    write_atomically(path, lambda fh: fig.savefig(fh, format="png"), "plot")
     plt.close(fig)
     return True
 
@@ -175,7 +220,7 @@ def plot_regions(path, model, X, y, title):
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=14)
     ax.set_title(title)
     fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png"))
+    write_atomically(path, lambda fh: fig.savefig(fh, format="png"), "plot")
     plt.close(fig)
     return True
 
@@ -231,8 +276,12 @@ def validation_loss(model, X, y, classify):
 
 
 def train(model, X, y, Xval, yval, epochs, classify, quiet):
-    """Fit ``model`` epoch by epoch, tracking training and validation loss; return the history."""
-    history = {"loss": [], "val_loss": [], "val_score": [], "times": []}
+    """Fit ``model`` epoch by epoch, tracking training and validation loss; return the history.
+
+    ``history["interrupted"]`` is True when Ctrl-C stopped training (the model then holds the
+    last finished epoch). Divergence and a network too large for memory are ``UserError``.
+    """
+    history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False}
     progress = Progress(epochs, quiet)
     score_name = "accuracy" if classify else "R²"
 
@@ -247,10 +296,28 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet):
                         history["val_score"][-1] if len(yval) else None, score_name)
         return False
 
+    def on_sigint(signum, frame):
+        history["interrupted"] = True
+        raise KeyboardInterrupt
+
+    from .network import DivergenceError
     model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
-        model.fit(X, y)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
+            model.fit(X, y)  # Ctrl-C: the estimator keeps the last finished epoch and returns
+    except DivergenceError:
+        raise UserError(f"training diverged in epoch {len(history['loss']) + 1} (the loss or a weight became "
+                        f"infinite or NaN); try a smaller --lr (now {model.learning_rate_init:g})") from None
+    except MemoryError:
+        raise UserError(f"not enough memory for a network of {X.shape[1]} inputs and hidden layers "
+                        f"{','.join(map(str, model.hidden_layer_sizes))}; use smaller --hidden sizes") from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+        progress.close_line()
     model.set_params(callbacks=None)
     # time per epoch: the median gap between epoch ends, so the first epoch's compilation and the
     # validation done in ``record`` are left out
@@ -278,6 +345,8 @@ DEMOS = {  # dataset: hidden layers, activation, solver, learning rate, batch si
 
 def cmd_demo(args):
     from . import datasets
+    if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise UserError(f"--out-dir {args.out_dir!r} is a file, not a directory")
     X, y = datasets.load(args.dataset, seed=args.seed)
     hidden, activation, solver, lr, batch, epochs = DEMOS[args.dataset]
     epochs = args.epochs or epochs
@@ -294,10 +363,15 @@ def cmd_demo(args):
         f"samples, layers {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(np.unique(y))}, {activation}, {solver}, "
         f"{epochs} epochs")
     history = train(model, Xs[train_idx], y[train_idx], Xs[val_idx], y[val_idx], epochs, True, args.quiet)
+    if history["interrupted"]:
+        return _interrupted(history)
     test_acc = model.score(Xs[test], y[test])
     print(f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
           f"(median, with the validation pass)")
-    os.makedirs(args.out_dir, exist_ok=True)
+    try:
+        os.makedirs(args.out_dir, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create --out-dir {args.out_dir!r}: {err.strerror}") from None
     loss_png = os.path.join(args.out_dir, f"{args.dataset}_loss.png")
     pictures = []
     if plot_loss(loss_png, history, f"nbmlp {args.dataset}: loss per epoch"):
@@ -312,6 +386,11 @@ def cmd_demo(args):
     return 0
 
 
+def _interrupted(history, note=""):
+    print(f"nbmlp: interrupted after {len(history['loss'])} finished epoch(s){note}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def _guess_task(values):
     try:
         numbers = np.array([float(v) for v in values])
@@ -323,6 +402,9 @@ def _guess_task(values):
 
 
 def cmd_train(args):
+    for path, what in ((args.out, "model file"), (args.plot, "plot")):
+        if path:
+            check_writable(path, what)  # before training, not after
     header, rows = read_csv(args.data)
     if args.target not in header:
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
@@ -334,9 +416,17 @@ def cmd_train(args):
     task = args.task or _guess_task(raw_target)
     if task == "classify":
         try:
-            y = np.array([float(v) for v in raw_target]).astype(np.int64)
+            numbers = np.array([float(v) for v in raw_target])
         except ValueError:
             y = np.array(raw_target)
+        else:
+            odd = [raw_target[i] for i in np.flatnonzero(~np.isfinite(numbers) | (numbers != np.round(numbers)))]
+            if odd:
+                raise UserError(f"target column {args.target!r} holds numbers that are not whole ({odd[0]!r}, …): "
+                                "class labels must be integers or names (or use --task regress)")
+            if np.abs(numbers).max() >= 2**53:
+                raise UserError(f"target column {args.target!r}: class numbers must be below 2**53 in size")
+            y = numbers.astype(np.int64)
         if len(np.unique(y)) < 2:
             raise UserError(f"target column {args.target!r} has a single class; classification needs two or more")
     else:
@@ -356,6 +446,9 @@ def cmd_train(args):
               f"{len(features)} features, task {task}, hidden {','.join(map(str, args.hidden))}")
     history = train(model, Xs[train_idx], ys[train_idx], Xs[val_idx], ys[val_idx], args.epochs,
                     task == "classify", args.quiet)
+    if history["interrupted"] and not (args.save_interrupted and len(history["loss"])):
+        return _interrupted(history, "; no model saved (--save-interrupted saves the last finished epoch)"
+                            if args.out else "")
     fold_input_scaling(model, mu, sigma)
     if task == "regress":
         fold_output_scaling(model, y_mu, y_sigma)
@@ -368,8 +461,10 @@ def cmd_train(args):
             line += f"; validation {name} {model.score(X[val_idx], y[val_idx]):.4f}"
     print(line)
     if args.out:
-        write_atomically(args.out, lambda tmp: model.save(tmp))
+        write_atomically(args.out, model.save, "model file")
         print(f"saved model to {args.out}")
+    if history["interrupted"]:
+        return _interrupted(history, f"; {args.out} holds the last finished epoch" if args.out else "")
     if args.plot:
         if plot_loss(args.plot, history, f"nbmlp: {os.path.basename(args.data)}"):
             print(f"saved loss curve to {args.plot}")
@@ -380,6 +475,8 @@ def cmd_train(args):
 
 def cmd_predict(args):
     from . import load
+    if args.out:
+        check_writable(args.out)
     if not os.path.exists(args.model):
         raise UserError(f"model file {args.model!r} does not exist")
     try:
@@ -390,7 +487,11 @@ def cmd_predict(args):
     n_features = model.n_features_in_
     columns = header
     names = getattr(model, "feature_names_in_", None)
-    if names is not None and all(n in header for n in names):
+    if names is not None:
+        missing = [n for n in names if n not in header]
+        if missing:
+            raise UserError(f"{args.data} lacks the model's feature column(s) {', '.join(map(repr, missing[:10]))}"
+                            f"{' …' if len(missing) > 10 else ''} (the model takes {', '.join(map(str, names))})")
         columns = list(names)
     if len(columns) != n_features:
         raise UserError(f"{args.data} has {len(columns)} columns but the model takes {n_features} features")
@@ -399,12 +500,14 @@ def cmd_predict(args):
         warnings.simplefilter("ignore")  # fitted with feature names, given a plain array
         pred = model.predict(X)
 
-    def write(path):
-        with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["prediction"])
-            for p in pred:
-                w.writerow([p])
+    def write(fh):
+        text = io.TextIOWrapper(fh, newline="", encoding="utf-8")
+        w = csv.writer(text)
+        w.writerow(["prediction"])
+        for p in pred:
+            w.writerow([p])
+        text.flush()
+        text.detach()
 
     if args.out:
         write_atomically(args.out, write)
@@ -503,6 +606,8 @@ def build_parser():
     p.add_argument("--validation", type=_fraction, default=0.2, help="fraction held out for validation (default 0.2)")
     p.add_argument("--out", help="save the trained model to this .npz file")
     p.add_argument("--plot", help="save the loss curve to this PNG file")
+    p.add_argument("--save-interrupted", action="store_true",
+                   help="on Ctrl-C, still save the last finished epoch to --out (then exit 130)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", parents=[common], formatter_class=fmt, help="predict with a saved model",
@@ -545,16 +650,28 @@ def main(argv=None):
             set_num_threads(min(args.threads, _max_threads()))
         return args.func(args) or 0
     except UserError as err:
-        print(f"nbmlp: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(err)
     except (ValueError, TypeError) as err:
         if os.environ.get("NBMLP_DEBUG"):
             raise
-        print(f"nbmlp: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(err)
+    except MemoryError:
+        return _error("not enough memory (try smaller --hidden sizes or --batch-size)")
     except KeyboardInterrupt:
         print("nbmlp: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our output went away (``nbmlp predict … | head``): stop quietly; point
+        # stdout at /dev/null so that the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+
+
+def _error(err):
+    print(f"nbmlp: error: {' '.join(str(err).split())}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _max_threads():

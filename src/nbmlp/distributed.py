@@ -18,7 +18,10 @@ the synchronous data-parallel SGD of Horovod or PyTorch DDP, with mpi4py underne
 
 The weights after training equal those of a single-process ``fit`` on the concatenated
 shards: bitwise with one rank, and up to the order of the sums (float rounding) with more.
-An exception on one rank during training calls ``MPI.Abort``; launch scripts with
+Every rank calls the callbacks' agreement after each epoch, whether or not it has callbacks
+(a callback on rank 0 only is fine); a callback that asks to stop stops every rank, and one
+that raises (``KeyboardInterrupt`` too) makes every rank raise. Any other exception on one
+rank during training calls ``MPI.Abort``, and so does Ctrl-C; launch scripts with
 ``mpiexec -n R python -m mpi4py script.py`` so that an exception anywhere else ends the job too.
 """
 import os
@@ -33,7 +36,7 @@ import numpy as np
 from . import _threads
 from .network import DivergenceError
 
-__all__ = ["fit_mpi", "partial_fit_mpi"]
+__all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
 
 def fit_mpi(estimator, X_shard, y_shard, comm=None, **fit_params):
@@ -265,13 +268,14 @@ def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, a
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
         epoch = _epoch(comm, MPI, est, net, Xt, Tt, cs, pos, N)
         validate = _validate(comm, MPI, est, net, X_val, y_val, T_val) if early_stopping else None
-        if callbacks:
-            callbacks = [_agreed_callback(comm, MPI, callbacks)]
-        est._epochs(net, N, epoch, validate, incremental, callbacks)
+        # every rank runs the agreed callback (one collective per epoch), with or without callbacks
+        # of its own, so that the ranks make the same collective calls whatever their callbacks
+        callbacks = [_agreed_callback(comm, callbacks)]
+        est._epochs(net, N, epoch, validate, incremental, callbacks, catch_interrupt=False)
     except DivergenceError:
         raise  # decided from global numbers: raised on every rank alike
-    except BaseException:
-        if size > 1:
+    except BaseException as e:
+        if size > 1 and not getattr(e, "_nbmlp_every_rank", False):
             traceback.print_exc()
             sys.stderr.flush()
             comm.Abort(1)
@@ -359,10 +363,33 @@ def _aligned(a, alignment=64):
     return out
 
 
-def _agreed_callback(comm, MPI, callbacks):
-    """One callback that runs the user's and stops every rank when any asks to stop."""
+class CallbackError(RuntimeError):
+    """A callback raised on another rank; every rank stops with an exception."""
+
+
+def _agreed_callback(comm, callbacks):
+    """One callback that runs this rank's callbacks (maybe none) and agrees with the other ranks.
+
+    Every rank calls it after every epoch, so every rank makes the same collective call. Training
+    stops on every rank when a callback on any rank asks to stop; when a callback raises on any
+    rank (``KeyboardInterrupt`` included), that rank re-raises its exception and every other rank
+    raises ``CallbackError`` naming it, so no rank is left waiting.
+    """
     def callback(estimator, record):
-        return comm.allreduce(any([bool(cb(estimator, record)) for cb in callbacks]), op=MPI.LOR)
+        error, stop = None, False
+        try:
+            stop = any([bool(cb(estimator, record)) for cb in callbacks])
+        except BaseException as e:  # noqa: BLE001 - re-raised below, on every rank
+            error = e
+        votes = comm.allgather((stop, None if error is None else f"{type(error).__name__}: {error}"))
+        failed = [(rank, message) for rank, (_, message) in enumerate(votes) if message is not None]
+        if failed:
+            if error is None:
+                rank, message = failed[0]
+                error = CallbackError(f"a callback on rank {rank} raised {message}; every rank stops")
+            error._nbmlp_every_rank = True  # raised on every rank: no MPI.Abort needed
+            raise error
+        return any(vote for vote, _ in votes)
     return callback
 
 

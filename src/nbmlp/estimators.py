@@ -19,8 +19,6 @@ binary ones); ``dtype`` defaults to float32.
 import json
 import numbers
 import warnings
-import zipfile
-import zlib
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
@@ -132,6 +130,12 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
         V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        rs = self.random_state
+        if not (rs is None or isinstance(rs, np.random.RandomState)):
+            if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
+                raise TypeError(f"random_state must be None, an int or a numpy RandomState, got {rs!r}")
+            if not 0 <= rs < 2**32:
+                raise ValueError(f"random_state must be in [0, 2**32), got {rs!r}")
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             V.check_number(self.batch_size, "batch_size", low=1, integer=True)
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
@@ -226,6 +230,8 @@ class _BaseMLP(BaseEstimator):
         """
         sizes, acts, dtype, callbacks = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if callable(getattr(y, "isna", None)) and np.asarray(y.isna()).any():  # pandas NA (pd.NA, NaN, None)
+            raise ValueError("Input y contains missing values (NA)")
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
                              y_numeric=not is_classifier(self))
         if not first_pass and X.shape[1] != self.n_features_in_:
@@ -237,6 +243,8 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             c = sample_weight if c is None else c * sample_weight
+        if c is not None:
+            _as_dtype(c, dtype, "sample_weight")
         if not first_pass and self._activations_ != acts:
             raise ValueError("activation and hidden_layer_sizes cannot change between warm-started fits")
         if not first_pass and self.coefs_[0].dtype != dtype:
@@ -329,17 +337,29 @@ class _BaseMLP(BaseEstimator):
         return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
                                          self.beta_1, self.beta_2, self.epsilon, kappa))
 
-    def _epochs(self, net, N, epoch, validate, incremental, callbacks):
+    def _epochs(self, net, N, epoch, validate, incremental, callbacks, catch_interrupt=True):
         """The epoch loop and its bookkeeping (also used by ``distributed``).
 
         ``epoch()`` trains one epoch over the N samples and returns the summed loss;
         ``validate()`` (None without early stopping) returns the validation score and loss.
+        ``KeyboardInterrupt`` keeps the last finished epoch and then ends training with a
+        warning, or is re-raised when ``catch_interrupt`` is False (``distributed``: one rank
+        must not return alone).
         """
         state, early_stopping = self._optimizer_state, validate is not None
         # the parameters, optimizer state and shuffle state after the last finished epoch
         live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
         last_good = [a.copy() for a in live]
         best = net.params.copy() if early_stopping else None
+        best_epoch = 0  # the epoch (of this call) whose weights ``best`` holds; 0: the starting weights
+
+        def kept():
+            """What the weights are after an interruption or divergence (see ``finally``)."""
+            if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
+                if best_epoch == 0:
+                    return "the starting weights of this fit (no epoch beat the best validation score) are kept"
+                return f"the weights of epoch {best_epoch}, the best validation score, are kept"
+            return None
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         bar = None
         if self.verbose and tqdm is not None:
@@ -351,9 +371,9 @@ class _BaseMLP(BaseEstimator):
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
                     _copy_into(live, last_good)
                     raise DivergenceError(
-                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); the weights from "
-                        f"before that epoch were kept. Try a smaller learning_rate_init "
-                        f"(now {self.learning_rate_init}).")
+                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); "
+                        f"{kept() or 'the weights from before that epoch were kept'}. Try a smaller "
+                        f"learning_rate_init (now {self.learning_rate_init}).")
                 _copy_into(last_good, live)
                 self.n_iter_ += 1
                 self.loss_ = float(loss)
@@ -365,6 +385,7 @@ class _BaseMLP(BaseEstimator):
                     record["validation_score"], record["validation_loss"] = validate()
                     if record["validation_score"] > self.best_validation_score_:
                         best[...] = net.params
+                        best_epoch = self.n_iter_
                 self._update_no_improvement_count(early_stopping, record)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
@@ -393,7 +414,9 @@ class _BaseMLP(BaseEstimator):
                                   "the optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
             _copy_into(live, last_good)
-            warnings.warn("Training interrupted by user; the weights of the last finished epoch are kept.")
+            if not catch_interrupt:
+                raise
+            warnings.warn(f"Training interrupted by user; {kept() or 'the weights of the last finished epoch are kept'}.")
         finally:
             if bar is not None:
                 bar.close()
@@ -411,8 +434,10 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = max(self.best_validation_score_, score)
         else:
             loss = self.loss_curve_[-1]
-            self._no_improvement_count = (self._no_improvement_count + 1 if loss > self.best_loss_ - self.tol else 0)
-            self.best_loss_ = min(self.best_loss_, loss)
+            # best_loss_ is None after a fit with early stopping (partial_fit or warm start without it)
+            best = np.inf if self.best_loss_ is None else self.best_loss_
+            self._no_improvement_count = (self._no_improvement_count + 1 if loss > best - self.tol else 0)
+            self.best_loss_ = min(best, loss)
 
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
@@ -518,9 +543,6 @@ class _BaseMLP(BaseEstimator):
     def _extra_arrays(self):
         return {}
 
-    def _restore_extra(self, files, attrs):
-        pass
-
 
 def _copy_into(targets, sources):
     for target, source in zip(targets, sources):
@@ -572,54 +594,265 @@ def _decode(value):
 
 
 def load(path):
-    """Read an estimator written by ``save`` (no pickle: safe for files from elsewhere).
+    """Read an estimator written by ``save``; safe for files from elsewhere.
+
+    The whole file is checked against the format (``docs/model_format.md``) before anything is
+    built: only the known members, each with the dtype and shape that the layer sizes imply,
+    its size in the zip directory checked before it is read (uncompressed members only, none
+    larger than the file), finite parameters and optimizer state, consistent fitted attributes
+    and constructor parameters that pass the estimator's checks. No pickle is loaded and no
+    attribute outside the format is set, so a crafted file gives a ``ValueError``, never code
+    execution or a crash of the compiled kernels.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+        An ``.npz`` file written by ``save``.
 
     Raises
     ------
     ValueError
-        If the file is unreadable, truncated or corrupted, not an nbmlp model, or of another
-        format version.
+        If the file is unreadable, truncated or corrupted, not an nbmlp model, of another
+        format version, or breaks the format anywhere (the message names the member).
     """
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            files = {name: f[name] for name in f.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(f"path: {path!r} is not a readable nbmlp model file ({e})") from None
-    if not isinstance(files, dict) or files.get("format") is None or str(files["format"]) != FORMAT_NAME:
-        raise ValueError(f"path: {path!r} is not an nbmlp model file")
-    version = int(files["format_version"])
+    from ._npz import NpzReader
+
+    with NpzReader(path) as reader:
+        try:
+            return _load(reader)
+        except ValueError as e:
+            raise ValueError(f"path: {path!r} is not a valid nbmlp model file: {e}") from None
+
+
+# every member of the format: (kinds or exact dtype, shape) are checked in _load
+_COMMON_MEMBERS = ("format", "format_version", "estimator", "params_json", "attrs_json", "layer_units",
+                   "parameters", "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng")
+_CLASSIFIER_MEMBERS = ("classes", "label_type", "classes_are_objects")
+_OPTIONAL_MEMBERS = ("feature_names_in",)
+_ATTRS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+          "validation_loss_curve_", "n_features_in_", "n_layers_", "n_outputs_", "out_activation_",
+          "_activations_", "_no_improvement_count", "optimizer_code", "optimizer_learning_rate")
+_MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
+_MAX_UNITS = 2**31 - 1
+_MAX_COUNT = 2**62
+_SHORT = 4 * 64  # item size of a short string member (64 characters)
+
+
+def _load(reader):
+    """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
+    from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
+
+    def text(key, max_itemsize=None):
+        return str(reader.read(key, "U", (), max_itemsize)[()])
+
+    if "format" not in reader or text("format", _SHORT) != FORMAT_NAME:
+        raise ValueError("not an nbmlp model file (no member 'format' naming the format)")
+    version = reader.read("format_version", "iu", ())[()]
     if version != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r} has nbmlp model format version {version}; "
+        raise ValueError(f"member 'format_version': nbmlp model format version {version}; "
                          f"this nbmlp reads version {FORMAT_VERSION}")
-    try:
-        cls = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[str(files["estimator"])]
-        est = cls(**_decode(json.loads(str(files["params_json"]))))
-        attrs = _decode(json.loads(str(files["attrs_json"])))
-        units = [int(n) for n in files["layer_units"]]
-        flat = files["parameters"]
-        if flat.dtype not in (np.float32, np.float64):
-            raise ValueError(f"parameters have dtype {flat.dtype}")
-        sizes = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
-        if flat.shape != (sizes,):
-            raise ValueError(f"{flat.size} parameters for layers {units}")
-        est._activations_ = attrs.pop("_activations_")
-        code = attrs.pop("optimizer_code")
-        lr = attrs.pop("optimizer_learning_rate")
-        for name, value in attrs.items():
-            setattr(est, name, value)
-        est._restore_extra(files, attrs)
-        net = MLP(units, activation=est._activations_, output=est._out_activation_core,
-                  loss=est._loss_core, dtype=flat.dtype, seed=0)
-        net.params[...] = flat
-        est._set_weights(net)
-        est._optimizer_state = {"code": code, "a": files["optimizer_a"].copy(), "b": files["optimizer_b"].copy(),
-                                "step": files["optimizer_step"].copy(), "learning_rate": lr}
-        est._shuffle_rng = files["shuffle_rng"].copy()
-        if "feature_names_in" in files:
-            est.feature_names_in_ = files["feature_names_in"].astype(object)
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
-        raise ValueError(f"path: {path!r} is a damaged nbmlp model file ({type(e).__name__}: {e})") from None
+    kind = text("estimator", _SHORT)
+    classes_by_name = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+    if kind not in classes_by_name:
+        raise ValueError(f"member 'estimator': unknown estimator {kind!r}")
+    cls = classes_by_name[kind]
+    classifier = cls is MLPClassifier
+    allowed = set(_COMMON_MEMBERS + _OPTIONAL_MEMBERS + (_CLASSIFIER_MEMBERS if classifier else ()))
+    required = set(_COMMON_MEMBERS + (_CLASSIFIER_MEMBERS if classifier else ()))
+    for name in reader.names():
+        if name not in allowed:
+            raise ValueError(f"member {name!r}: not part of the {kind} model format")
+    for name in sorted(required - set(reader.names())):
+        raise ValueError(f"member {name!r}: missing")
+
+    # the layer sizes fix every other shape
+    units_arr = reader.read("layer_units", "iu", 1)
+    if not 2 <= len(units_arr) <= _MAX_LAYERS:
+        raise ValueError(f"member 'layer_units': {len(units_arr)} layers (2 to {_MAX_LAYERS} allowed)")
+    units = [int(n) for n in units_arr]
+    if any(not 1 <= n <= _MAX_UNITS for n in units):
+        raise ValueError(f"member 'layer_units': sizes must be in [1, {_MAX_UNITS}], got {units}")
+    P = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
+
+    # constructor parameters and fitted attributes
+    params = _json_member(reader, "params_json", dict, lambda d: all(isinstance(k, str) for k in d))
+    unknown = sorted(set(params) - set(cls._get_param_names()))
+    if unknown:
+        raise ValueError(f"member 'params_json': unknown parameters {unknown}")
+    est = cls(**params)
+    attrs = _json_member(reader, "attrs_json", dict)
+    _check_loaded_params(est)
+    extra = sorted(set(attrs) - set(_ATTRS))
+    missing = sorted(set(_ATTRS) - set(attrs))
+    if extra or missing:
+        raise ValueError(f"member 'attrs_json': unknown attributes {extra}, missing attributes {missing}")
+    _check_attrs(attrs, units)
+    code = attrs["optimizer_code"]
+    if code not in (SGD, MOMENTUM, NESTEROV, ADAM):
+        raise ValueError(f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
+                         f"got {code!r}")
+
+    # the arrays, each with its dtype and shape checked before it is read
+    dtype = reader.header("parameters")[0]
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
+    flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
+    opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
+    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code == ADAM else 0,)), "optimizer_b")
+    if np.any(opt_b < 0):
+        raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
+    step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
+    if not 0 <= step[0] < _MAX_COUNT:
+        raise ValueError(f"member 'optimizer_step': must be in [0, 2**62), got {step[0]}")
+    rng = reader.read("shuffle_rng", np.dtype(np.uint64), (1,))
+    names = None
+    if "feature_names_in" in reader:
+        names = reader.read("feature_names_in", "U", (units[0],))
+        if len(set(names.tolist())) != len(names):
+            raise ValueError("member 'feature_names_in': repeated feature names")
+    lb = _read_labels(reader, attrs, units) if classifier else None
+    if attrs["out_activation_"] != ("identity" if lb is None else OUT_NAMES[
+            "softmax" if lb.y_type_ == "multiclass" else "sigmoid"]):
+        raise ValueError(f"member 'attrs_json': out_activation_ {attrs['out_activation_']!r} does not fit the "
+                         "estimator and its label type")
+
+    # everything checked: build the estimator
+    est._activations_ = attrs["_activations_"]
+    for name in _ATTRS:
+        if name not in ("_activations_", "optimizer_code", "optimizer_learning_rate"):
+            setattr(est, name, attrs[name])
+    if lb is not None:
+        est._label_binarizer, est.classes_ = lb, lb.classes_
+    net = MLP(units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core,
+              dtype=dtype, seed=0)
+    net.params[...] = flat
+    est._set_weights(net)
+    est._optimizer_state = {"code": int(code), "a": opt_a, "b": opt_b, "step": step,
+                            "learning_rate": float(attrs["optimizer_learning_rate"])}
+    est._shuffle_rng = rng
+    if names is not None:
+        est.feature_names_in_ = names.astype(object)
     return est
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not allowed (non-finite numbers are written as {{'__float__': ...}})")
+
+
+def _json_member(reader, key, kind, check=None):
+    try:
+        value = _decode(json.loads(str(reader.read(key, "U", ())[()]), parse_constant=_reject_constant))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as e:
+        raise ValueError(f"member {key!r}: not valid ({type(e).__name__}: {e})") from None
+    if not isinstance(value, kind) or (check is not None and not check(value)):
+        raise ValueError(f"member {key!r}: expected a JSON object with string keys")
+    return value
+
+
+def _check_loaded_params(est):
+    """The constructor parameters of a loaded file pass the checks of ``fit``."""
+    try:
+        est._check_params()
+        rs = est.random_state
+        if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
+            raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
+        if not isinstance(est.verbose, (bool, int)):
+            raise ValueError(f"verbose must be a bool or an int, got {est.verbose!r}")
+        if is_classifier(est):
+            cw = est.class_weight
+            if not (cw is None or cw == "balanced" or (isinstance(cw, dict) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+                    for v in cw.values()))):
+                raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
+        elif est.loss != "squared_error":
+            raise ValueError(f"loss must be 'squared_error', got {est.loss!r}")
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"member 'params_json': {e}") from None
+
+
+def _is_int(v, low=0):
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v < _MAX_COUNT
+
+
+def _is_number(v, finite=False):
+    """A float (±inf unless ``finite``; never NaN) or an int in the range of floats."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, int):
+        return abs(v) <= 2**1023
+    return not np.isnan(v) and (not finite or np.isfinite(v))
+
+
+def _check_attrs(attrs, units):
+    def bad(name, what):
+        raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
+
+    def number_list(name):
+        v = attrs[name]
+        return isinstance(v, list) and all(_is_number(x) for x in v)
+
+    for name in ("n_iter_", "t_", "_no_improvement_count"):
+        if not _is_int(attrs[name]):
+            bad(name, "an integer in [0, 2**62)")
+    if not _is_number(attrs["loss_"], finite=True):
+        bad("loss_", "a finite number")
+    if not number_list("loss_curve_"):
+        bad("loss_curve_", "a list of numbers")
+    if not (attrs["best_loss_"] is None or _is_number(attrs["best_loss_"])):
+        bad("best_loss_", "None or a number")
+    validation = [attrs[n] is None for n in ("validation_scores_", "validation_loss_curve_",
+                                             "best_validation_score_")]
+    if any(validation) and not all(validation):
+        bad("validation_scores_", "None exactly when validation_loss_curve_ and best_validation_score_ are")
+    if not all(validation):
+        for name in ("validation_scores_", "validation_loss_curve_"):
+            if not number_list(name):
+                bad(name, "None or a list of numbers")
+        if not _is_number(attrs["best_validation_score_"]):
+            bad("best_validation_score_", "None or a number")
+    for name, value in (("n_features_in_", units[0]), ("n_layers_", len(units)), ("n_outputs_", units[-1])):
+        if not _is_int(attrs[name]) or attrs[name] != value:
+            bad(name, f"{value} (from layer_units)")
+    acts = attrs["_activations_"]
+    if not (isinstance(acts, list) and len(acts) == len(units) - 2
+            and all(isinstance(a, str) and a in HIDDEN.values() for a in acts)):
+        bad("_activations_", f"a list of {len(units) - 2} hidden activations")
+    if not isinstance(attrs["out_activation_"], str):
+        bad("out_activation_", "a string")
+    if not isinstance(attrs["optimizer_code"], int) or isinstance(attrs["optimizer_code"], bool):
+        bad("optimizer_code", "an integer")
+    lr = attrs["optimizer_learning_rate"]
+    if not (_is_number(lr, finite=True) and lr > 0):
+        bad("optimizer_learning_rate", "a finite number > 0")
+
+
+def _read_labels(reader, attrs, units):
+    """The classifier's ``LabelBinarizer`` from ``classes``, ``label_type``, ``classes_are_objects``."""
+    label_type = str(reader.read("label_type", "U", (), _SHORT)[()])
+    if label_type not in ("binary", "multiclass", "multilabel-indicator"):
+        raise ValueError(f"member 'label_type': unknown label type {label_type!r}")
+    classes = reader.read("classes", "iufbU", 1)
+    n_out = units[-1]
+    expected = {"binary": (1, 2) if n_out == 1 else (), "multiclass": (n_out,) if n_out >= 3 else (),
+                "multilabel-indicator": (n_out,)}[label_type]
+    if len(classes) not in expected:
+        raise ValueError(f"member 'classes': {len(classes)} classes for {label_type} labels and {n_out} outputs")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise ValueError("member 'classes': NaN or infinite class labels")
+    if len(classes) > 1 and not np.all(classes[1:] > classes[:-1]):
+        raise ValueError("member 'classes': labels must be sorted and unique")
+    objects = reader.read("classes_are_objects", np.dtype(np.bool_), ())[()]
+    lb = LabelBinarizer()
+    lb.classes_ = classes.astype(object) if objects else classes
+    lb.y_type_ = label_type
+    lb.sparse_input_ = False
+    return lb
+
+
+def _finite(array, name):
+    if not np.isfinite(array).all():
+        raise ValueError(f"member {name!r}: NaN or infinite values")
+    return array
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -776,16 +1009,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else np.asarray(self.classes_.tolist(), dtype=str),
                 "label_type": np.array(self._label_binarizer.y_type_),
                 "classes_are_objects": np.array(self.classes_.dtype == object)}
-
-    def _restore_extra(self, files, attrs):
-        lb = LabelBinarizer()
-        lb.classes_ = files["classes"]
-        if bool(files["classes_are_objects"]):
-            lb.classes_ = lb.classes_.astype(object)
-        lb.y_type_ = str(files["label_type"])
-        lb.sparse_input_ = False
-        self._label_binarizer = lb
-        self.classes_ = lb.classes_
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):

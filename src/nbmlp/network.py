@@ -6,7 +6,7 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 import numpy as np
 
 from . import _validation as V
-from ._threads import serial_if_small
+from ._threads import serial_if_small, use_chosen
 from .kernels import activations, losses
 from .kernels.epoch import train_epoch_opt
 from .kernels.optim import SGD
@@ -212,11 +212,12 @@ class MLP:
         cap = min(N, PREDICT_CHUNK)
         Y, U = self._work(cap, with_backward=False)
         out = np.empty((N, self.layers[-1]), dtype=self.dtype)
-        for start in range(0, N, cap):
-            nb = min(cap, N - start)
-            Y[:nb * self.layers[0]] = X[start:start + nb].ravel()
-            forward_pass(Y, U, self.params, self.layout, cap, nb)
-            out[start:start + nb] = self._output_block(Y, cap, nb)
+        with use_chosen():
+            for start in range(0, N, cap):
+                nb = min(cap, N - start)
+                Y[:nb * self.layers[0]] = X[start:start + nb].ravel()
+                forward_pass(Y, U, self.params, self.layout, cap, nb)
+                out[start:start + nb] = self._output_block(Y, cap, nb)
         return out
 
     def predict(self, X):
@@ -245,10 +246,11 @@ class MLP:
         Y, U, D, DY, _, e = self._work(N, with_backward=True)
         grads = np.empty_like(self.params)
         Y[:X.size] = X.ravel()
-        forward_pass(Y, U, self.params, self.layout, N, N)
-        total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
-        backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N,
-                      np.empty(0, self.dtype))
+        with use_chosen():
+            forward_pass(Y, U, self.params, self.layout, N, N)
+            total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
+            backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N,
+                          np.empty(0, self.dtype))
         dW, db = self._views(grads)
         return total / N, dW, db
 

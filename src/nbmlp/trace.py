@@ -7,6 +7,7 @@ out of the flat buffers. Nothing here recomputes the math.
 """
 import numpy as np
 
+from ._threads import use_chosen
 from .kernels.dense import dense_backward_dy
 from .kernels.passes import backward_pass, forward_pass, input_block, layer_block, loss_sum
 
@@ -54,13 +55,14 @@ def trace(net, X, T):
     Y, U, D, DY, _, e = net._work(N, with_backward=True)
     grads = np.empty_like(net.params)
     Y[:X.size] = X.ravel()
-    forward_pass(Y, U, net.params, layout, N, N)
-    total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
-    backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, np.empty(0, net.dtype))
-    # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
-    # one more call of the same kernel
     weights, biases = net._views(net.params)
-    dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])
+    with use_chosen():
+        forward_pass(Y, U, net.params, layout, N, N)
+        total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
+        backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, np.empty(0, net.dtype))
+        # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
+        # one more call of the same kernel
+        dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])
     dW, db = net._views(grads)
     layers = []
     for L in range(len(layout)):
