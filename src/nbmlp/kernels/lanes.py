@@ -9,7 +9,7 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
   ``double``): a value of it lives in one vector register (``ymm`` on AVX2, ``zmm`` on AVX-512).
 - The intrinsics emit the LLVM instructions directly: ``vload``/``vstore`` (a vector of
   consecutive elements of an array's row), ``vstore_part`` (the first n lanes only, for the last
-  neurons of a row: a scalar remainder, lane by lane), ``vbroadcast`` (one value in every lane),
+  neurons of a row: a masked store), ``vbroadcast`` (one value in every lane),
   ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vmul``,
   ``vlane`` (one lane as a scalar), ``vsum`` (the horizontal sum, lanes added in order) and
   ``vtranspose`` (a W × W block copied transposed, through log₂ W rounds of lane interleaves).
@@ -141,27 +141,35 @@ def vstore(typingctx, a, r, c, v):
 
 @intrinsic
 def vstore_part(typingctx, a, r, c, v, n):
-    """``a[r, c + q] = v_q`` for the lanes ``q < min(n, W)``: the whole vector if ``n ≥ W``,
-    else a scalar remainder lane by lane (the last neurons of a row); nothing if ``n ≤ 0``."""
+    """``a[r, c + q] = v_q`` for the lanes ``q < min(n, W)``: the whole vector if ``n ≥ W``, the
+    first n lanes if fewer (the last neurons of a row: a masked store, ``llvm.masked.store``),
+    nothing if ``n ≤ 0``."""
     if not _row_array(a) or v != lanes_of(a.dtype) or not isinstance(n, types.Integer):
         return None
     W = v.count
 
     def codegen(context, builder, sig, args):
-        aryty, vec = sig.args[0], args[3]
+        vec = args[3]
         n = context.cast(builder, args[4], sig.args[4], types.intp)
+        align = sig.args[0].dtype.bitwidth // 8
         full = builder.icmp_signed(">=", n, context.get_constant(types.intp, W))
-        align = aryty.dtype.bitwidth // 8
         with builder.if_else(full, likely=True) as (whole, part):
             with whole:
                 builder.store(vec, _pointer(context, builder, sig, args), align=align)
             with part:
-                base = _item(context, builder, sig, args)
-                for q in range(W):
-                    inside = builder.icmp_signed(">", n, context.get_constant(types.intp, q))
-                    with builder.if_then(inside):
-                        x = builder.extract_element(vec, context.get_constant(types.int32, q))
-                        builder.store(x, builder.gep(base, [context.get_constant(types.intp, q)]), align=align)
+                i64 = ir.IntType(64)
+                lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
+                bound = builder.insert_element(ir.Constant(ir.VectorType(i64, W), ir.Undefined),
+                                               builder.sext(n, i64) if n.type != i64 else n,
+                                               ir.Constant(ir.IntType(32), 0))
+                bound = builder.shuffle_vector(bound, ir.Constant(ir.VectorType(i64, W), ir.Undefined),
+                                               ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W))
+                mask = builder.icmp_signed("<", lanes, bound)
+                ptr = _pointer(context, builder, sig, args)
+                fnty = ir.FunctionType(ir.VoidType(), [vec.type, ptr.type, ir.IntType(32), mask.type])
+                name = f"llvm.masked.store.v{W}f{sig.args[0].dtype.bitwidth}.p0"
+                fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+                builder.call(fn, [vec, ptr, ir.Constant(ir.IntType(32), align), mask])
         return context.get_dummy_value()
     return types.none(a, r, c, v, n), codegen
 
