@@ -154,16 +154,17 @@ def pack_row(dst, r, stride, src, s):
     n = src.shape[1]
     W = lane_count(src)
     full = n // (2 * W)
-    zero = src.dtype.type(0)
+    z = vzero(src)
     # dst[p·stride + r, c] = src_s,2Wp+c   (the whole panels as vectors, then the last one)
     for p in range(full):
         vstore(dst, p * stride + r, 0, vload(src, s, p * 2 * W))
         vstore(dst, p * stride + r, W, vload(src, s, p * 2 * W + W))
     # dst[p·stride + r, c] = src_s,2Wp+c if 2Wp+c < n else 0   (the last, partial panel)
     for p in range(full, panels(n, 2 * lane_count(src))):
-        for c in range(2 * W):
-            j = p * 2 * W + c
-            dst[p * stride + r, c] = src[s, j] if j < n else zero
+        vstore(dst, p * stride + r, 0, z)
+        vstore(dst, p * stride + r, W, z)
+        for j in range(p * 2 * W, n):
+            dst[p * stride + r, j - p * 2 * W] = src[s, j]
 
 
 @njit(**JIT_SERIAL)
