@@ -154,7 +154,7 @@ def dense_gflops(dtype, repeats, n=1024):
     b, scale = np.zeros(n, dtype), dtype(1) / dtype(n)
     u, y_out, dy, d_in, dw = (np.empty((n, n), dtype) for _ in range(5))
     db = np.empty(n, dtype)
-    nr = 2 * (lanes.LANES32 if np.dtype(dtype) == np.float32 else lanes.LANES64)
+    nr = 2 * lanes.lanes_for(dtype)
     P = np.empty(dense.pack_elements(n, n, n, nr), dtype)
     (wp, ys), (wtp, ds), (yp, dp) = (f(P, n, n, n) for f in (dense.forward_packing, dense.dy_packing,
                                                                dense.dw_packing))

@@ -14,7 +14,7 @@ from nbmlp.kernels.lanes import (lane_count, vadd, vbroadcast, vfma, vlane, vloa
 
 
 def width(dtype):
-    return lanes.LANES32 if dtype == np.float32 else lanes.LANES64
+    return lanes.lanes_for(dtype)
 
 
 @njit

@@ -22,7 +22,7 @@ DUMP = "NBMLP_TEST_DUMP"      # a child process saves its fixed-problem results 
 
 def buffers(dtype, N, l, m):
     """The packed copies' space for one layer, cut as ``passes`` cuts it (NaN: unwritten)."""
-    nr = 2 * (lanes.LANES32 if dtype == np.float32 else lanes.LANES64)
+    nr = 2 * lanes.lanes_for(dtype)
     P = np.full(dense.pack_elements(l, m, N, nr), np.nan, dtype)
     return dense.forward_packing(P, N, l, m) + dense.dy_packing(P, N, l, m) + dense.dw_packing(P, N, l, m)
 

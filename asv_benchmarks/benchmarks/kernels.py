@@ -136,7 +136,7 @@ class Blocked(_DenseSteps):
     def setup(self, size, dtype, threads):
         from nbmlp.kernels import dense
         from nbmlp.kernels.activations import RELU
-        from nbmlp.kernels.lanes import LANES32, LANES64
+        from nbmlp.kernels.lanes import lanes_for
 
         self.threads = common.Threads(threads)
         if size == "square":
@@ -147,7 +147,7 @@ class Blocked(_DenseSteps):
             layers, N, _ = common.SIZES[size]
             l, m = layers[0], layers[1]
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
-        nr = 2 * (LANES32 if np.dtype(dtype) == np.float32 else LANES64)
+        nr = 2 * lanes_for(dtype)
         P = np.empty(dense.pack_elements(l, m, N, nr), dtype)
         (wp, ys), (wtp, ds), (yp, dp) = (f(P, N, l, m) for f in (dense.forward_packing, dense.dy_packing,
                                                                    dense.dw_packing))

@@ -49,7 +49,7 @@ u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)""",
         "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
         "the tile before moving on.",
         ("dense.dense_forward", "dense.dense_forward_tiles", "activations.activation_forward",
-         "passes.forward_pass"),
+         "activations.activation_block", "activations.softmax_rows", "passes.forward_pass"),
     ),
     Step(
         "loss", "The error E",
@@ -102,7 +102,8 @@ softmax + cross-entropy, sigmoid + binary cross-entropy:   δ_k = y_k − t_k"""
         "`activation_backward` turns ∂y_j into δ_j with the derivative of the layer's "
         "activation, written with y where that is simpler (sigmoid y (1 − y), tanh 1 − y²). "
         "Then the same dense kernels as for the output layer give ∂w_ij and ∂b_j.",
-        ("activations.activation_backward", "dense.dense_backward_dw", "dense.dense_backward_db"),
+        ("activations.activation_backward", "activations.derivative_block", "dense.dense_backward_dw",
+         "dense.dense_backward_db"),
     ),
     Step(
         "deeper-layers", "Deeper networks: walking backwards",

@@ -1,8 +1,11 @@
 """Activations: ``y_j = f(u_j)`` and the backward step ``δ_j = ∂y_j · ∂y_j/∂u_j``.
 
 Legend: s sample, j neuron of the layer, r neuron inside a sum (softmax).
-Each activation has its own loop nest so that the loop reads as its formula; the code is chosen
-by an integer so one compiled kernel serves every activation (and ``cache=True`` works).
+Each activation has its own loop nest so that the loop reads as its formula, written once: in
+``activation_block``/``derivative_block`` (a block of samples × neurons) and ``softmax_rows``.
+``activation_forward``/``activation_backward`` run them row by row on every thread; the dense
+kernels run them on each block they compute. The code is chosen by an integer so one compiled
+kernel serves every activation (and ``cache=True`` works).
 """
 import numpy as np
 from numba import njit, prange
@@ -21,123 +24,15 @@ CODES = {
 LEAKY_SLOPE = 0.01  # a in leaky ReLU: f(u) = u if u > 0 else a·u
 
 
-@njit(**JIT_PARALLEL)
-def activation_forward(y, u, code):
-    """Apply the activation of a layer to its weighted sums.
-
-    Parameters
-    ----------
-    y : (N, m) array, out
-        Neuron outputs ``y_j``.
-    u : (N, m) array
-        Weighted input sums ``u_j``.
-    code : int
-        Activation code (``CODES``).
-
-    Notes
-    -----
-    ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh,
-    ReLU ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, and on the output layer softmax
-    ``y_k = e^(u_k) / Σ_r e^(u_r)`` (computed with ``u_k − max_r u_r`` for stability).
-    """
-    N, m = u.shape
-    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
-    if code == IDENTITY:
-        # y_j = u_j
-        for s in prange(N):
-            for j in range(m):
-                y[s, j] = u[s, j]
-    elif code == SIGMOID:
-        # y_j = 1 / (1 + e^(−u_j))
-        for s in prange(N):
-            for j in range(m):
-                y[s, j] = one / (one + np.exp(-u[s, j]))
-    elif code == TANH:
-        # y_j = tanh(u_j)
-        for s in prange(N):
-            for j in range(m):
-                y[s, j] = np.tanh(u[s, j])
-    elif code == RELU:
-        # y_j = max(0, u_j)
-        for s in prange(N):
-            for j in range(m):
-                y[s, j] = max(u[s, j], zero)
-    elif code == LEAKY_RELU:
-        # y_j = u_j if u_j > 0 else a·u_j
-        for s in prange(N):
-            for j in range(m):
-                y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
-    elif code == SOFTMAX:
-        # y_k = e^(u_k − max) / Σ_r e^(u_r − max)
-        for s in prange(N):
-            umax = u[s, 0]
-            for r in range(1, m):
-                umax = max(umax, u[s, r])
-            total = zero
-            for r in range(m):
-                y[s, r] = np.exp(u[s, r] - umax)
-                total += y[s, r]
-            for k in range(m):
-                y[s, k] = y[s, k] / total
-
-
-@njit(**JIT_PARALLEL)
-def activation_backward(delta, dy, u, y, code):
-    """Turn the gradient of a layer's outputs into its deltas.
-
-    Parameters
-    ----------
-    delta : (N, m) array, out
-        ``δ_j = ∂E/∂u_j``.
-    dy : (N, m) array
-        ``∂y_j = ∂E/∂y_j`` from the layer above.
-    u, y : (N, m) arrays
-        The layer's forward sums and outputs.
-    code : int
-        Activation code (not softmax: softmax is only used on the output, with cross-entropy).
-
-    Notes
-    -----
-    ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
-    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``.
-    """
-    N, m = u.shape
-    zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
-    if code == IDENTITY:
-        # δ_j = ∂y_j · 1
-        for s in prange(N):
-            for j in range(m):
-                delta[s, j] = dy[s, j]
-    elif code == SIGMOID:
-        # δ_j = ∂y_j · y_j (1 − y_j)
-        for s in prange(N):
-            for j in range(m):
-                delta[s, j] = dy[s, j] * y[s, j] * (one - y[s, j])
-    elif code == TANH:
-        # δ_j = ∂y_j · (1 − y_j²)
-        for s in prange(N):
-            for j in range(m):
-                delta[s, j] = dy[s, j] * (one - y[s, j] * y[s, j])
-    elif code == RELU:
-        # δ_j = ∂y_j · (1 if u_j > 0 else 0)
-        for s in prange(N):
-            for j in range(m):
-                delta[s, j] = dy[s, j] if u[s, j] > zero else zero
-    elif code == LEAKY_RELU:
-        # δ_j = ∂y_j · (1 if u_j > 0 else a)
-        for s in prange(N):
-            for j in range(m):
-                delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]
-
-
 @njit(**JIT_SERIAL)
-def activation_tile(y, u, code, s0, s1, j0, j1):
-    """``y_j = f(u_j)`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (the epilogue of a tile of sums).
+def activation_block(y, u, code, s0, s1, j0, j1):
+    """``y_j = f(u_j)`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (a row of ``activation_forward``, the
+    epilogue of a block of ``dense_forward_tiles``).
 
     Notes
     -----
-    ``y_j = f(u_j)``, with the formulas of ``activation_forward``, except softmax (it needs a whole
-    row: ``softmax_rows``).
+    ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh, ReLU
+    ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u`` (softmax needs whole rows: ``softmax_rows``).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     if code == IDENTITY:
@@ -173,7 +68,7 @@ def softmax_rows(y, u, s0, s1):
 
     Notes
     -----
-    ``y_k = e^(u_k − max) / Σ_r e^(u_r − max)``, as in ``activation_forward``.
+    ``y_k = e^(u_k) / Σ_r e^(u_r)``, computed with ``u_k − max_r u_r`` for stability.
     """
     m = u.shape[1]
     zero = u.dtype.type(0)
@@ -190,13 +85,43 @@ def softmax_rows(y, u, s0, s1):
             y[s, k] = y[s, k] / total
 
 
-@njit(**JIT_SERIAL)
-def derivative_tile(delta, dy, u, y, code, s0, s1, j0, j1):
-    """``δ_j = ∂y_j · ∂y_j/∂u_j`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (the epilogue of ∂y).
+@njit(**JIT_PARALLEL)
+def activation_forward(y, u, code):
+    """Apply the activation of a layer to its weighted sums.
+
+    Parameters
+    ----------
+    y : (N, m) array, out
+        Neuron outputs ``y_j``.
+    u : (N, m) array
+        Weighted input sums ``u_j``.
+    code : int
+        Activation code (``CODES``).
 
     Notes
     -----
-    ``δ_j = ∂y_j · ∂y_j/∂u_j``, with the formulas of ``activation_backward`` (not softmax).
+    ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh,
+    ReLU ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, and on the output layer softmax
+    ``y_k = e^(u_k) / Σ_r e^(u_r)`` (computed with ``u_k − max_r u_r`` for stability).
+    """
+    N, m = u.shape
+    # y_j = f(u_j)   (threads own samples; the formulas: activation_block, softmax_rows)
+    for s in prange(N):
+        if code == SOFTMAX:
+            softmax_rows(y, u, s, s + 1)
+        else:
+            activation_block(y, u, code, s, s + 1, 0, m)
+
+
+@njit(**JIT_SERIAL)
+def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
+    """``δ_j = ∂y_j · ∂y_j/∂u_j`` on the block ``s0 ≤ s < s1``, ``j0 ≤ j < j1`` (a row of
+    ``activation_backward``, the epilogue of a block of ``dense_backward_dy_tiles``).
+
+    Notes
+    -----
+    ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
+    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a`` (not softmax).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     if code == IDENTITY:
@@ -224,3 +149,29 @@ def derivative_tile(delta, dy, u, y, code, s0, s1, j0, j1):
         for s in range(s0, s1):
             for j in range(j0, j1):
                 delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]
+
+
+@njit(**JIT_PARALLEL)
+def activation_backward(delta, dy, u, y, code):
+    """Turn the gradient of a layer's outputs into its deltas.
+
+    Parameters
+    ----------
+    delta : (N, m) array, out
+        ``δ_j = ∂E/∂u_j``.
+    dy : (N, m) array
+        ``∂y_j = ∂E/∂y_j`` from the layer above.
+    u, y : (N, m) arrays
+        The layer's forward sums and outputs.
+    code : int
+        Activation code (not softmax: softmax is only used on the output, with cross-entropy).
+
+    Notes
+    -----
+    ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
+    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``.
+    """
+    N, m = u.shape
+    # δ_j = ∂y_j · ∂y_j/∂u_j   (threads own samples; the formulas: derivative_block)
+    for s in prange(N):
+        derivative_block(delta, dy, u, y, code, s, s + 1, 0, m)

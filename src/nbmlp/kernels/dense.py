@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
-from .activations import SOFTMAX, activation_tile, derivative_tile, softmax_rows
+from .activations import SOFTMAX, activation_block, derivative_block, softmax_rows
 from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vtranspose, vzero
 
 TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
@@ -304,7 +304,7 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
             vstore_part(u, sa, j, ua0, n)
             vstore_part(u, sa, j + W, ua1, n - W)
     # y_j = f(u_j) on the block just computed (one pass: per tile it would cost more than the tile)
-    activation_tile(y_out, u, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, m))
+    activation_block(y_out, u, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, m))
 
 
 @njit(**JIT_SERIAL)
@@ -483,7 +483,7 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
             vstore_part(dy, sa, i, ga0, n)
             vstore_part(dy, sa, i + W, ga1, n - W)
     # δ_i = ∂y_i f'(u_i) on the block just computed (one pass: per tile it would cost more than the tile)
-    derivative_tile(delta_in, dy, u_in, y_in, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, l))
+    derivative_block(delta_in, dy, u_in, y_in, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, l))
 
 
 @njit(**JIT_SERIAL)

@@ -23,6 +23,7 @@ sum in the same order, so the width changes the speed, not the result.
 import os
 
 import llvmlite.binding as llvm
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -55,6 +56,11 @@ def chosen_lanes():
 LANES32 = chosen_lanes()     # float32 lanes of a vector
 LANES64 = LANES32 // 2       # float64 lanes
 NATIVE = LANES32 == host_lanes()
+
+
+def lanes_for(dtype):
+    """Lanes of a vector of ``dtype`` (NumPy float32 or float64), for sizing buffers in Python."""
+    return LANES32 if np.dtype(dtype) == np.float32 else LANES64
 
 
 class Lanes(types.Type):

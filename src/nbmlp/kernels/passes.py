@@ -32,7 +32,7 @@ from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
 from .dense import (PARALLEL_MIN_MACS, dense_backward_dw_parallel, dense_backward_dw_serial, dense_backward_dy_parallel,
                     dense_backward_dy_serial, dense_forward_parallel, dense_forward_serial, dw_packing, dy_packing,
                     forward_packing, pack_elements)
-from .lanes import LANES32, LANES64, lane_count
+from .lanes import lane_count, lanes_for
 from .losses import loss_forward, output_delta, weight_delta
 
 # columns of ``layout``
@@ -87,7 +87,7 @@ def input_block(buf, layout, L, cap, nb):
 
 def pack_size(layers, cap, dtype):
     """Elements ``Y`` needs after its layer blocks for the packed copies (see the module docstring)."""
-    nr = 2 * (LANES32 if np.dtype(dtype) == np.float32 else LANES64)
+    nr = 2 * lanes_for(dtype)
     return max(pack_elements(l, m, cap, nr) for l, m in zip(layers[:-1], layers[1:]))
 
 
