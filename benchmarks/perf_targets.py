@@ -141,7 +141,7 @@ def time_case(layers, X, y, batch, lr, repeats, peers):
 
 
 def set_threads(n):
-    nbmlp.set_num_threads(n)
+    nbmlp.set_num_threads(n, adaptive=False)  # exactly n threads, as the peers
     if torch is not None:
         torch.set_num_threads(n)
 
@@ -248,7 +248,7 @@ def main():
 
             def epoch_on(th):
                 def run():
-                    nbmlp.set_num_threads(th)
+                    nbmlp.set_num_threads(th, adaptive=False)
                     net.fit(X, y, epochs=1, batch_size=batch, lr=0.01)
                 return run
             fns = {th: epoch_on(th) for th in (1, 2)}

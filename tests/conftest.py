@@ -17,3 +17,4 @@ def _restore_threads():
     n = nbmlp.get_num_threads()
     yield
     nbmlp.set_num_threads(n)
+    nbmlp._threads.GOVERNOR.reset()  # each test starts from the full thread count

@@ -455,7 +455,7 @@ def test_bitwise_identical_across_thread_counts():
     X, y = _blobs(150, 9, 3)
     results = []
     for threads in (1, 2):
-        nbmlp.set_num_threads(threads)
+        nbmlp.set_num_threads(threads, adaptive=False)  # exactly this many
         for kw in (dict(solver="adam"), dict(solver="sgd", momentum=0.9)):
             est = MLPClassifier((33, 17), max_iter=3, batch_size=32, alpha=0.01, random_state=0, **kw)
             est.fit(X, y, sample_weight=np.linspace(0.5, 2, 150))

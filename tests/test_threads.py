@@ -26,7 +26,7 @@ def test_set_num_threads_applies_in_other_python_threads(monkeypatch):
         seen["reported"] = nbmlp.get_num_threads()
         with _threads.use_chosen():
             seen["forward"] = numba.get_num_threads()
-        with _threads.serial_if_small([1000, 1000, 10], 1000):  # a large step: not made serial
+        with _threads.training_threads([1000, 1000, 10], 1000, 1000):  # a large step: not made serial
             seen["training"] = numba.get_num_threads()
         seen["after"] = numba.get_num_threads()
 
@@ -66,3 +66,164 @@ def test_workqueue_layer_serializes_fits_in_python_threads():
     res = subprocess.run([sys.executable, "-c", CONCURRENT], capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]  # the layer aborts (SIGABRT) on concurrent access
     assert res.stdout.split() == ["workqueue", "True"]
+
+
+# -- the governor: what it decides from what it is told (no timing) ---------------------------
+
+K = ((30, 100, 2), 200)  # a shape and batch: the key of a fit's windows
+
+
+class FakeIdle:
+    """The machine's idle core-seconds, as ``_idle_ticks`` reports them, with a fake clock."""
+
+    def __init__(self):
+        self.now, self.idle, self.idle_cores = 0.0, 0.0, 0.0
+
+    def clock(self):
+        return self.now
+
+    def ticks(self):
+        return self.idle
+
+    def advance(self, seconds):
+        self.now += seconds
+        self.idle += self.idle_cores * seconds
+
+
+def window(gov, fake, n, u, rate, key=K):
+    """Report one window of ``Governor.WINDOW`` seconds on ``n`` threads, busy fraction u."""
+    wall = gov.WINDOW
+    fake.advance(wall)
+    gov.record(key, n, wall, u * n * wall, rate * wall)
+
+
+def test_governor_keeps_all_threads_while_they_run():
+    fake = FakeIdle()
+    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    for _ in range(20):
+        n = gov.choose(2, K)
+        assert n == 2
+        window(gov, fake, n, u=0.97, rate=1000)
+    assert gov.n is None and gov.trial is None
+
+
+def test_governor_drops_a_thread_when_threads_are_put_aside_and_comes_back():
+    fake = FakeIdle()
+    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    window(gov, fake, gov.choose(2, K), u=0.55, rate=100)  # another process holds a core
+    assert gov.choose(2, K) == 1  # tried next
+    window(gov, fake, 1, u=0.99, rate=900)
+    assert gov.n == 1 and gov.choose(2, K) == 1  # kept: faster
+    # the core stays busy: no idle core, no try of 2 threads
+    for _ in range(10):
+        window(gov, fake, gov.choose(2, K), u=0.99, rate=900)
+    assert gov.choose(2, K) == 1
+    # the other process ends: an idle core shows, 2 threads are tried and kept (faster)
+    fake.idle_cores = 1.0
+    for _ in range(3):
+        n = gov.choose(2, K)
+        window(gov, fake, n, u=0.99 if n == 1 else 0.98, rate=900 if n == 1 else 1700)
+    assert gov.n == 2 and gov.choose(2, K) == 2
+
+
+def test_governor_keeps_threads_that_are_faster_though_not_busy_and_waits_longer_each_time():
+    fake = FakeIdle()
+    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    tries = 0
+    for _ in range(200):
+        n = gov.choose(2, K)
+        tries += n == 1
+        # threads often asleep (a layer with long serial parts), yet 2 threads train faster
+        window(gov, fake, n, u=0.6, rate=1500 if n == 2 else 1000)
+    assert gov.n is None and gov.choose(2, K) == 2
+    assert 3 <= tries <= 8  # a try after 2, 4, 8, ... windows, at most every 64
+
+
+def test_governor_stays_within_the_budget_and_forgets_other_shapes():
+    fake = FakeIdle()
+    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    window(gov, fake, 2, u=0.5, rate=100)
+    assert gov.choose(1, K) == 1  # a trial never goes above the budget
+    other = ((64, 64, 10), 500)
+    assert gov.choose(2, other) == 2 and gov.trial is None  # a new shape: its own windows
+    gov.record(K, 1, 1.0, 1.0, 900)  # a late report for another shape is ignored
+    assert gov.rate == {}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_adaptive_fit_is_bitwise_identical_to_one_thread(monkeypatch):
+    """Whatever counts the governor picks, epoch by epoch, the fit is the one of one thread."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((300, 30)), rng.integers(0, 2, 300)
+    kw = dict(hidden_layer_sizes=(100,), batch_size=200, max_iter=6, random_state=0, dtype="float32")
+    nbmlp.set_num_threads(1, adaptive=False)
+    fixed = nbmlp.MLPClassifier(**kw).fit(X, y)
+    nbmlp.set_num_threads(2)
+    used = []
+    counts = iter([2, 1, 2, 2, 1, 2])
+    monkeypatch.setattr(_threads.GOVERNOR, "choose", lambda budget, key: next(counts))
+    real = _threads._running_on
+
+    def spy(n):
+        used.append((n, numba.get_num_threads()))
+        return real(n)
+    monkeypatch.setattr(_threads, "_running_on", spy)
+    adaptive = nbmlp.MLPClassifier(**kw).fit(X, y)
+    assert [n for n, _ in used] == [2, 1, 2, 2, 1, 2]
+    for a, b in zip(fixed.coefs_ + fixed.intercepts_, adaptive.coefs_ + adaptive.intercepts_):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_threadpool_limits_limits_nbmlp():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not hasattr(threadpoolctl, "register"):
+        pytest.skip("threadpoolctl < 3.2 has no custom controllers")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    nbmlp.set_num_threads(2)
+    assert any(lib["internal_api"] == "nbmlp" for lib in threadpoolctl.threadpool_info())
+    seen = []
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert nbmlp.get_num_threads() == 1
+        with _threads.training_threads([1000, 1000, 10], 1000, 1000):  # a large step
+            seen.append(numba.get_num_threads())
+        with _threads.use_chosen():
+            seen.append(numba.get_num_threads())
+    assert seen == [1, 1]
+    assert nbmlp.get_num_threads() == 2  # the limit ends with the block
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert nbmlp.get_num_threads() == 2  # a BLAS limit is not nbmlp's
+
+
+def _budget_in_worker():
+    import numba as nb
+    import nbmlp as nm
+    return nb.config.NUMBA_NUM_THREADS, nm.get_num_threads()
+
+
+def test_joblib_workers_get_their_share_of_the_cores():
+    """joblib's workers start with NUMBA_NUM_THREADS = cores // n_jobs: nbmlp uses that many."""
+    joblib = pytest.importorskip("joblib")
+    cores = joblib.cpu_count()
+    if cores < 2:
+        pytest.skip("needs 2 cores")
+    fn = _budget_in_worker
+    fn.__module__ = "__main__"  # sent by value: the workers cannot import the tests
+    got = joblib.Parallel(n_jobs=2)(joblib.delayed(fn)() for _ in range(2))
+    assert got == [(cores // 2, cores // 2)] * 2
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_in_parallel_workers_matches_one_process():
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((120, 8)).astype(np.float32), rng.integers(0, 3, 120)
+    grid = dict(alpha=[1e-4, 1e-2])
+    est = nbmlp.MLPClassifier((16,), max_iter=5, random_state=0, dtype="float32")
+    one = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X, y)
+    two = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(one.cv_results_["mean_test_score"], two.cv_results_["mean_test_score"])
+    assert one.best_params_ == two.best_params_

@@ -56,7 +56,7 @@ def test_bitwise_identical_across_thread_counts(dtype):
     X, y = rng.standard_normal((301, 37)), rng.integers(0, 10, 301)
     results = []
     for threads in (1, 2):
-        nbmlp.set_num_threads(threads)
+        nbmlp.set_num_threads(threads, adaptive=False)  # exactly this many
         net = nbmlp.MLP([37, 65, 33, 10], activation=["relu", "tanh"], dtype=dtype, seed=11)
         hist = net.fit(X, y, epochs=3, batch_size=64, lr=0.1)
         results.append((net.params.copy(), hist, net.forward(X), net.gradients(X, y)))

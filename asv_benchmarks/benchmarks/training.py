@@ -85,7 +85,7 @@ class ThreadScaling:
         self.nbmlp.set_num_threads(self.before)
 
     def _epoch_on(self, n):
-        self.nbmlp.set_num_threads(n)
+        self.nbmlp.set_num_threads(n, adaptive=False)  # exactly n threads: the speed-up of n
         self.net.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=self.lr)
 
     def track_speedup(self, *args):

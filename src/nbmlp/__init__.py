@@ -1,7 +1,9 @@
 """nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
-from ._threads import get_num_threads, set_num_threads
+from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
 from .network import MLP, DivergenceError
 from .derivation import explain
+
+_register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
 __version__ = "0.1.0"

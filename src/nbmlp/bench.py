@@ -259,7 +259,7 @@ def available(library):
 def threads(n):
     """Run nbmlp, the BLAS of NumPy/scikit-learn (threadpoolctl) and PyTorch on ``n`` threads."""
     before = nbmlp.get_num_threads()
-    nbmlp.set_num_threads(n)
+    nbmlp.set_num_threads(n, adaptive=False)  # exactly n threads, as the other libraries
     torch_before = None
     if "torch" in sys.modules:  # only if in use: importing it takes seconds
         import torch

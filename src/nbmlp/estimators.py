@@ -32,7 +32,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
-from ._threads import serial_if_small
+from ._threads import training_threads
 from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError
 
@@ -321,7 +321,7 @@ class _BaseMLP(BaseEstimator):
         opt_state = (state["a"], state["b"], state["step"])
 
         def epoch():
-            with serial_if_small(net.layers, batch):
+            with training_threads(net.layers, batch, N):
                 return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
                                        net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
                                        bool(self.shuffle))

@@ -6,7 +6,7 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 import numpy as np
 
 from . import _validation as V
-from ._threads import serial_if_small, use_chosen
+from ._threads import training_threads, use_chosen
 from .kernels import activations, losses
 from .kernels.epoch import train_epoch_opt
 from .kernels.optim import SGD
@@ -313,7 +313,7 @@ class MLP:
         for epoch in range(int(epochs)):
             last_good[...] = self.params
             rng_before = self._rng.copy()
-            with serial_if_small(self.layers, batch):
+            with training_threads(self.layers, batch, N):
                 total = train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], perm, self._rng, self.layout,
                                         self._loss_code, batch, SGD, sgd[2], bool(shuffle))
             mean = total / N
