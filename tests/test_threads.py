@@ -227,3 +227,28 @@ def test_grid_search_in_parallel_workers_matches_one_process():
     two = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(one.cv_results_["mean_test_score"], two.cv_results_["mean_test_score"])
     assert one.best_params_ == two.best_params_
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_epochs_in_runs_train_the_same_batches(monkeypatch, solver):
+    """An epoch cut into runs of batches (one compiled call each) trains exactly as in one call."""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((203, 9)), rng.integers(0, 3, 203)
+    kw = dict(hidden_layer_sizes=(7,), batch_size=20, max_iter=3, random_state=0, solver=solver,
+              dtype="float64")
+    whole = nbmlp.MLPClassifier(**kw).fit(X, y)
+    monkeypatch.setattr(_threads, "RUN_MACS", 1)  # every batch a run of its own
+    assert len(_threads.epoch_runs([9, 7, 3], 20, 203)) == 11
+    runs = nbmlp.MLPClassifier(**kw).fit(X, y)
+    for a, b in zip(whole.coefs_ + whole.intercepts_, runs.coefs_ + runs.intercepts_):
+        assert a.tobytes() == b.tobytes()
+    np.testing.assert_allclose(whole.loss_curve_, runs.loss_curve_, rtol=1e-13)
+    net1 = nbmlp.MLP([9, 7, 3], seed=0)
+    net2 = nbmlp.MLP([9, 7, 3], seed=0)
+    monkeypatch.setattr(_threads, "RUN_MACS", 2 ** 60)
+    h1 = net1.fit(X, y, epochs=2, batch_size=20, lr=0.1)
+    monkeypatch.setattr(_threads, "RUN_MACS", 1)
+    h2 = net2.fit(X, y, epochs=2, batch_size=20, lr=0.1)
+    assert net1.params.tobytes() == net2.params.tobytes()
+    np.testing.assert_allclose(h1, h2, rtol=1e-13)

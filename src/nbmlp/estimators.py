@@ -32,7 +32,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
-from ._threads import training_threads
+from ._threads import train_epoch_in_runs
 from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError
 
@@ -321,10 +321,12 @@ class _BaseMLP(BaseEstimator):
         opt_state = (state["a"], state["b"], state["step"])
 
         def epoch():
-            with training_threads(net.layers, batch, N):
-                return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
-                                       net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
-                                       bool(self.shuffle))
+            hyper, rng = self._hyper(dtype), self._shuffle_rng
+
+            def train(order, do_shuffle):
+                return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
+                                       net._loss_code, batch, state["code"], hyper, do_shuffle)
+            return train_epoch_in_runs(net.layers, batch, perm, rng if self.shuffle else None, train)
 
         def validate():
             return self._validate(net, X_val, y_val, T_val)

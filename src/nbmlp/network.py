@@ -6,7 +6,7 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 import numpy as np
 
 from . import _validation as V
-from ._threads import training_threads, use_chosen
+from ._threads import train_epoch_in_runs, use_chosen
 from .kernels import activations, losses
 from .kernels.epoch import train_epoch_opt
 from .kernels.optim import SGD
@@ -310,12 +310,14 @@ class MLP:
         empty, zero = self.params[:0], self.dtype(0)
         sgd = ((empty, empty, perm[:0]), (X, T, empty, empty), (eta, zero, zero, zero, zero, zero, self.dtype(1)))
         history = []
+
+        def train(order, do_shuffle):
+            return train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], order, self._rng, self.layout,
+                                   self._loss_code, batch, SGD, sgd[2], do_shuffle)
         for epoch in range(int(epochs)):
             last_good[...] = self.params
             rng_before = self._rng.copy()
-            with training_threads(self.layers, batch, N):
-                total = train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], perm, self._rng, self.layout,
-                                        self._loss_code, batch, SGD, sgd[2], bool(shuffle))
+            total = train_epoch_in_runs(self.layers, batch, perm, self._rng if shuffle else None, train)
             mean = total / N
             if not (np.isfinite(mean) and np.isfinite(self.params).all()):
                 self.params[...] = last_good

@@ -123,7 +123,8 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         Inputs (N, l), targets (N, n), sample weights ``c_s`` (N,) and a (batch,) buffer for one
         batch's weights; ``c`` and ``cb`` are empty for unweighted samples.
     perm, rng, layout, loss, batch
-        As in ``train_epoch``.
+        As in ``train_epoch``; the call trains the samples ``perm[0], perm[1], …`` in batches, so
+        a slice of the epoch's order trains a run of its batches (``_threads.epoch_runs``).
     optimizer : int
         ``optim.SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
     hyper : tuple of 7 floats of the params' dtype
@@ -152,7 +153,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     alpha = hyper[ALPHA]
     kappa = float(hyper[LOSS_SCALE])
     weighted = c.shape[0] > 0
-    N = X.shape[0]
+    N = perm.shape[0]  # the samples of this call: all of X's, or a run of them (``_threads.epoch_runs``)
     if do_shuffle:
         shuffle(perm, rng)
     total = 0.0
