@@ -15,13 +15,14 @@ checked like every other member when a model file is loaded.
 """
 import csv
 import io
+import itertools
 import os
-import re
 import sys
 
 import numpy as np
 
 MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
+_MISSING_SET = frozenset(MISSING)
 DELIMITERS = (",", ";", "\t", "|")
 NA_STRATEGIES = ("error", "drop", "mean", "median", "most_frequent")
 NUMBER, TEXT = 0, 1
@@ -44,40 +45,37 @@ def have_pandas():
 
 
 # -- reading ----------------------------------------------------------------------------------
-def _read_bytes(path, what):
+HEAD = 65536  # bytes read first: the header, the delimiter
+BOM = b"\xef\xbb\xbf"
+
+
+def _read_bytes(path, what, size=-1):
     if not os.path.exists(path):
         raise UserError(f"{what} {path!r} does not exist")
     if os.path.isdir(path):
         raise UserError(f"{what} {path!r} is a directory, not a file")
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read(size)
     except OSError as err:
         raise UserError(f"cannot read {what} {path!r}: {err.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text CSV file") from None
-    return data, text
 
 
-def detect_delimiter(text):
-    """The delimiter among ``DELIMITERS`` that splits the first lines into the same number (> 1)
-    of fields, the most fields winning (ties in the order of ``DELIMITERS``); ',' if none does."""
-    sample = text[:65536]
-    if len(text) > len(sample):
-        sample = sample[:sample.rfind("\n") + 1] or sample
+def detect_delimiter(sample, complete=True):
+    """The delimiter among ``DELIMITERS`` that splits the first lines of ``sample`` (the start of
+    the file; ``complete``: all of it) into the same number (> 1) of fields, the most fields
+    winning (ties in the order of ``DELIMITERS``); ',' if none does."""
     best, best_fields = None, 1
     for delim in DELIMITERS:
         try:
-            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r][:20]
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delim), 40) if r][:21]
         except csv.Error:
             continue
+        if len(rows) < 21 and not complete and len(rows) > 2:
+            rows = rows[:-1]  # the last line may be cut by the end of the sample
         if not rows or len(rows[0]) <= best_fields:
             continue
-        # a last line cut by the sample may be short: check the complete lines only
-        body = rows[1:-1] if len(text) > len(sample) and len(rows) > 2 else rows[1:]
-        if all(len(r) == len(rows[0]) for r in body):
+        if all(len(r) == len(rows[0]) for r in rows[1:]):
             best, best_fields = delim, len(rows[0])
     return best or ","
 
@@ -90,14 +88,14 @@ class Table:
     """
 
     def __init__(self, path, text, delimiter, header, columns, n_rows):
-        self.path, self._text, self.delimiter = path, text, delimiter
+        self.path, self._text, self.delimiter = path, text, delimiter  # text(): the file's text
         self.header, self.columns, self.n_rows = header, columns, n_rows
         self._lines = None
 
     def _scan(self):
         """Line number and cells of every data row, with the csv module (only on the error path)."""
         if self._lines is None:
-            reader = csv.reader(io.StringIO(self._text), delimiter=self.delimiter)
+            reader = csv.reader(io.StringIO(self._text()), delimiter=self.delimiter)
             next(reader, None)
             self._lines = [(reader.line_num, row) for row in reader if row and not all(_missing(v) for v in row)]
         return self._lines
@@ -185,7 +183,7 @@ def _number_text(v):
 
 
 def _missing(v):
-    return v.strip() in MISSING
+    return v.strip() in _MISSING_SET
 
 
 def read_table(path, delimiter=None, text_columns=(), what="data file"):
@@ -193,13 +191,38 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
 
     ``text_columns`` are kept as text even when they hold numbers (ids).
     """
-    data, text = _read_bytes(path, what)
+    head_bytes = _read_bytes(path, what, HEAD)
+    whole = len(head_bytes) < HEAD
+    full = {}
+
+    def data():
+        """The whole file's bytes (read again only when needed: the csv module, an error)."""
+        if "bytes" not in full:
+            full["bytes"] = head_bytes if whole else _read_bytes(path, what)
+        return full["bytes"]
+
+    def text():
+        """The whole file as text (decoded only when needed)."""
+        if "text" not in full:
+            try:
+                full["text"] = data().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise UserError(f"{path} is not a UTF-8 text CSV file") from None
+        return full["text"]
+
+    try:
+        head = head_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if whole or err.start < len(head_bytes) - 4:  # not a character cut by the end of the sample
+            raise UserError(f"{path} is not a UTF-8 text CSV file") from None
+        head = head_bytes[:err.start].decode("utf-8-sig")
     if delimiter is None:
-        delimiter = detect_delimiter(text)
+        delimiter = detect_delimiter(head, complete=whole)
     elif len(delimiter) != 1:
         raise UserError(f"--delimiter must be one character, got {delimiter!r}")
     try:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        reader = csv.reader(io.StringIO(head if head.count("\n") > 1 or whole else text()),
+                            delimiter=delimiter)
         header = next(reader, None)
         header_lines = reader.line_num
     except csv.Error as err:
@@ -213,9 +236,10 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
                         "once; every column needs its own name")
     pd = _pandas()
     if pd is not None:
-        columns, n = _read_pandas(pd, path, data, text, delimiter, header, header_lines, text_columns)
+        columns, n = _read_pandas(pd, path, head_bytes.startswith(BOM), data, text, delimiter, header,
+                                  header_lines, text_columns)
     else:
-        columns, n = _read_python(path, text, delimiter, header, text_columns)
+        columns, n = _read_python(path, text(), delimiter, header, text_columns)
     if n == 0:
         raise UserError(f"{path} has a header but no data rows")
     return Table(path, text, delimiter, header, columns, n)
@@ -241,60 +265,61 @@ def _check_field_counts(path, data, text, delimiter, header, header_lines):
     Without quotes in the file a field count is a delimiter count per line, done with NumPy on
     the bytes; with quotes the csv module counts them.
     """
-    body = np.frombuffer(data, dtype=np.uint8)
     d = delimiter.encode()
     if b'"' in data or len(d) != 1:
-        err = _field_count_error(path, text, delimiter, header)
+        err = _field_count_error(path, text(), delimiter, header)
         if err:
             raise err
         return
+    body = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(body == 10)
     ends = np.append(newlines, len(body))  # end of each physical line
     starts = np.concatenate([[0], newlines + 1])
-    delims = np.flatnonzero(body == d[0])
-    per_line = np.bincount(np.searchsorted(ends, delims), minlength=len(ends))
-    # a line that holds only blanks (spaces, tabs, CR) and delimiters counts as empty
-    lengths = ends - starts
+    is_delim = np.concatenate([[0], np.cumsum(body == d[0], dtype=np.int64)])
+    per_line = is_delim[ends] - is_delim[starts]
     data_lines = np.arange(len(ends)) >= header_lines
-    suspicious = data_lines & (per_line != len(header) - 1) & (lengths > 0)
+    suspicious = data_lines & (per_line != len(header) - 1) & (ends > starts)
     for k in np.flatnonzero(suspicious):
         line = data[starts[k]:ends[k]].decode("utf-8", "replace")
         cells = line.split(delimiter)
         if all(not c.strip() for c in cells):
-            continue
+            continue  # a blank line
         raise UserError(f"{path}, line {k + 1}: {len(cells)} values but the header has {len(header)} columns")
 
 
-def _read_pandas(pd, path, data, text, delimiter, header, header_lines, text_columns):
-    _check_field_counts(path, data, text, delimiter, header, header_lines)
+def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, text_columns):
     dtypes = {name: str for name in text_columns if name in header}
     try:
-        df = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=header, index_col=False,
-                         na_values=list(MISSING), keep_default_na=False, skipinitialspace=True,
-                         encoding="utf-8-sig", dtype=dtypes or None, low_memory=False)
+        df = pd.read_csv(path, sep=delimiter, header=0, names=header, index_col=False,
+                         na_values=list(MISSING), keep_default_na=False, encoding="utf-8-sig" if bom else "utf-8",
+                         dtype=dtypes or None, low_memory=False)
     except pd.errors.EmptyDataError:
         return {}, 0
-    except (pd.errors.ParserError, ValueError, csv.Error) as err:
-        found = _field_count_error(path, text, delimiter, header)
+    except (pd.errors.ParserError, ValueError, csv.Error) as err:  # UnicodeDecodeError is a ValueError
+        found = _field_count_error(path, text(), delimiter, header)
         raise (found or UserError(f"{path}: not a valid CSV file ({' '.join(str(err).split())})")) from None
-    empty = df.isna().all(axis=1).to_numpy()
-    if empty.any():
-        df = df[~empty]
+    if len(df) and df[header[-1]].isna().any():
+        # a line with too few fields ends in missing values: look for one (pandas refuses too many)
+        _check_field_counts(path, data(), text, delimiter, header, header_lines)
     columns = {}
     for name in header:
         s = df[name]
         if s.dtype.kind in "iuf" and name not in dtypes:
             columns[name] = s.to_numpy(dtype=np.float64)
         else:
-            values = s.to_numpy(dtype=object)
-            isna = s.isna().to_numpy()
+            values = np.array(s.to_numpy(dtype=object), dtype=object)  # a writable copy
+            isna = np.array(s.isna().to_numpy(), dtype=bool)
+            values[~isna] = [str(v).strip() for v in values[~isna]]
+            isna |= np.fromiter((v in _MISSING_SET for v in values), bool, len(values))  # ' NA ', as the csv module
             values[isna] = None
-            if s.dtype.kind == "O":
-                values[~isna] = [str(v).strip() for v in values[~isna]]
-            else:  # bool (True/False): text categories
-                values[~isna] = [str(v) for v in values[~isna]]
             columns[name] = values
-    return columns, len(df)
+    empty = np.ones(len(df), dtype=bool)
+    for name in header:
+        col = columns[name]
+        empty &= np.isnan(col) if col.dtype.kind == "f" else np.equal(col, None)
+    if empty.any():
+        columns = {k: v[~empty] for k, v in columns.items()}
+    return columns, int((~empty).sum())
 
 
 def _read_python(path, text, delimiter, header, text_columns):
@@ -513,5 +538,3 @@ def read_encoder(reader, n_inputs):
 def warn(message):
     print(f"nbmlp: warning: {message}", file=sys.stderr)
 
-
-_PARSER_LINE = re.compile(r"line (\d+)")
