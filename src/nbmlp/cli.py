@@ -405,7 +405,7 @@ def _regression_scores(model, X, y):
     err = pred - y
     ss = ((y - y.mean()) ** 2).sum()
     r2 = 1 - (err ** 2).sum() / ss if ss > 0 else float("nan")
-    return f"R² {r2:.4f}, RMSE {np.sqrt((err ** 2).mean()):.6g}, MAE {np.abs(err).mean():.6g}"
+    return f"R² {r2:.4f} (RMSE {np.sqrt((err ** 2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
 
 
 def cmd_train(args):
@@ -420,7 +420,11 @@ def cmd_train(args):
     header = table.header
     if args.target not in header:
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
-    features = [c for c in header if c != args.target]
+    unknown = [c for c in args.ignore if c not in header]
+    if unknown:
+        raise UserError(f"--ignore: column(s) {', '.join(map(repr, unknown))} not in {args.data} "
+                        f"(columns: {', '.join(header)})")
+    features = [c for c in header if c != args.target and c not in args.ignore]
     if not features:
         raise UserError(f"{args.data} has no feature columns besides the target {args.target!r}")
     dropped = 0
@@ -641,6 +645,13 @@ def _non_negative(text):
     return value
 
 
+def _names(text):
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names
+
+
 DELIMITER_HELP = "field delimiter: one character, or 'tab' (default: detected among , ; tab |)"
 
 
@@ -683,8 +694,8 @@ def build_parser():
     fmt = argparse.RawDescriptionHelpFormatter
 
     from .datasets import DATASETS
-    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a bundled or generated data set",
-                       description="Train a sensible network on a bundled (digits, iris) or generated (xor, spirals, "
+    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a small or generated data set",
+                       description="Train a sensible network on a small (digits, iris: scikit-learn's) or generated (xor, spirals, "
                                    "moons) data set, print the test accuracy and save plots.",
                        epilog="examples:\n  nbmlp demo\n  nbmlp demo spirals --epochs 300 --out-dir pictures\n")
     p.add_argument("dataset", nargs="?", default="digits", choices=DATASETS, help="data set (default digits)")
@@ -697,12 +708,14 @@ def build_parser():
                                    "standardized (the scaling is folded into the saved weights).",
                        epilog="examples:\n  nbmlp train data.csv --target label --out model.npz\n"
                               "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n"
-                              "  nbmlp train export.csv --target churn --delimiter ';' --na median --early-stopping\n"
+                              "  nbmlp train export.csv --target churn --ignore customer --na median --early-stopping\n"
                               "\nText feature columns are one-hot encoded (categories of the training rows). Reading "
                               "uses pandas\nwhen installed (pip install 'nbmlp[csv]'), else Python's slower csv "
                               "module.\n")
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--target", required=True, help="name of the target column")
+    p.add_argument("--ignore", type=_names, default=(), metavar="COLS",
+                   help="comma-separated columns that are not features (ids, free text, …)")
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
     p.add_argument("--na", choices=NA_STRATEGIES, default="error",
                    help="missing values (empty, NA, NaN, null, ?, …): error (default), drop the rows, or fill "

@@ -63,8 +63,8 @@ def _read_bytes(path, what, size=-1):
 
 def detect_delimiter(sample, complete=True):
     """The delimiter among ``DELIMITERS`` that splits the first lines of ``sample`` (the start of
-    the file; ``complete``: all of it) into the same number (> 1) of fields, the most fields
-    winning (ties in the order of ``DELIMITERS``); ',' if none does."""
+    the file; ``complete``: all of it) into the header's number (> 1) of fields, on half of them
+    at least; the most fields win (ties in the order of ``DELIMITERS``); ',' if none does."""
     best, best_fields = None, 1
     for delim in DELIMITERS:
         try:
@@ -75,7 +75,8 @@ def detect_delimiter(sample, complete=True):
             rows = rows[:-1]  # the last line may be cut by the end of the sample
         if not rows or len(rows[0]) <= best_fields:
             continue
-        if all(len(r) == len(rows[0]) for r in rows[1:]):
+        # most lines (a bad line must not hide the delimiter: it is reported with its number)
+        if sum(len(r) == len(rows[0]) for r in rows[1:]) >= 0.5 * len(rows[1:]):
             best, best_fields = delim, len(rows[0])
     return best or ","
 
