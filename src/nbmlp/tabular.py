@@ -453,7 +453,7 @@ class ColumnEncoder:
             known = cats[idx] == text
             unknown = ~known & ~(gone & (self.na == "drop"))
             if unknown.any() and warn is not None:
-                seen = list(dict.fromkeys(text[unknown]))
+                seen = [str(v) for v in dict.fromkeys(text[unknown])]
                 warn(f"column {name!r}: {int(unknown.sum())} row(s) hold categories not seen in training "
                      f"({', '.join(map(repr, seen[:3]))}{', …' if len(seen) > 3 else ''}); they are encoded "
                      "as all zeros")
