@@ -1,7 +1,7 @@
 """CSV files for the ``nbmlp`` command: reading them, and the column encoding a model file keeps.
 
 Reading: ``pandas.read_csv`` when pandas is installed (``pip install "nbmlp[csv]"``), else
-Python's ``csv`` module (the same results, about 20 times slower on large files). The delimiter
+Python's ``csv`` module (the same results, about 10-20 times slower on large files). The delimiter
 is detected from the first lines unless given. A cell is *missing* when it is empty or one of
 ``MISSING``. Errors name the file, the line and the column (found again with the ``csv`` module
 only when there is an error, so the fast path pays nothing for them).
@@ -314,13 +314,7 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
             isna |= np.fromiter((v in _MISSING_SET for v in values), bool, len(values))  # ' NA ', as the csv module
             values[isna] = None
             columns[name] = values
-    empty = np.ones(len(df), dtype=bool)
-    for name in header:
-        col = columns[name]
-        empty &= np.isnan(col) if col.dtype.kind == "f" else np.equal(col, None)
-    if empty.any():
-        columns = {k: v[~empty] for k, v in columns.items()}
-    return columns, int((~empty).sum())
+    return _without_empty_rows(columns, header, len(df))
 
 
 def _read_python(path, text, delimiter, header, text_columns):
@@ -328,17 +322,26 @@ def _read_python(path, text, delimiter, header, text_columns):
     next(reader, None)
     rows = []
     try:
+        n = len(header)
         for row in reader:
-            if not row or all(_missing(v) for v in row):
-                continue
-            if len(row) != len(header):
+            if len(row) != n:
+                if all(not v.strip() for v in row):
+                    continue  # a blank line (a line of missing values only is left out below)
                 raise UserError(f"{path}, line {reader.line_num}: {len(row)} values but the header "
                                 f"has {len(header)} columns")
             rows.append(row)
     except csv.Error as err:
         raise UserError(f"{path}: not a valid CSV file ({err})") from None
     columns = {}
+    cells = list(zip(*rows)) if rows else [()] * len(header)
     for k, name in enumerate(header):
+        if name not in text_columns:
+            try:  # the usual case: numbers only, parsed in one call
+                columns[name] = np.array(cells[k], dtype=np.float64)
+                if not np.isnan(columns[name]).any():
+                    continue
+            except ValueError:
+                pass
         values = np.empty(len(rows), dtype=object)
         values[:] = [None if _missing(r[k]) else r[k].strip() for r in rows]
         if name not in text_columns:
@@ -352,7 +355,18 @@ def _read_python(path, text, delimiter, header, text_columns):
                 col[values != None] = numbers  # noqa: E711 - elementwise test of an object array
                 values = col
         columns[name] = values
-    return columns, len(rows)
+    return _without_empty_rows(columns, header, len(rows))
+
+
+def _without_empty_rows(columns, header, n):
+    """The columns without the rows whose every value is missing, and the number of rows left."""
+    empty = np.ones(n, dtype=bool)
+    for name in header:
+        col = columns[name]
+        empty &= np.isnan(col) if col.dtype.kind == "f" else np.equal(col, None)
+    if empty.any():
+        columns = {k: v[~empty] for k, v in columns.items()}
+    return columns, int((~empty).sum())
 
 
 # -- encoding ---------------------------------------------------------------------------------
@@ -386,14 +400,13 @@ class ColumnEncoder:
     @classmethod
     def fit(cls, table, columns, kinds, na, rows):
         """Learn fill values and categories on ``rows`` of ``table`` (SimpleImputer, OneHotEncoder)."""
-        from sklearn.impute import SimpleImputer
-        from sklearn.preprocessing import OneHotEncoder
         fill = np.full(len(columns), np.nan)
         text_fill = [""] * len(columns)
         categories = [np.array([], dtype=str)] * len(columns)
         num = [k for k, kind in enumerate(kinds) if kind == NUMBER]
         txt = [k for k, kind in enumerate(kinds) if kind == TEXT]
         if num and na in ("mean", "median", "most_frequent"):
+            from sklearn.impute import SimpleImputer
             Xn = np.column_stack([table.numbers(columns[k], allow_missing=True)[rows] for k in num])
             imp = SimpleImputer(strategy=na, keep_empty_features=True).fit(Xn)
             fill[num] = imp.statistics_
@@ -401,6 +414,8 @@ class ColumnEncoder:
             if empty:  # pragma: no cover - keep_empty_features fills 0
                 raise UserError(f"column(s) {', '.join(map(repr, empty))} have no values in the training rows")
         if txt:
+            from sklearn.impute import SimpleImputer
+            from sklearn.preprocessing import OneHotEncoder
             Xt = np.column_stack([table.strings(columns[k])[rows] for k in txt]).astype(object)
             if na in ("mean", "median", "most_frequent"):
                 # text columns: always the most frequent category (a mean of words has no meaning)
