@@ -439,6 +439,9 @@ def cmd_train(args):
         if dropped == table.n_rows:
             raise UserError(f"{args.data}: every row has a missing value (--na {args.na})")
         table = table.take(np.flatnonzero(~gone))
+    if args.na == "error":
+        for c in features:  # before any fitting: the error names the first missing cell
+            table.check_complete(c)
     kinds = [NUMBER if table.looks_numeric(c) else TEXT for c in features]
     task, y = _target(table, args.target, args.task)
     train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
