@@ -567,6 +567,9 @@ def test_reader_details(tmp_path):
                 tabular._pandas = saved
         if not error:
             assert repr(results[0]) == repr(results[1]), name
+    flags = tmp_path / "flags.csv"  # pandas reads these as booleans: the text is kept as written
+    flags.write_text("a,b\n1,true\n2,FALSE\n3,\n")
+    assert tabular.read_table(str(flags)).strings("b").tolist() == ["true", "FALSE", None]
     semi = tabular.read_table(str(tmp_path / "semi.csv"))
     assert semi.delimiter == ";" and semi.strings("a").tolist() == ["1,5", "3"]
     bom = tabular.read_table(str(tmp_path / "bom.csv"))

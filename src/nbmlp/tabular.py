@@ -302,6 +302,14 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
     if len(df) and df[header[-1]].isna().any():
         # a line with too few fields ends in missing values: look for one (pandas refuses too many)
         _check_field_counts(path, data(), text, delimiter, header, header_lines)
+    booleans = [name for name in header if df[name].dtype.kind == "b" or (
+        df[name].dtype == object and isinstance(next(iter(df[name].dropna()), None), (bool, np.bool_)))]
+    if booleans:  # true/TRUE/True…: keep the text as written (predict reads text columns as text)
+        as_text = pd.read_csv(path, sep=delimiter, header=0, names=header, index_col=False, usecols=booleans,
+                              na_values=list(MISSING), keep_default_na=False,
+                              encoding="utf-8-sig" if bom else "utf-8", dtype=str)
+        for name in booleans:
+            df[name] = as_text[name]
     columns = {}
     for name in header:
         s = df[name]
