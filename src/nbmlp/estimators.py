@@ -540,7 +540,12 @@ class _BaseMLP(BaseEstimator):
         if hasattr(self, "feature_names_in_"):
             arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
         arrays.update(self._extra_arrays())
-        arrays.update(inputs or {})
+        if inputs:
+            from .tabular import MEMBERS
+            if set(inputs) - set(MEMBERS):
+                raise ValueError(f"inputs: only the members {', '.join(MEMBERS)} may be added, got "
+                                 f"{sorted(set(inputs) - set(MEMBERS))}")
+            arrays.update(inputs)
         np.savez(path, **arrays)
 
     def _extra_arrays(self):
@@ -638,8 +643,9 @@ def load_with_inputs(path):
 _COMMON_MEMBERS = ("format", "format_version", "estimator", "params_json", "attrs_json", "layer_units",
                    "parameters", "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng")
 _CLASSIFIER_MEMBERS = ("classes", "label_type", "classes_are_objects")
-_OPTIONAL_MEMBERS = ("feature_names_in",) + ("input_columns", "input_kinds", "input_na", "input_fill",
-                                              "input_text_fill", "input_category_counts", "input_categories")
+# feature names; the command's column encoding (nbmlp.tabular.MEMBERS, checked by tabular.read_encoder)
+_OPTIONAL_MEMBERS = ("feature_names_in", "input_columns", "input_kinds", "input_na", "input_fill",
+                     "input_text_fill", "input_category_counts", "input_categories")
 _ATTRS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
           "validation_loss_curve_", "n_features_in_", "n_layers_", "n_outputs_", "out_activation_",
           "_activations_", "_no_improvement_count", "optimizer_code", "optimizer_learning_rate")
