@@ -4,6 +4,7 @@ import os
 import struct
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -344,3 +345,233 @@ def test_ctrl_c_during_train_says_so_and_exits_130(blobs_csv, tmp_path, keep):
     if keep:
         assert "holds the last finished epoch" in err
         assert run("predict", str(model), str(data), "--quiet").returncode == 0
+
+
+# -- real CSV files (issue 18): delimiters, missing values, text columns, ids, controls, reports ----
+def write_rows(path, header, rows, delimiter):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, delimiter=delimiter)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def shop_rows(n, seed):
+    """Rows of a small classification file: an id, two numbers (some missing), a text column
+    (some missing) and the class, which depends on the text column and the first number."""
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n)
+    x1 = rng.normal(0, 1, n)
+    x2 = rng.normal(0, 1, n)
+    label = np.where((colour == "red") | (x1 > 1), "buy", "skip")
+    rows = []
+    for i in range(n):
+        rows.append([f"c{1000 + i}", "" if i % 7 == 3 else f"{x1[i]:.3f}", "NA" if i % 11 == 5 else f"{x2[i]:.3f}",
+                     "" if i % 13 == 6 else colour[i], label[i]])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """A model trained by the command on a semicolon file with missing values, a text column and
+    an id column, with most training controls set (one subprocess, shared by the tests below)."""
+    d = tmp_path_factory.mktemp("shop")
+    data, model = d / "shop.csv", d / "shop.npz"
+    write_rows(data, ["id", "x1", "x2", "colour", "label"], shop_rows(160, 0), ";")
+    res = run("train", str(data), "--target", "label", "--ignore", "id", "--na", "median", "--hidden", "16",
+              "--epochs", "40", "--early-stopping", "5", "--alpha", "0.001", "--batch-size", "16", "--lr", "0.01",
+              "--solver", "adam", "--activation", "tanh", "--dtype", "float32", "--out", str(model), "--quiet")
+    assert res.returncode == 0, res.stderr
+    return data, model, res.stdout
+
+
+def test_train_on_semicolons_with_missing_values_and_a_text_column(shop):
+    import nbmlp
+    from nbmlp.estimators import load_with_inputs
+    from nbmlp.tabular import TEXT, read_table
+
+    data, model, out = shop
+    # reports: accuracy, the confusion matrix, the per-class report, the times, early stopping
+    assert float(out.split("validation accuracy")[1].split()[0]) >= 0.8
+    assert "confusion matrix (validation rows" in out
+    assert "precision" in out and "recall" in out and "buy" in out and "skip" in out
+    assert "ms per epoch" in out and "epoch(s) in" in out
+    assert "early stopping: the lowest validation loss was at epoch" in out
+    est, enc = load_with_inputs(model)
+    assert enc.columns == ["x1", "x2", "colour"] and enc.na == "median"
+    assert enc.kinds[2] == TEXT and list(enc.categories[2]) == ["blue", "green", "red"]
+    assert est.n_features_in_ == 5 and est.activation == "tanh" and est.alpha == 0.001 and est.batch_size == 16
+    assert est.coefs_[0].dtype == np.float32
+    assert list(est.feature_names_in_) == ["x1", "x2", "colour=blue", "colour=green", "colour=red"]
+    assert isinstance(nbmlp.load(model), type(est))
+    # the fill values are the training rows' medians: within the range of the data, not 0 or NaN
+    table = read_table(str(data))
+    x1 = table.numbers("x1", allow_missing=True)
+    assert np.nanmin(x1) < enc.fill[0] < np.nanmax(x1) and enc.text_fill[2] in ("blue", "green", "red")
+
+
+def test_predict_with_ids_probabilities_tabs_and_unseen_categories(shop, tmp_path):
+    from nbmlp.estimators import load_with_inputs
+    from nbmlp.tabular import read_table
+
+    _, model, _ = shop
+    rows = [r[:4] for r in shop_rows(30, 1)]  # no label column
+    rows[0][3] = "purple"  # a category the model never saw
+    new = tmp_path / "new.tsv"
+    write_rows(new, ["id", "x1", "x2", "colour"], rows, "\t")
+    out = tmp_path / "pred.csv"
+    res = run("predict", str(model), str(new), "--delimiter", "tab", "--id", "id", "--proba", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "column 'colour': 1 row(s) hold categories not seen in training ('purple')" in res.stderr
+    with open(out) as fh:
+        got = list(csv.reader(fh))
+    assert got[0] == ["id", "prediction", "proba_buy", "proba_skip"]
+    assert [r[0] for r in got[1:]] == [r[0] for r in rows]  # ids carried through, in order
+    proba = np.array([[float(v) for v in r[2:]] for r in got[1:]])
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    # the same predictions as the loaded model on the encoded columns, unseen category as zeros
+    est, enc = load_with_inputs(model)
+    X, ok = enc.transform(read_table(str(new)))
+    assert ok.all() and X[0, 2:].sum() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fitted with feature names, given an array
+        assert [r[1] for r in got[1:]] == list(est.predict(X))
+    assert [r[1] for r in got[1:]] == [["buy", "skip"][int(p[1] > p[0])] for p in proba]
+
+
+def test_csv_module_reader_without_pandas_gives_the_same_model(shop, tmp_path):
+    """With pandas hidden the command says how to get it and trains the very same model."""
+    import nbmlp
+
+    data, model, _ = shop
+    fake = tmp_path / "fake"
+    (fake / "pandas").mkdir(parents=True)
+    (fake / "pandas" / "__init__.py").write_text("raise ImportError('no pandas here')\n")
+    env = dict(os.environ, PYTHONPATH=str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    again = tmp_path / "again.npz"
+    res = subprocess.run([sys.executable, "-m", "nbmlp", "train", str(data), "--target", "label", "--ignore", "id",
+                          "--na", "median", "--hidden", "16", "--epochs", "40", "--early-stopping", "5", "--alpha",
+                          "0.001", "--batch-size", "16", "--lr", "0.01", "--activation", "tanh", "--out", str(again)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert "pip install 'nbmlp[csv]'" in res.stderr
+    a, b = nbmlp.load(model), nbmlp.load(again)
+    for w, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(w, v)
+
+
+def test_regression_reports_rmse_and_mae_and_drops_rows_with_gaps(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (120, 2))
+    y = 500 + 100 * X[:, 0] - 50 * X[:, 1]
+    rows = [[f"{a:.4f}", f"{b:.4f}", f"{t:.3f}"] for a, b, t in zip(*X.T, y)]
+    rows[4][0] = ""  # left out by --na drop (training), an empty prediction (predict)
+    data = tmp_path / "reg.csv"
+    write_rows(data, ["x1", "x2", "price"], rows, "|")
+    model = tmp_path / "reg.npz"
+    res = run("train", str(data), "--target", "price", "--na", "drop", "--epochs", "60", "--lr", "0.01",
+              "--dtype", "float64", "--out", str(model))
+    assert res.returncode == 0, res.stderr
+    assert "left out 1 row(s) with a missing value" in res.stdout
+    line = [s for s in res.stdout.splitlines() if s.startswith("training R²")][0]
+    val = line.split("validation")[1]
+    r2, rmse, mae = (float(val.split(k)[1].split()[0].rstrip(",)")) for k in ("R² ", "RMSE ", "MAE "))
+    assert r2 > 0.8 and 0 < mae <= rmse < 0.5 * y.std()
+    res = run("predict", str(model), str(data), "--quiet")
+    assert res.returncode == 0, res.stderr
+    pred = [r[0] for r in csv.reader(res.stdout.splitlines()[1:])]
+    assert len(pred) == 120 and pred[4] == "" and all(pred[i] for i in range(120) if i != 4)
+    import nbmlp
+    assert nbmlp.load(model).coefs_[0].dtype == np.float64
+    res = run("train", str(data), "--target", "price", "--epochs", "1", "--proba", "--quiet")
+    assert res.returncode != 0 and "unrecognized arguments: --proba" in res.stderr
+
+
+def test_missing_values_are_an_error_by_default_and_options_are_checked(tmp_path):
+    data = tmp_path / "gaps.csv"
+    write_rows(data, ["a", "b", "y"], [[1, 2, 0], [3, 4, 1], [5, "", 0], [7, 8, 1]], ";")
+    bad("train", str(data), "--target", "y", match="line 4, column 'b': '' is a missing value (--na drop")
+    bad("train", str(data), "--target", "y", "--ignore", "zz", match="--ignore: column(s) 'zz' not in")
+    bad("train", str(data), "--target", "y", "--na", "mean", "--validation", "0", "--early-stopping",
+        match="--early-stopping needs validation rows")
+    res = run("train", str(data), "--target", "y", "--na", "sometimes")
+    assert res.returncode == 2 and "invalid choice: 'sometimes'" in res.stderr
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.startswith("nbmlp ")
+
+
+def test_help_names_real_files_and_steps_and_bench_shows_its_options():
+    res = run("--help")
+    assert "digits_loss.png" in res.stdout and "loss_curve.png" not in res.stdout
+    from nbmlp.derivation import STEP_NAMES
+    step = res.stdout.split("nbmlp explain ")[1].split()[0]
+    assert step in STEP_NAMES
+    res = run("bench", "--help")
+    assert res.returncode == 0 and "usage: nbmlp bench" in res.stdout
+    assert "--sizes" in res.stdout and "--libraries" in res.stdout
+
+
+@pytest.mark.parametrize("change, member", [
+    (lambda a: a.pop("input_fill"), "input_fill"),
+    (lambda a: a.update(input_fill=np.array([np.nan, 0.0, 0.0])), "input_fill"),
+    (lambda a: a.update(input_category_counts=np.array([0, 0, 4])), "input_category_counts"),
+    (lambda a: a.update(input_category_counts=np.array([1, 0, 2])), "input_category_counts"),
+    (lambda a: a.update(input_categories=np.array(["red", "green", "blue"])), "input_categories"),
+    (lambda a: a.update(input_text_fill=np.array(["", "", "purple"])), "input_text_fill"),
+    (lambda a: a.update(input_kinds=np.array([0, 0, 7], dtype=np.int8)), "input_kinds"),
+    (lambda a: a.update(input_na=np.array("sometimes")), "input_na"),
+    (lambda a: a.update(input_columns=np.array(["x1", "x1", "colour"])), "input_columns"),
+    (lambda a: a.update(input_columns=np.array(["x"] * 9)), "input_columns"),
+    (lambda a: a.update(input_categories=np.array([b"blue", b"green", b"red"], dtype=object)), "input_categories"),
+])
+def test_crafted_column_encodings_are_refused(shop, tmp_path, change, member):
+    import nbmlp
+
+    _, model, _ = shop
+    with np.load(model) as f:
+        arrays = {k: f[k] for k in f.files}
+    change(arrays)
+    path = tmp_path / "crafted.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=f"member '{member}'"):
+        nbmlp.load(path)
+
+
+def test_reader_details(tmp_path):
+    """Delimiter detection, line numbers past blank lines and quoted newlines, field counts,
+    a byte-order mark, padded missing markers: the pandas reader and the csv-module reader agree."""
+    from nbmlp import tabular
+
+    cases = {
+        "semi.csv": ('a;b;c\n1,5;2;x\n3;4;y\n', None),
+        "quoted.csv": ('a,b,c\n"1",2,"two\nlines"\n\n,,\n3,abc,y\n', "line 6, column 'b': 'abc' is not a number"),
+        "short.csv": ("a|b|c\n1|2|x\n\n3|4\n", "line 4: 2 values but the header has 3 columns"),
+        "long.csv": ("a,b,c\n1,2,x\n3,4,y,z\n", "line 3: 4 values but the header has 3 columns"),
+        "bom.csv": ("\ufeffa\tb\tc\n1\t NA \tx\n2\t3\t?\n", None),
+    }
+    for name, (text, error) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        results = []
+        for pandas in (tabular._pandas, lambda: None):
+            saved, tabular._pandas = tabular._pandas, pandas
+            try:
+                if error:
+                    with pytest.raises(tabular.UserError, match=error.replace("(", r"\(")):
+                        t = tabular.read_table(str(path))
+                        t.numbers("b")
+                    continue
+                t = tabular.read_table(str(path))
+                results.append((t.delimiter, t.header, t.n_rows, t.strings("a").tolist(),
+                                t.numbers("b", allow_missing=True).tolist(), t.strings("c").tolist()))
+            finally:
+                tabular._pandas = saved
+        if not error:
+            assert repr(results[0]) == repr(results[1]), name
+    flags = tmp_path / "flags.csv"  # pandas reads these as booleans: the text is kept as written
+    flags.write_text("a,b\n1,true\n2,FALSE\n3,\n")
+    assert tabular.read_table(str(flags)).strings("b").tolist() == ["true", "FALSE", None]
+    semi = tabular.read_table(str(tmp_path / "semi.csv"))
+    assert semi.delimiter == ";" and semi.strings("a").tolist() == ["1,5", "3"]
+    bom = tabular.read_table(str(tmp_path / "bom.csv"))
+    assert bom.header == ["a", "b", "c"] and np.isnan(bom.numbers("b", allow_missing=True)[0])
+    assert bom.strings("c").tolist() == ["x", None]

@@ -370,8 +370,11 @@ def format_table(problem, rows, dtype, n_threads, epochs):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nbmlp.bench", description=__doc__.splitlines()[0])
+def main(argv=None, prog="python -m nbmlp.bench"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=f"examples:\n  {prog} --sizes small --epochs 3\n"
+                                            f"  {prog} --sizes small,mid --libraries nbmlp,scikit-learn --threads 2\n")
     parser.add_argument("--sizes", default="small,mid,large",
                         help="comma-separated sizes among " + ", ".join(SIZES) + " (default: all)")
     parser.add_argument("--libraries", default=None,

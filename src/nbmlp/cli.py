@@ -20,81 +20,23 @@ import warnings
 
 import numpy as np
 
+from .tabular import NA_STRATEGIES, NUMBER, TEXT, UserError
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 DESCRIPTION = "Train multilayer perceptrons whose kernels are the loops of backpropagation."
 EPILOG = """examples:
-  nbmlp demo                        train on the bundled digits, save loss_curve.png
+  nbmlp demo                        train on the digits, save digits_loss.png
   nbmlp demo spirals --epochs 300   two spirals, with a picture of the decision regions
   nbmlp train data.csv --target label --hidden 64,32 --out model.npz --plot loss.png
   nbmlp predict model.npz new.csv --out predictions.csv
-  nbmlp explain delta_k             the formula of the output delta and its loop
+  nbmlp explain output-gradients    the output layer's gradients: formulas and loops
   nbmlp bench                       time nbmlp against scikit-learn, PyTorch and NumPy
 """
 
 
-class UserError(Exception):
-    """A problem with the command's input: reported in one line, no traceback."""
-
-
-# -- CSV ------------------------------------------------------------------------------------
-def _open_text(path, what):
-    if not os.path.exists(path):
-        raise UserError(f"{what} {path!r} does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"{what} {path!r} is a directory, not a file")
-    try:
-        return open(path, newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise UserError(f"cannot read {what} {path!r}: {err.strerror}") from None
-
-
-def read_csv(path):
-    """Header and rows (lists of strings) of a CSV file with a header row."""
-    with _open_text(path, "data file") as fh:
-        try:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise UserError(f"{path} is empty (it needs a header row and data rows)")
-            header = [h.strip() for h in header]
-            repeated = sorted({h for h in header if header.count(h) > 1})
-            if repeated:
-                raise UserError(f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
-                                "once; every column needs its own name")
-            rows = []
-            for row in reader:
-                if not row or all(not v.strip() for v in row):
-                    continue
-                if len(row) != len(header):
-                    raise UserError(f"{path}, line {reader.line_num}: {len(row)} values but the header "
-                                    f"has {len(header)} columns")
-                rows.append((reader.line_num, [v.strip() for v in row]))
-        except UnicodeDecodeError:
-            raise UserError(f"{path} is not a UTF-8 text CSV file") from None
-        except csv.Error as err:
-            raise UserError(f"{path}: not a valid CSV file ({err})") from None
-    if not rows:
-        raise UserError(f"{path} has a header but no data rows")
-    return header, rows
-
-
-def numeric_columns(path, header, rows, columns):
-    """The named columns as a float array; a non-numeric value names its line and column."""
-    index = [header.index(c) for c in columns]
-    X = np.empty((len(rows), len(index)), dtype=np.float64)
-    for r, (line, row) in enumerate(rows):
-        for c, col in enumerate(index):
-            try:
-                X[r, c] = float(row[col])
-            except ValueError:
-                raise UserError(f"{path}, line {line}, column {header[col]!r}: {row[col]!r} is not a number") from None
-            if not np.isfinite(X[r, c]):
-                raise UserError(f"{path}, line {line}, column {header[col]!r}: {row[col]!r} is not a finite number")
-    return X
-
-
+# -- output files ---------------------------------------------------------------------------
 def check_writable(path, what="output file"):
     """UserError unless ``path`` can be created or replaced (checked before any long work)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -275,15 +217,19 @@ def validation_loss(model, X, y, classify):
     return float(0.5 * ((pred - y.reshape(len(y), -1)) ** 2).mean())
 
 
-def train(model, X, y, Xval, yval, epochs, classify, quiet):
+def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     """Fit ``model`` epoch by epoch, tracking training and validation loss; return the history.
 
     ``history["interrupted"]`` is True when Ctrl-C stopped training (the model then holds the
     last finished epoch). Divergence and a network too large for memory are ``UserError``.
+    ``patience``: early stopping; training stops after that many epochs without a lower
+    validation loss and the model keeps the weights of the best epoch (``history["best_epoch"]``).
     """
-    history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False}
+    history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False,
+               "best_epoch": None}
     progress = Progress(epochs, quiet)
     score_name = "accuracy" if classify else "R²"
+    best = {}
 
     def record(estimator, info):
         history["times"].append(time.perf_counter())
@@ -294,7 +240,13 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet):
         progress.update(len(history["loss"]), history["loss"][-1],
                         history["val_loss"][-1] if len(yval) else None,
                         history["val_score"][-1] if len(yval) else None, score_name)
-        return False
+        if patience is None:
+            return False
+        epoch = len(history["loss"])
+        if not best or history["val_loss"][-1] < best["loss"]:
+            best.update(loss=history["val_loss"][-1], epoch=epoch,
+                        weights=[a.copy() for a in estimator.coefs_ + estimator.intercepts_])
+        return epoch - best["epoch"] >= patience
 
     def on_sigint(signum, frame):
         history["interrupted"] = True
@@ -319,6 +271,10 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet):
             signal.signal(signal.SIGINT, previous)
         progress.close_line()
     model.set_params(callbacks=None)
+    if best:
+        for target, kept in zip(model.coefs_ + model.intercepts_, best["weights"]):
+            target[...] = kept
+        history["best_epoch"] = best["epoch"]
     # time per epoch: the median gap between epoch ends, so the first epoch's compilation and the
     # validation done in ``record`` are left out
     gaps = np.diff(history["times"])
@@ -326,11 +282,12 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet):
     return history
 
 
-def make_estimator(task, hidden, activation, solver, lr, batch_size, seed):
+def make_estimator(task, hidden, activation, solver, lr, batch_size, seed, alpha=1e-4, dtype="float32"):
     from .estimators import MLPClassifier, MLPRegressor
     cls = MLPClassifier if task == "classify" else MLPRegressor
     return cls(hidden_layer_sizes=hidden, activation=activation, solver=solver, learning_rate_init=lr,
-               batch_size=batch_size, random_state=seed, tol=0.0, n_iter_no_change=10**9)
+               batch_size=batch_size, random_state=seed, tol=0.0, n_iter_no_change=10**9, alpha=alpha,
+               dtype=dtype)
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -391,77 +348,161 @@ def _interrupted(history, note=""):
     return EXIT_INTERRUPTED
 
 
-def _guess_task(values):
-    try:
-        numbers = np.array([float(v) for v in values])
-    except ValueError:
-        return "classify"
-    if np.all(numbers == np.round(numbers)) and len(np.unique(numbers)) <= 20:
-        return "classify"
-    return "regress"
+def _read(path, delimiter, text_columns=(), quiet=False):
+    """``read_table`` and the seconds it took."""
+    from .tabular import have_pandas, read_table
+    if not have_pandas() and not quiet:
+        print("nbmlp: note: pandas is not installed, so the CSV is read with Python's csv module (about 20 times "
+              "slower on large files); pip install 'nbmlp[csv]' to read it with pandas", file=sys.stderr)
+    start = time.perf_counter()
+    table = read_table(path, delimiter, text_columns)
+    return table, time.perf_counter() - start
+
+
+def _target(table, name, task):
+    """The task and the target values (int64 or str class labels, or float64 numbers)."""
+    col = table.columns[name]
+    numeric = col.dtype.kind == "f"
+    if task is None:
+        task = "regress"
+        if not numeric or (np.all(col == np.round(col)) and len(np.unique(col)) <= 20):
+            task = "classify"
+    if task == "regress":
+        return task, table.numbers(name)
+    if numeric:
+        odd = np.flatnonzero(~np.isfinite(col) | (col != np.round(col)))
+        if len(odd):
+            raise UserError(f"target column {name!r} holds numbers that are not whole ({table.cell(odd[0], name)!r}, "
+                            "…): class labels must be integers or names (or use --task regress)")
+        if np.abs(col).max() >= 2**53:
+            raise UserError(f"target column {name!r}: class numbers must be below 2**53 in size")
+        y = col.astype(np.int64)
+    else:
+        y = table.strings(name).astype(str)
+    if len(np.unique(y)) < 2:
+        raise UserError(f"target column {name!r} has a single class; classification needs two or more")
+    return task, y
+
+
+def _report_classes(model, X, y, which):
+    """The confusion matrix and scikit-learn's classification_report of ``model`` on (X, y)."""
+    from sklearn.metrics import classification_report, confusion_matrix
+    pred = model.predict(X)
+    labels = list(model.classes_)
+    m = confusion_matrix(y, pred, labels=labels)
+    names = [str(c) for c in labels]
+    width = max(max(map(len, names)), len(str(m.max())), 4)
+    lines = [f"confusion matrix ({which} rows; a row per true class, a column per predicted class):",
+             " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names)]
+    for n, row in zip(names, m):
+        lines.append(f"{n:>{width}}  " + " ".join(f"{v:>{width}}" for v in row))
+    lines.append(classification_report(y, pred, labels=labels, target_names=names, zero_division=0).rstrip())
+    return "\n".join(lines)
+
+
+def _regression_scores(model, X, y):
+    pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(y))
+    err = pred - y
+    ss = ((y - y.mean()) ** 2).sum()
+    r2 = 1 - (err ** 2).sum() / ss if ss > 0 else float("nan")
+    return f"R² {r2:.4f} (RMSE {np.sqrt((err ** 2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
 
 
 def cmd_train(args):
+    from sklearn.preprocessing import StandardScaler
+    from .tabular import ColumnEncoder
     for path, what in ((args.out, "model file"), (args.plot, "plot")):
         if path:
             check_writable(path, what)  # before training, not after
-    header, rows = read_csv(args.data)
+    if args.early_stopping is not None and args.validation == 0:
+        raise UserError("--early-stopping needs validation rows (--validation above 0)")
+    table, read_seconds = _read(args.data, args.delimiter, quiet=args.quiet)
+    header = table.header
     if args.target not in header:
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
-    features = [c for c in header if c != args.target]
+    unknown = [c for c in args.ignore if c not in header]
+    if unknown:
+        raise UserError(f"--ignore: column(s) {', '.join(map(repr, unknown))} not in {args.data} "
+                        f"(columns: {', '.join(header)})")
+    features = [c for c in header if c != args.target and c not in args.ignore]
     if not features:
         raise UserError(f"{args.data} has no feature columns besides the target {args.target!r}")
-    X = numeric_columns(args.data, header, rows, features)
-    raw_target = [row[header.index(args.target)] for _, row in rows]
-    task = args.task or _guess_task(raw_target)
-    if task == "classify":
-        try:
-            numbers = np.array([float(v) for v in raw_target])
-        except ValueError:
-            y = np.array(raw_target)
-        else:
-            odd = [raw_target[i] for i in np.flatnonzero(~np.isfinite(numbers) | (numbers != np.round(numbers)))]
-            if odd:
-                raise UserError(f"target column {args.target!r} holds numbers that are not whole ({odd[0]!r}, …): "
-                                "class labels must be integers or names (or use --task regress)")
-            if np.abs(numbers).max() >= 2**53:
-                raise UserError(f"target column {args.target!r}: class numbers must be below 2**53 in size")
-            y = numbers.astype(np.int64)
-        if len(np.unique(y)) < 2:
-            raise UserError(f"target column {args.target!r} has a single class; classification needs two or more")
-    else:
-        y = numeric_columns(args.data, header, rows, [args.target])[:, 0]
+    dropped = 0
+    gone = table.missing(args.target)
+    if args.na == "drop":
+        for c in features:
+            gone = gone | table.missing(c)
+    if gone.any():
+        if args.na == "error":
+            table.check_complete(args.target)
+        dropped = int(gone.sum())
+        if dropped == table.n_rows:
+            raise UserError(f"{args.data}: every row has a missing value (--na {args.na})")
+        table = table.take(np.flatnonzero(~gone))
+    if args.na == "error":
+        for c in features:  # before any fitting: the error names the first missing cell
+            table.check_complete(c)
+    kinds = [NUMBER if table.looks_numeric(c) else TEXT for c in features]
+    task, y = _target(table, args.target, args.task)
     train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
     if args.validation == 0 or len(train_idx) == 0:
         train_idx, val_idx = np.arange(len(y)), np.arange(0)
-    mu, sigma = standardize(X[train_idx])
+    encoder = ColumnEncoder.fit(table, features, kinds, args.na, train_idx)
+    X, _ = encoder.transform(table)
+    scaler = StandardScaler().fit(X[train_idx])
+    mu, sigma = scaler.mean_, scaler.scale_
     Xs = (X - mu) / sigma
     ys, y_mu, y_sigma = y, None, None
     if task == "regress":
         y_mu, y_sigma = standardize(y[train_idx, None])
         ys = (y - y_mu[0]) / y_sigma[0]
-    model = make_estimator(task, args.hidden, args.activation, args.solver, args.lr, args.batch_size, args.seed)
+    model = make_estimator(task, args.hidden, args.activation, args.solver, args.lr, args.batch_size, args.seed,
+                           alpha=args.alpha, dtype=args.dtype)
     if not args.quiet:
-        print(f"nbmlp train: {args.data}, {len(train_idx)} training / {len(val_idx)} validation rows, "
-              f"{len(features)} features, task {task}, hidden {','.join(map(str, args.hidden))}")
+        n_text = kinds.count(TEXT)
+        print(f"nbmlp train: {args.data} (read in {read_seconds:.2f} s), {len(train_idx)} training / "
+              f"{len(val_idx)} validation rows, {len(features)} feature columns"
+              f"{f' ({n_text} text, one-hot)' if n_text else ''} → {encoder.n_inputs} inputs, task {task}, "
+              f"hidden {','.join(map(str, args.hidden))}, {args.activation}, {args.solver}, {args.dtype}")
+        if dropped:
+            print(f"left out {dropped} row(s) with a missing "
+                  f"{'value' if args.na == 'drop' else 'target'}")
+    start = time.perf_counter()
     history = train(model, Xs[train_idx], ys[train_idx], Xs[val_idx], ys[val_idx], args.epochs,
-                    task == "classify", args.quiet)
+                    task == "classify", args.quiet, patience=args.early_stopping)
+    train_seconds = time.perf_counter() - start
     if history["interrupted"] and not (args.save_interrupted and len(history["loss"])):
         return _interrupted(history, "; no model saved (--save-interrupted saves the last finished epoch)"
                             if args.out else "")
     fold_input_scaling(model, mu, sigma)
     if task == "regress":
         fold_output_scaling(model, y_mu, y_sigma)
-    model.feature_names_in_ = np.array(features, dtype=object)  # saved, so predict finds its columns
+    names = encoder.input_names()
+    if len(set(names)) == len(names):
+        model.feature_names_in_ = np.array(names, dtype=object)  # saved, so predict finds its columns
     name = "accuracy" if task == "classify" else "R²"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        line = f"training {name} {model.score(X[train_idx], y[train_idx]):.4f}"
-        if len(val_idx):
-            line += f"; validation {name} {model.score(X[val_idx], y[val_idx]):.4f}"
-    print(line)
+        if task == "classify":
+            line = f"training {name} {model.score(X[train_idx], y[train_idx]):.4f}"
+            if len(val_idx):
+                line += f"; validation {name} {model.score(X[val_idx], y[val_idx]):.4f}"
+        else:
+            line = f"training {_regression_scores(model, X[train_idx], y[train_idx])}"
+            if len(val_idx):
+                line += f"; validation {_regression_scores(model, X[val_idx], y[val_idx])}"
+        print(line)
+        if task == "classify":
+            rows = val_idx if len(val_idx) else train_idx
+            print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
+    epochs = len(history["loss"])
+    print(f"{epochs} epoch(s) in {train_seconds:.2f} s, {1e3 * history['epoch_seconds']:.2f} ms per epoch "
+          f"(median, with the validation pass); reading the CSV took {read_seconds:.2f} s")
+    if history["best_epoch"] is not None:
+        print(f"early stopping: the lowest validation loss was at epoch {history['best_epoch']} of {epochs}; "
+              "the model keeps that epoch's weights")
     if args.out:
-        write_atomically(args.out, model.save, "model file")
+        write_atomically(args.out, lambda fh: model.save(fh, inputs=encoder.arrays()), "model file")
         print(f"saved model to {args.out}")
     if history["interrupted"]:
         return _interrupted(history, f"; {args.out} holds the last finished epoch" if args.out else "")
@@ -474,38 +515,73 @@ def cmd_train(args):
 
 
 def cmd_predict(args):
-    from . import load
+    from .estimators import MLPClassifier, load_with_inputs
+    from .tabular import warn
     if args.out:
         check_writable(args.out)
     if not os.path.exists(args.model):
         raise UserError(f"model file {args.model!r} does not exist")
     try:
-        model = load(args.model)
+        model, encoder = load_with_inputs(args.model)
     except (ValueError, TypeError, OSError) as err:
         raise UserError(f"{args.model} is not a usable nbmlp model: {err}") from None
-    header, rows = read_csv(args.data)
+    if args.proba and not isinstance(model, MLPClassifier):
+        raise UserError(f"--proba: {args.model} is a regression model; probabilities need a classifier")
+    text_columns = [args.id] if args.id else []
+    if encoder is not None:  # as in training, whatever they look like here
+        text_columns += [c for c, k in zip(encoder.columns, encoder.kinds) if k == TEXT]
+    table, _ = _read(args.data, args.delimiter, text_columns, args.quiet)
+    header = table.header
+    if args.id and args.id not in header:
+        raise UserError(f"--id column {args.id!r} is not in {args.data} (columns: {', '.join(header)})")
     n_features = model.n_features_in_
-    columns = header
     names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        missing = [n for n in names if n not in header]
+    columns = encoder.columns if encoder is not None else (list(names) if names is not None else header)
+    if encoder is not None or names is not None:
+        missing = [n for n in columns if n not in header]
         if missing:
             raise UserError(f"{args.data} lacks the model's feature column(s) {', '.join(map(repr, missing[:10]))}"
-                            f"{' …' if len(missing) > 10 else ''} (the model takes {', '.join(map(str, names))})")
-        columns = list(names)
-    if len(columns) != n_features:
-        raise UserError(f"{args.data} has {len(columns)} columns but the model takes {n_features} features")
-    X = numeric_columns(args.data, header, rows, columns)
+                            f"{' …' if len(missing) > 10 else ''} (the model takes {', '.join(map(str, columns))})")
+    if encoder is not None:
+        X, ok = encoder.transform(table, warn=warn)
+    else:  # a model file from before the column encoding: numeric columns only
+        if len(columns) != n_features:
+            raise UserError(f"{args.data} has {len(columns)} columns but the model takes {n_features} features")
+        X = np.column_stack([table.numbers(c) for c in columns])
+        ok = np.ones(len(X), dtype=bool)
+    pred = np.full(len(X), "", dtype=object)
+    proba = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fitted with feature names, given a plain array
-        pred = model.predict(X)
+        if ok.any():
+            pred[ok] = list(model.predict(X[ok]))
+            if args.proba:
+                p = model.predict_proba(X[ok])
+                if p.shape[1] == 1:
+                    p = np.column_stack([1 - p[:, 0], p[:, 0]])
+                proba = np.full((len(X), p.shape[1]), "", dtype=object)
+                proba[ok] = p
+    head = ([args.id] if args.id else []) + ["prediction"]
+    if args.proba:
+        head += [f"proba_{c}" for c in model.classes_]
+        if proba is None:
+            proba = np.full((len(X), len(model.classes_)), "", dtype=object)
+    ids = table.strings(args.id) if args.id else None
+
+    def rows():
+        for i in range(len(pred)):
+            row = [pred[i]]
+            if ids is not None:
+                row.insert(0, "" if ids[i] is None else ids[i])
+            if proba is not None:
+                row.extend(proba[i])
+            yield row
 
     def write(fh):
         text = io.TextIOWrapper(fh, newline="", encoding="utf-8")
         w = csv.writer(text)
-        w.writerow(["prediction"])
-        for p in pred:
-            w.writerow([p])
+        w.writerow(head)
+        w.writerows(rows())
         text.flush()
         text.detach()
 
@@ -513,10 +589,13 @@ def cmd_predict(args):
         write_atomically(args.out, write)
         if not args.quiet:
             print(f"wrote {len(pred)} predictions to {args.out}")
+            if not ok.all():
+                print(f"{int((~ok).sum())} row(s) with a missing value have an empty prediction (the model was "
+                      "trained with --na drop)")
     else:
-        print("prediction")
-        for p in pred:
-            print(p)
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(head)
+        w.writerows(rows())
     return 0
 
 
@@ -528,6 +607,8 @@ def cmd_explain(args):
 
 def cmd_bench(args):
     from .bench import main as bench_main
+    if args.help:  # the benchmark's own options
+        return bench_main(["--help"], prog="nbmlp bench")
     rest = args.rest
     if args.threads and "--threads" not in rest:
         rest = ["--threads", str(args.threads)] + rest
@@ -557,6 +638,42 @@ def _positive(kind):
     return parse
 
 
+def _non_negative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _names(text):
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names
+
+
+DELIMITER_HELP = "field delimiter: one character, or 'tab' (default: detected among , ; tab |)"
+
+
+def _delimiter(text):
+    text = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(text, text)
+    if len(text) != 1 or text in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"expected one character (or 'tab'), got {text!r}")
+    return text
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+        return version("nbmlp")
+    except Exception:  # noqa: BLE001 - not installed (a source tree on the path)
+        from . import __version__
+        return __version__
+
+
 def _fraction(text):
     try:
         value = float(text)
@@ -575,12 +692,13 @@ def build_parser():
 
     parser = argparse.ArgumentParser(prog="nbmlp", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"nbmlp {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
     from .datasets import DATASETS
-    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a bundled or generated data set",
-                       description="Train a sensible network on a bundled (digits, iris) or generated (xor, spirals, "
+    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a small or generated data set",
+                       description="Train a sensible network on a small (digits, iris: scikit-learn's) or generated (xor, spirals, "
                                    "moons) data set, print the test accuracy and save plots.",
                        epilog="examples:\n  nbmlp demo\n  nbmlp demo spirals --epochs 300 --out-dir pictures\n")
     p.add_argument("dataset", nargs="?", default="digits", choices=DATASETS, help="data set (default digits)")
@@ -592,15 +710,32 @@ def build_parser():
                        description="Train on a CSV file with a header row; one column is the target. Features are "
                                    "standardized (the scaling is folded into the saved weights).",
                        epilog="examples:\n  nbmlp train data.csv --target label --out model.npz\n"
-                              "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n")
+                              "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n"
+                              "  nbmlp train export.csv --target churn --ignore customer --na median --early-stopping\n"
+                              "\nText feature columns are one-hot encoded (categories of the training rows). Reading "
+                              "uses pandas\nwhen installed (pip install 'nbmlp[csv]'), else Python's slower csv "
+                              "module.\n")
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--target", required=True, help="name of the target column")
+    p.add_argument("--ignore", type=_names, default=(), metavar="COLS",
+                   help="comma-separated columns that are not features (ids, free text, …)")
+    p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--na", choices=NA_STRATEGIES, default="error",
+                   help="missing values (empty, NA, NaN, null, ?, …): error (default), drop the rows, or fill "
+                        "numeric columns with the mean, median or most_frequent value of the training rows (text "
+                        "columns: always the most frequent)")
     p.add_argument("--hidden", type=_hidden, default=(64,), help="hidden layer sizes, e.g. 64,32 (default 64)")
     p.add_argument("--activation", default="relu", choices=["identity", "logistic", "tanh", "relu", "leaky_relu"])
     p.add_argument("--epochs", type=_positive(int), default=50, help="epochs (default 50)")
     p.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
     p.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate η (default 0.001)")
     p.add_argument("--solver", default="adam", choices=["sgd", "adam"], help="optimizer (default adam)")
+    p.add_argument("--alpha", type=_non_negative, default=1e-4, help="L2 penalty α (default 0.0001)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                   help="the network's floating-point type (default float32)")
+    p.add_argument("--early-stopping", nargs="?", const=10, type=_positive(int), metavar="PATIENCE",
+                   help="stop when the validation loss has not improved for PATIENCE epochs (default 10) and keep "
+                        "the weights of the best epoch")
     p.add_argument("--task", choices=["classify", "regress"], help="default: classify for non-numeric or few "
                                                                    "integer target values, else regress")
     p.add_argument("--validation", type=_fraction, default=0.2, help="fraction held out for validation (default 0.2)")
@@ -614,10 +749,13 @@ def build_parser():
                        description="Predict the rows of a CSV file (header row; the model's feature columns) with a "
                                    "model saved by 'nbmlp train --out'.",
                        epilog="examples:\n  nbmlp predict model.npz new.csv\n"
-                              "  nbmlp predict model.npz new.csv --out predictions.csv\n")
+                              "  nbmlp predict model.npz new.csv --out predictions.csv --id customer --proba\n")
     p.add_argument("model", help="model file (.npz) from 'nbmlp train --out'")
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--out", help="write predictions to this CSV file (default: standard output)")
+    p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--proba", action="store_true", help="add a probability column per class (proba_CLASS)")
+    p.add_argument("--id", metavar="COL", help="copy column COL (an id) into the output, first")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("explain", parents=[common], formatter_class=fmt, help="show a formula and its loop",
@@ -627,9 +765,11 @@ def build_parser():
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("bench", parents=[common], formatter_class=fmt, help="compare speed with other libraries",
+                       add_help=False,
                        description="Train the same networks with nbmlp, scikit-learn, PyTorch (if installed) and "
                                    "NumPy; print a table. Options after 'bench' go to python -m nbmlp.bench.",
                        epilog="examples:\n  nbmlp bench\n  nbmlp bench --sizes small,mid --epochs 3 --threads 2\n")
+    p.add_argument("-h", "--help", action="store_true", help="show the benchmark's options and exit")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,18 +1,10 @@
-"""Small bundled and generated data sets (nothing is downloaded).
+"""Small data sets: the digits and iris scikit-learn ships, and generated ones (nothing is downloaded).
 
 Every loader returns ``(X, y)``: X a float32 (N, d) array, y an int64 (N,) array of labels.
 """
-from importlib import resources
-
 import numpy as np
 
 DATASETS = ("digits", "iris", "xor", "spirals", "moons")
-
-
-def _bundled(name):
-    with resources.files(__package__).joinpath(f"data/{name}.npz").open("rb") as fh:
-        data = np.load(fh, allow_pickle=False)
-        return data["X"], data["y"].astype(np.int64)
 
 
 def load_digits():
@@ -20,14 +12,17 @@ def load_digits():
 
     X is scaled to [0, 1].
     """
-    X, y = _bundled("digits")
-    return X.astype(np.float32) / 16.0, y
+    from sklearn import datasets
+    data = datasets.load_digits()
+    return data.data.astype(np.uint8).astype(np.float32) / np.float32(16), data.target.astype(np.int64)
 
 
 def load_iris():
-    """Fisher's iris (150 samples, 4 measurements in cm, 3 species)."""
-    X, y = _bundled("iris")
-    return X.astype(np.float32) / 10.0, y
+    """Fisher's iris (150 samples, 4 measurements in cm, 3 species; as scikit-learn ships it)."""
+    from sklearn import datasets
+    data = datasets.load_iris()
+    # whole millimetres, as the file nbmlp used to bundle: the same float32 values as before
+    return np.round(data.data * 10).astype(np.uint8).astype(np.float32) / np.float32(10), data.target.astype(np.int64)
 
 
 def make_xor(n_samples=None, noise=0.0, seed=0):

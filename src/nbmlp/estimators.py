@@ -484,13 +484,15 @@ class _BaseMLP(BaseEstimator):
         return tags
 
     # -- persistence -----------------------------------------------------------------------
-    def save(self, path):
+    def save(self, path, inputs=None):
         """Write the fitted estimator to a ``.npz`` file that ``nbmlp.load`` reads without pickle.
 
         Parameters
         ----------
         path : str or path-like or file object
             Destination (NumPy adds ``.npz`` to a file name without it).
+        inputs : dict, optional
+            The ``input_*`` arrays of the command's column encoding (``nbmlp.tabular``).
 
         Notes
         -----
@@ -540,6 +542,12 @@ class _BaseMLP(BaseEstimator):
         if hasattr(self, "feature_names_in_"):
             arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
         arrays.update(self._extra_arrays())
+        if inputs:
+            from .tabular import MEMBERS
+            if set(inputs) - set(MEMBERS):
+                raise ValueError(f"inputs: only the members {', '.join(MEMBERS)} may be added, got "
+                                 f"{sorted(set(inputs) - set(MEMBERS))}")
+            arrays.update(inputs)
         np.savez(path, **arrays)
 
     def _extra_arrays(self):
@@ -617,11 +625,18 @@ def load(path):
         If the file is unreadable, truncated or corrupted, not an nbmlp model, of another
         format version, or breaks the format anywhere (the message names the member).
     """
+    return load_with_inputs(path)[0]
+
+
+def load_with_inputs(path):
+    """``load``, and the file's column encoding (``nbmlp.tabular.ColumnEncoder``, or None)."""
     from ._npz import NpzReader
+    from .tabular import read_encoder
 
     with NpzReader(path) as reader:
         try:
-            return _load(reader)
+            est = _load(reader)
+            return est, read_encoder(reader, est.n_features_in_)
         except ValueError as e:
             raise ValueError(f"path: {path!r} is not a valid nbmlp model file: {e}") from None
 
@@ -630,7 +645,9 @@ def load(path):
 _COMMON_MEMBERS = ("format", "format_version", "estimator", "params_json", "attrs_json", "layer_units",
                    "parameters", "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng")
 _CLASSIFIER_MEMBERS = ("classes", "label_type", "classes_are_objects")
-_OPTIONAL_MEMBERS = ("feature_names_in",)
+# feature names; the command's column encoding (nbmlp.tabular.MEMBERS, checked by tabular.read_encoder)
+_OPTIONAL_MEMBERS = ("feature_names_in", "input_columns", "input_kinds", "input_na", "input_fill",
+                     "input_text_fill", "input_category_counts", "input_categories")
 _ATTRS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
           "validation_loss_curve_", "n_features_in_", "n_layers_", "n_outputs_", "out_activation_",
           "_activations_", "_no_improvement_count", "optimizer_code", "optimizer_learning_rate")
