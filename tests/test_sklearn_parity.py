@@ -165,3 +165,35 @@ def test_lbfgs_fits_stops_on_max_fun_and_has_no_partial_fit():
     assert short.n_iter_ <= 5 and short.loss_ > est.loss_
     f32 = MLPClassifier((8,), solver="lbfgs", max_iter=20, random_state=0, dtype="float32").fit(X, y)
     assert f32.coefs_[0].dtype == np.float32 and f32.score(X, y) > 0.9
+
+
+# -- sparse input --------------------------------------------------------------------------------
+def _sparse_problem(n=50, d=40, seed=0):
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.1, format="csr", random_state=seed, data_rvs=rng.standard_normal)
+    y = np.arange(n) % 3
+    X = (X + sp.csr_matrix((np.full(n, 2.0), (np.arange(n), y)), shape=(n, d))).tocsr()  # learnable
+    return X, y
+
+
+def test_sparse_input_trains_as_dense_input():
+    """CSR, CSC and COO give the dense input's training in float64 (the sums in another order);
+    predictions from sparse rows equal those from dense rows."""
+    import scipy.sparse as sp
+    X, y = _sparse_problem()
+    c = np.linspace(0.5, 2, X.shape[0])
+    kw = dict(hidden_layer_sizes=(7, 5), activation="tanh", alpha=0.01, batch_size=16, max_iter=4,
+              random_state=0, dtype="float64")
+    dense = MLPClassifier(**kw).fit(X.toarray(), y, sample_weight=c)
+    for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        est = MLPClassifier(**kw).fit(fmt(X), y, sample_weight=c)
+        np.testing.assert_allclose(est.loss_curve_, dense.loss_curve_, rtol=1e-10)
+        for a, b in zip(est.coefs_ + est.intercepts_, dense.coefs_ + dense.intercepts_):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(est.predict_proba(fmt(X)), est.predict_proba(X.toarray()), rtol=1e-12)
+    est.partial_fit(X, y)
+    reg = MLPRegressor((6,), max_iter=3, early_stopping=True, random_state=0, dtype="float64").fit(X, X[:, 0].toarray().ravel())
+    assert np.isfinite(reg.validation_scores_).all() and reg.predict(X).shape == (X.shape[0],)
+    for solver_kw in (dict(hidden_layer_sizes=()), dict(solver="lbfgs", max_iter=3)):  # densified
+        assert MLPClassifier(random_state=0, **solver_kw).fit(X, y).predict(X).shape == y.shape

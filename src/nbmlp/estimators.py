@@ -23,6 +23,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -197,9 +198,9 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         dtype = self.coefs_[0].dtype.type
-        return self._network(dtype).forward(_as_dtype(X, dtype, "X"))
+        return _net_forward(self._network(dtype), _as_dtype(X, dtype, "X"))
 
     # -- training --------------------------------------------------------------------------
     def _batch_size(self, n):
@@ -237,6 +238,8 @@ class _BaseMLP(BaseEstimator):
         else:
             X_val = y_val = T_val = None
         X = _as_dtype(X, dtype, "X")
+        if sparse.issparse(X) and (len(units) == 2 or self.solver == "lbfgs"):
+            X = X.toarray()  # no hidden layer, or L-BFGS (all samples at once): the dense kernels
         T = _as_dtype(T, dtype, "y")
         return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
 
@@ -254,6 +257,7 @@ class _BaseMLP(BaseEstimator):
         if callable(getattr(y, "isna", None)) and np.asarray(y.isna()).any():  # pandas NA (pd.NA, NaN, None)
             raise ValueError("Input y contains missing values (NA)")
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
+                             accept_sparse=["csr", "csc"],
                              y_numeric=not is_classifier(self))
         if not first_pass and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
@@ -343,16 +347,25 @@ class _BaseMLP(BaseEstimator):
     def _train(self, net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks):
         N, dtype, state = X.shape[0], net.dtype, self._optimizer_state
         batch = self._batch_size(N)
-        work = net._work(batch, with_backward=True)
         grads = np.empty_like(net.params)
         perm = np.arange(N, dtype=np.int64)
         weighted = c is not None and not np.all(c == 1)
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
+        if sparse.issparse(X):  # CSR rows read in place; the first layer over the non-zeros only
+            from .kernels.sparse import train_epoch_sparse, upper_layout
+            up, work = upper_layout(net.layout), _upper_work(net, batch, with_backward=True)
+            data = _csr_arrays(X, dtype) + data[1:]
+        else:
+            work = net._work(batch, with_backward=True)
 
         def epoch():
             with serial_if_small(net.layers, batch):
+                if sparse.issparse(X):
+                    return train_epoch_sparse(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
+                                              net.layout, up, net._loss_code, batch, state["code"],
+                                              self._hyper(dtype), bool(self.shuffle))
                 return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
                                        net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
                                        bool(self.shuffle))
@@ -518,7 +531,7 @@ class _BaseMLP(BaseEstimator):
 
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
-        Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
+        Y = _net_forward(net, _as_dtype(X_val, net.dtype, "X")).astype(np.float64)
         loss_sum, count = self._validation_loss_sum(Y, T_val, net.dtype)
         return float(self._score_outputs(Y, y_val)), float(loss_sum / count)
 
@@ -629,13 +642,63 @@ def _copy_into(targets, sources):
         target[...] = source
 
 
+def _csr_arrays(X, dtype):
+    """``(indptr, indices, data)`` of a sparse matrix as CSR, int64 indices, data of ``dtype``."""
+    X = X.tocsr()
+    return (np.ascontiguousarray(X.indptr, dtype=np.int64), np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.data, dtype=dtype))
+
+
+def _upper_work(net, cap, with_backward):
+    """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
+    input block, which CSR inputs do not need."""
+    from .kernels.passes import pack_size
+    upper = net.layers[1:]
+    size = cap * sum(upper)
+    Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
+    if not with_backward:
+        return Y, U
+    return (Y, U, np.empty(size, net.dtype), np.empty(size, net.dtype),
+            np.empty(cap * upper[-1], net.dtype), np.empty(cap, net.dtype))
+
+
+def _net_forward(net, X):
+    """``net.forward(X)``, for a sparse X through ``kernels.sparse`` (chunks of rows, never densified)."""
+    if not sparse.issparse(X):
+        return net.forward(X)
+    if len(net.layers) == 2:
+        return net.forward(X.toarray())
+    from ._threads import use_chosen
+    from .kernels.sparse import sparse_forward_pass, upper_layout
+    from .network import PREDICT_CHUNK
+    csr = _csr_arrays(X, net.dtype)
+    N, n_out = X.shape[0], net.layers[-1]
+    cap = max(1, min(N, PREDICT_CHUNK))
+    up, (Y, U) = upper_layout(net.layout), _upper_work(net, cap, with_backward=False)
+    out = np.empty((N, n_out), dtype=net.dtype)
+    start_out = cap * (sum(net.layers[1:]) - n_out)
+    with use_chosen():
+        for start in range(0, N, cap):
+            nb = min(cap, N - start)
+            rows = np.arange(start, start + nb, dtype=np.int64)
+            sparse_forward_pass(Y, U, net.params, net.layout, up, csr, rows, cap, nb)
+            out[start:start + nb] = Y[start_out:start_out + nb * n_out].reshape(nb, n_out)
+    return out
+
+
 def _input_dtype(X):
     """The dtype of ``dtype=None``: float32 for float32 input, float64 for anything else."""
     return np.float32 if X.dtype == np.float32 else np.float64
 
 
 def _as_dtype(a, dtype, name):
-    """``a`` as a C-contiguous array of the model's dtype; ValueError if that overflows."""
+    """``a`` as a C-contiguous array of the model's dtype (a sparse ``a`` as CSR); ValueError if that overflows."""
+    if sparse.issparse(a):
+        with np.errstate(over="ignore"):
+            out = a.tocsr().astype(dtype)
+        if not np.isfinite(out.data).all():
+            raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
+        return out
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(out).all():
