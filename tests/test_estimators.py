@@ -73,7 +73,7 @@ def test_steps_match_scikit_learn(case, task, weighted):
 def test_one_sgd_epoch_equals_core_fit():
     X, y = _blobs(41, 5, 3)
     est = MLPClassifier((6,), activation="tanh", solver="sgd", momentum=0, alpha=0, batch_size=8,
-                        learning_rate_init=0.1, shuffle=False, max_iter=1, random_state=3)
+                        learning_rate_init=0.1, shuffle=False, max_iter=1, random_state=3, dtype="float32")
     est.fit(X, y)
     net = nbmlp.MLP([5, 6, 3], activation="tanh", output="softmax", seed=0)
     for w, b, c, i in zip(net.weights, net.biases, est.coefs_, est.intercepts_):

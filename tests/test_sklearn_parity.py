@@ -197,3 +197,20 @@ def test_sparse_input_trains_as_dense_input():
     assert np.isfinite(reg.validation_scores_).all() and reg.predict(X).shape == (X.shape[0],)
     for solver_kw in (dict(hidden_layer_sizes=()), dict(solver="lbfgs", max_iter=3)):  # densified
         assert MLPClassifier(random_state=0, **solver_kw).fit(X, y).predict(X).shape == y.shape
+
+
+def test_sparse_training_is_bitwise_identical_across_thread_counts():
+    import nbmlp
+    if nbmlp._threads.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 threads")
+    X, y = _sparse_problem(200, 400)  # 200 · 400 · 64 multiply-adds a step: the parallel kernels run
+    results = []
+    try:
+        for threads in (1, 2):
+            nbmlp.set_num_threads(threads)
+            est = MLPClassifier((64,), max_iter=2, batch_size=200, alpha=0.01, random_state=0, dtype="float64")
+            results.append([a.copy() for a in est.fit(X, y).coefs_])
+    finally:
+        nbmlp.set_num_threads(nbmlp._threads.numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
