@@ -21,7 +21,7 @@ from .optim import weight_sqnorm
 from .passes import (A_IN, ACT, N_IN, N_OUT, backward_pass, forward_pass, input_block, layer_block, layer_params,
                      loss_sum, pack_region, rows as block_rows)
 
-COLUMN_BLOCK = 16  # neurons j per thread's share of ∂w in sparse_backward_dw
+ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
 
 
 def upper_layout(layout):
@@ -90,31 +90,34 @@ def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
     Notes
     -----
     ``∂w_ij = scale · Σ_s y_si δ_sj``: zero, then each non-zero y_si scattered into row i;
-    ``∂b_j = scale · Σ_s δ_sj``. Threads own blocks of neurons j, so every ∂w_ij is summed
-    by one thread in the order s, p: the same result for any thread count.
+    ``∂b_j = scale · Σ_s δ_sj``. The rows i are cut into ``ROW_CHUNKS`` ranges, each zeroed and
+    filled by one thread that reads every non-zero of the batch and keeps those of its range:
+    every ∂w_ij is summed by one thread in the order s, p, whatever the thread count, and each
+    non-zero updates a whole contiguous row of ∂w.
     """
     l, m = dw.shape
     nb = delta.shape[0]
     zero = dw.dtype.type(0)
-    # ∂w_ij = 0   (threads own rows i)
-    for i in prange(l):
-        for j in range(m):
-            dw[i, j] = zero
-    blocks = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    # ∂w_ij += (scale · y_si) δ_sj for every non-zero y_si; ∂b_j = scale · Σ_s δ_sj   (threads own blocks of j)
-    for k in prange(blocks):
-        j0, j1 = k * COLUMN_BLOCK, min(m, (k + 1) * COLUMN_BLOCK)
+    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj for the non-zeros y_si of the chunk's rows i   (threads own chunks of rows i)
+    for k in prange(ROW_CHUNKS):
+        i0, i1 = (k * l) // ROW_CHUNKS, ((k + 1) * l) // ROW_CHUNKS
+        for i in range(i0, i1):
+            for j in range(m):
+                dw[i, j] = zero
         for s in range(nb):
             r = rows[s]
             for p in range(indptr[r], indptr[r + 1]):
-                i, v = indices[p], scale * data[p]
-                for j in range(j0, j1):
-                    dw[i, j] += v * delta[s, j]
-        for j in range(j0, j1):
-            acc = zero
-            for s in range(nb):
-                acc += delta[s, j]
-            db[j] = scale * acc
+                i = indices[p]
+                if i0 <= i < i1:
+                    v = scale * data[p]
+                    for j in range(m):
+                        dw[i, j] += v * delta[s, j]
+    # ∂b_j = scale · Σ_s δ_sj   (threads own neurons j)
+    for j in prange(m):
+        acc = zero
+        for s in range(nb):
+            acc += delta[s, j]
+        db[j] = scale * acc
 
 
 @njit(**JIT_DRIVER_INLINE)
