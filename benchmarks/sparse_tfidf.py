@@ -2,7 +2,7 @@
 
 Run: python benchmarks/sparse_tfidf.py [--epochs 3] [--threads N] [--rows 20000] [--cols 50000]
 The matrix is generated: 20,000 documents × 50,000 terms, 0.1 % non-zeros (50 per row), 20
-classes; a tenth of a document's terms come from its class's 2,500 favoured terms, the rest from
+classes; 30 % of a document's terms come from its class's 2,500 favoured terms, the rest from
 the whole vocabulary; values are log(1 + count) · idf, rows L2-normalized (float64 CSR).
 Both estimators fit the same CSR matrix (80 % of the rows) with adam, batch 200, alpha 1e-4, one
 hidden layer of 128 ReLU, no early stopping, for ``--epochs`` epochs; the fit time per epoch and
@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPClassifier as SkClassifier
 import nbmlp
 
 
-def tfidf_like(n_rows, n_cols, nnz_per_row=50, n_classes=20, favoured=2500, own_share=0.1, seed=0):
+def tfidf_like(n_rows, n_cols, nnz_per_row=50, n_classes=20, favoured=2500, own_share=0.3, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, n_rows)
     vocab = np.stack([rng.choice(n_cols, favoured, replace=False) for _ in range(n_classes)])
