@@ -13,7 +13,8 @@ median fit time of
 - ``scikit-learn``: ``sklearn.neural_network.MLPClassifier`` with the same settings,
 
 and the ratios the threading policy is judged by: ``N / 1`` (busy: at most 1.3) and ``N / N fixed``
-(idle: not above 1). Every contender runs in turn in each round, with a pause before each call
+(idle: not above 1). ``--grid`` adds ``GridSearchCV(nbmlp.MLPClassifier(), …)`` with ``n_jobs=1``
+and ``n_jobs=2`` (8 candidates × 5 folds on breast-cancer). Every contender runs in turn in each round, with a pause before each call
 (idle threads of OpenMP and OpenBLAS spin for a while after a call), and the medians are over the
 rounds. Say which CPU the figures come from: they are printed in the header.
 """
@@ -121,12 +122,37 @@ def measure(fns, rounds):
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
+def grid_search(n_jobs_list=(1, 2), rounds=3):
+    """Median time of ``GridSearchCV(nbmlp.MLPClassifier(), …)`` on breast-cancer for each n_jobs.
+
+    8 candidates × 5 folds of ``MLPClassifier()`` defaults. joblib's workers start with
+    ``NUMBA_NUM_THREADS = cores // n_jobs``; the first call of each (worker start-up: importing
+    nbmlp and loading its compiled code) is left out, as the workers are then reused.
+    """
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = case_data("breast-cancer")
+    grid = dict(alpha=[1e-5, 1e-4, 1e-3, 1e-2], learning_rate_init=[1e-3, 3e-3])
+    est = nbmlp.MLPClassifier(random_state=0, dtype="float32")
+    times = {n: [] for n in n_jobs_list}
+    for n in n_jobs_list:
+        GridSearchCV(est, grid, cv=5, n_jobs=n).fit(X, y)  # start-up
+    for _ in range(rounds):
+        for n in n_jobs_list:
+            time.sleep(PAUSE)
+            t0 = time.perf_counter()
+            GridSearchCV(est, grid, cv=5, n_jobs=n).fit(X, y)
+            times[n].append(time.perf_counter() - t0)
+    return {n: float(np.median(v)) for n, v in times.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each contender (default 5)")
     parser.add_argument("--threads", type=int, default=nbmlp.get_num_threads(),
                         help="threads of the parallel contender (default: all)")
+    parser.add_argument("--grid", action="store_true", help="also time GridSearchCV with n_jobs 1 and 2")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")  # scikit-learn's ConvergenceWarning at a fixed number of epochs
     before = nbmlp.get_num_threads()
@@ -151,6 +177,16 @@ def main(argv=None):
                 one, fixed, adaptive, sk = t["nbmlp 1"], t[f"nbmlp {n} fixed"], t[f"nbmlp {n}"], t["scikit-learn"]
                 print(f"{name:<14} {state:<6} {one:9.4f} {fixed:15.4f} {adaptive:9.4f} {sk:9.4f} "
                       f"{adaptive / one:6.2f} {adaptive / fixed:8.2f} {sk / adaptive:13.1f}", flush=True)
+        if args.grid:
+            nbmlp.set_num_threads(before)
+            for state in ("idle", "busy"):
+                if state == "busy":
+                    with Spinner(600):
+                        t = grid_search(rounds=args.rounds)
+                else:
+                    t = grid_search(rounds=args.rounds)
+                print(f"GridSearchCV   {state:<6} n_jobs=1 {t[1]:.3f} s, n_jobs=2 {t[2]:.3f} s, "
+                      f"ratio {t[2] / t[1]:.2f}", flush=True)
     finally:
         nbmlp.set_num_threads(before)
 

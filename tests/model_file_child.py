@@ -27,6 +27,7 @@ def use(path, np, nbmlp):
             y = model.classes_[np.arange(n) % len(model.classes_)]
     else:
         y = rng.normal(size=(n, model.n_outputs_)) if model.n_outputs_ > 1 else rng.normal(size=n)
+    model.set_params(early_stopping=False)  # partial_fit refuses early_stopping=True, as scikit-learn
     model.partial_fit(X, y)
     model.predict(X)
 

@@ -16,6 +16,8 @@ def f(u, act):
         return np.maximum(u, 0)
     if act == "leaky_relu":
         return np.where(u > 0, u, SLOPE * u)
+    if act == "exp":
+        return np.exp(u)
     if act == "softmax":
         z = np.exp(u - u.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
@@ -40,11 +42,13 @@ def loss_per_sample(y, t, loss):
         return -(t * np.log(y)).sum(axis=1)
     if loss == "binary_cross_entropy":
         return -(t * np.log(y) + (1 - t) * np.log(1 - y)).sum(axis=1)
+    if loss == "poisson":
+        return (np.where(t > 0, t * np.log(np.where(t > 0, t, 1) / y), 0) - t + y).sum(axis=1)
     raise ValueError(loss)
 
 
 def output_delta(y, u, t, loss, act):
-    if loss in ("cross_entropy", "binary_cross_entropy"):
+    if loss in ("cross_entropy", "binary_cross_entropy", "poisson"):
         return y - t
     return (y - t) * df(u, y, act)
 

@@ -137,7 +137,7 @@ def test_values_beyond_float32_name_the_argument(net):
 def test_estimator_random_state_and_sample_weight_are_named():
     from nbmlp import MLPClassifier
 
-    clf = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, y)
+    clf = MLPClassifier((3,), max_iter=2, random_state=0, dtype="float32").fit(X, y)
     before = [c.copy() for c in clf.coefs_]
     with pytest.raises(ValueError, match="random_state must be in"):
         clf.set_params(random_state=2**70).fit(X, y)

@@ -8,26 +8,11 @@ from nbmlp import MLPClassifier, MLPRegressor
 ESTIMATORS = [MLPClassifier(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01),
               MLPRegressor(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01)]
 
-# checks that do not hold for this estimator, with the reason (the same ones scikit-learn's own
-# MLPs are exempt from or special-cased for)
-FLOAT32_WEIGHTS = ("float32 rounding: a sample of weight 2 and the same sample twice sum in another "
-                   "order (relative differences ~1e-6; the check uses rtol=1e-7)")
-EXPECTED_FAILED = {
-    "MLPClassifier": {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS},
-    "MLPRegressor": {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS,
-                     "check_regressor_multioutput": "predictions come in the model's dtype, float32 by "
-                                                    "default; the check wants float64 (dtype='float64' passes)"},
-}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}))
+# the default dtype=None follows scikit-learn's rule (float64 for float64 input): every check
+# passes, none is expected to fail
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
-
-
-def test_float64_regressor_passes_the_multioutput_check():
-    from sklearn.utils.estimator_checks import check_regressor_multioutput
-    check_regressor_multioutput("MLPRegressor", MLPRegressor((10,), max_iter=20, dtype="float64"))
 
 
 # -- property-based: random shapes and values never crash fit/predict with an undocumented error

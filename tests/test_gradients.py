@@ -10,7 +10,7 @@ from conftest import ACTIVATIONS, DTYPES, tol
 
 OUTPUTS = [("identity", "squared_error"), ("sigmoid", "squared_error"), ("tanh", "squared_error"),
            ("relu", "squared_error"), ("leaky_relu", "squared_error"),
-           ("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy")]
+           ("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("exp", "poisson")]
 
 
 def make_data(net, N, rng):
@@ -20,6 +20,8 @@ def make_data(net, N, rng):
         T = np.eye(n)[rng.integers(0, n, N)]
     elif net.loss == "binary_cross_entropy":
         T = rng.integers(0, 2, (N, n)).astype(float)
+    elif net.loss == "poisson":
+        T = rng.poisson(1.0, (N, n)).astype(float)  # counts, zeros among them
     else:
         T = rng.standard_normal((N, n))
     return X, T

@@ -38,14 +38,14 @@ EXAMPLES = int(os.environ.get("NBMLP_FUZZ_EXAMPLES", FAST))
 def _base_models():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 4))
-    adam = MLPClassifier((5,), max_iter=3, random_state=0).fit(X, np.arange(40) % 3)
+    adam = MLPClassifier((5,), max_iter=3, random_state=0, dtype="float32").fit(X, np.arange(40) % 3)
     adam.feature_names_in_ = np.array(["a", "b", "c", "d"], dtype=object)
     strings = MLPClassifier((4, 3), activation=["tanh", "relu"], solver="sgd", max_iter=3, random_state=0,
                             early_stopping=True, validation_fraction=0.25, dtype="float64").fit(
         X, np.array(["no", "yes"])[np.arange(40) % 2])
-    labels = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, (X[:, :3] > 0).astype(int))
+    labels = MLPClassifier((3,), max_iter=2, random_state=0, dtype="float32").fit(X, (X[:, :3] > 0).astype(int))
     sgd = MLPRegressor((4,), solver="sgd", momentum=0.0, learning_rate_init=0.01, max_iter=2,
-                       random_state=0).fit(X, X[:, :2])
+                       random_state=0, dtype="float32").fit(X, X[:, :2])
     return {"adam": adam, "strings": strings, "multilabel": labels, "sgd": sgd}
 
 

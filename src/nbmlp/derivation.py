@@ -57,10 +57,12 @@ u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)""",
 squared error          E = ½ Σ_k (y_k − t_k)²
 cross-entropy          E = −Σ_k t_k log y_k                                (softmax output)
 binary cross-entropy   E = −Σ_k [t_k log y_k + (1 − t_k) log(1 − y_k)]     (sigmoid output)
+Poisson (half deviance) E = Σ_k [t_k log(t_k / y_k) − t_k + y_k]          (output y_k = e^(u_k))
+                       = Σ_k [t_k log t_k − t_k u_k − t_k + e^(u_k)]      (t log t = 0 at t = 0)
 a batch of N samples   E = (1/N) Σ_s E_s""",
         "The error of one sample compares the outputs y_k with the targets t_k. The two "
         "cross-entropies are computed from u_k (log-sum-exp, and log(1 + e^(−|u|))) so that "
-        "no log of a rounded-to-zero y is taken. A batch's E is the mean of its samples' errors.",
+        "no log of a rounded-to-zero y is taken; so is the Poisson loss, from log y_k = u_k. A batch's E is the mean of its samples' errors.",
         ("losses.loss_forward", "passes.loss_sum"),
     ),
     Step(
@@ -70,9 +72,10 @@ a batch of N samples   E = (1/N) Σ_s E_s""",
 δ_k   = ∂E/∂u_k = (∂E/∂y_k)(∂y_k/∂u_k)
 ∂w_jk = y_j δ_k
 ∂b_k  = δ_k                           (∂u_k/∂b_k = 1)
-softmax + cross-entropy, sigmoid + binary cross-entropy:   δ_k = y_k − t_k""",
+softmax + cross-entropy, sigmoid + binary cross-entropy:   δ_k = y_k − t_k
+e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y_k − t_k""",
         "`output_delta` computes δ_k per sample: the loss derivative ∂E/∂y_k times the "
-        "output activation's derivative ∂y_k/∂u_k, or y_k − t_k directly for the two matched "
+        "output activation's derivative ∂y_k/∂u_k, or y_k − t_k directly for the three matched "
         "pairs. The dense kernels are written once for any layer, with i the layer below and "
         "j the layer computed: for the output layer read i as j and j as k. They take the mean "
         "over the batch (`scale` = 1/N): ∂w_jk = (1/N) Σ_s y_sj δ_sk. Training runs "

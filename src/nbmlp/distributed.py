@@ -126,6 +126,10 @@ def _same(comm, value, what):
 
 
 def _fit(est, X, y, comm, sample_weight, incremental, classes):
+    if hasattr(X, "tocsr"):
+        raise TypeError("X_shard: sparse input is not supported by distributed training (pass a dense array)")
+    if est.solver == "lbfgs":
+        raise ValueError("solver: distributed training needs 'sgd' or 'adam', got 'lbfgs'")
     MPI, comm = _mpi(comm)
     # checking sets n_features_in_ (and feature_names_in_): put them back if any rank fails
     saved = {k: v for k, v in vars(est).items() if k in ("n_features_in_", "feature_names_in_")}

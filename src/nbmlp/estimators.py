@@ -14,25 +14,29 @@ tolerance tests and early stopping as in scikit-learn. Intended differences: the
 comes from nbmlp's own generator (seeded from ``random_state``), so runs are not bitwise equal
 to scikit-learn's; the log-loss is computed from the sums ``u`` without clipping the
 probabilities; early stopping stratifies multiclass targets too (scikit-learn stratifies only
-binary ones); ``dtype`` defaults to float32.
+binary ones). ``dtype=None`` (the default) follows scikit-learn's rule: float32 input trains and
+predicts in float32, any other input in float64; ``dtype="float32"`` asks for float32 whatever
+the input (faster, see the README).
 """
 import json
 import numbers
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
-from ._threads import train_epoch_in_runs
+from ._threads import train_epoch_in_runs, training_threads
 from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError
 
@@ -47,7 +51,16 @@ HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu":
           "leaky_relu": "leaky_relu"}
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # scikit-learn's names of the output activations
-OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
+OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "exp": "exp"}
+CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
+
+
+def _stochastic(est):
+    """``partial_fit`` exists for the stochastic solvers only, as in scikit-learn."""
+    if est.solver not in ("sgd", "adam"):
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not "
+                             "stochastic.")
+    return True
 
 
 class _BaseMLP(BaseEstimator):
@@ -58,7 +71,7 @@ class _BaseMLP(BaseEstimator):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None):
+                 max_fun=15000, dtype=None, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -81,6 +94,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dtype = dtype
         self.callbacks = callbacks
 
@@ -109,8 +123,9 @@ class _BaseMLP(BaseEstimator):
         for a in acts:
             if not isinstance(a, str) or a not in HIDDEN:
                 raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if self.solver not in ("sgd", "adam", "lbfgs"):
+            raise ValueError(f"solver must be 'sgd', 'adam' or 'lbfgs', got {self.solver!r}")
+        V.check_number(self.max_fun, "max_fun", low=1, integer=True)
         if self.learning_rate not in SCHEDULES:
             raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
         V.check_number(self.alpha, "alpha", low=0)
@@ -129,7 +144,8 @@ class _BaseMLP(BaseEstimator):
             if value >= 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
-        V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        if not (isinstance(self.n_iter_no_change, numbers.Real) and self.n_iter_no_change == np.inf):
+            V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
         rs = self.random_state
         if not (rs is None or isinstance(rs, np.random.RandomState)):
             if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
@@ -144,14 +160,17 @@ class _BaseMLP(BaseEstimator):
         callbacks = [] if self.callbacks is None else list(self.callbacks)
         if not all(callable(cb) for cb in callbacks):
             raise TypeError(f"callbacks must be a list of callables, got {self.callbacks!r}")
-        return [int(n) for n in sizes], [HIDDEN[a] for a in acts], V.check_dtype(self.dtype), callbacks
+        dtype = None if self.dtype is None else V.check_dtype(self.dtype)
+        return [int(n) for n in sizes], [HIDDEN[a] for a in acts], dtype, callbacks
 
     # -- the network -----------------------------------------------------------------------
     def _network(self, dtype):
         """An ``MLP`` holding the fitted weights (built from ``coefs_`` and ``intercepts_``)."""
         units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
-        acts, out = self._activations_, self._out_activation_core
-        net = MLP(units, activation=acts, output=out, loss=self._loss_core, dtype=dtype, seed=0)
+        # the fitted output (not the loss parameter, which set_params may have changed since);
+        # its loss is the one MLP pairs with it
+        acts, out = self._activations_, CORE_OUT[self.out_activation_]
+        net = MLP(units, activation=acts, output=out, dtype=dtype, seed=0)
         weights, biases = net._views(net.params)
         for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
             w[...] = c
@@ -179,9 +198,9 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         dtype = self.coefs_[0].dtype.type
-        return self._network(dtype).forward(_as_dtype(X, dtype, "X"))
+        return _net_forward(self._network(dtype), _as_dtype(X, dtype, "X"))
 
     # -- training --------------------------------------------------------------------------
     def _batch_size(self, n):
@@ -212,12 +231,15 @@ class _BaseMLP(BaseEstimator):
         X, y, T, c, lb, units, acts, dtype, callbacks, first_pass = self._check_fit(
             X, y, sample_weight, incremental, classes)
         rs = check_random_state(self.random_state)
-        early_stopping = self.early_stopping and not incremental
+        # as scikit-learn: early stopping is for the stochastic solvers only
+        early_stopping = self.early_stopping and not incremental and self.solver != "lbfgs"
         if early_stopping:
             X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
         else:
             X_val = y_val = T_val = None
         X = _as_dtype(X, dtype, "X")
+        if sparse.issparse(X) and (len(units) == 2 or self.solver == "lbfgs"):
+            X = X.toarray()  # no hidden layer, or L-BFGS (all samples at once): the dense kernels
         T = _as_dtype(T, dtype, "y")
         return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
 
@@ -229,22 +251,29 @@ class _BaseMLP(BaseEstimator):
         layer sizes and hidden activations. ``classes`` (when given) fixes the classes.
         """
         sizes, acts, dtype, callbacks = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if callable(getattr(y, "isna", None)) and np.asarray(y.isna()).any():  # pandas NA (pd.NA, NaN, None)
             raise ValueError("Input y contains missing values (NA)")
         X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
+                             accept_sparse=["csr", "csc"],
                              y_numeric=not is_classifier(self))
         if not first_pass and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if dtype is None:  # scikit-learn's rule: float32 stays float32, anything else is float64
+            dtype = _input_dtype(X) if first_pass else self.coefs_[0].dtype.type
         T, c, lb = self._targets(y, first_pass, incremental, classes, dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             c = sample_weight if c is None else c * sample_weight
         if c is not None:
             _as_dtype(c, dtype, "sample_weight")
+        if not first_pass and self.out_activation_ != OUT_NAMES[self._out_activation_core]:
+            raise ValueError("loss cannot change between warm-started fits")
         if not first_pass and self._activations_ != acts:
             raise ValueError("activation and hidden_layer_sizes cannot change between warm-started fits")
         if not first_pass and self.coefs_[0].dtype != dtype:
@@ -260,6 +289,9 @@ class _BaseMLP(BaseEstimator):
         """Train on checked input; from here on the estimator changes."""
         net = self._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
         self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+        if self.solver == "lbfgs":
+            self._train_lbfgs(net, X, T, c)
+            return
         self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
 
     def _begin_fit(self, first_pass, lb, units, acts, dtype, rs, early_stopping, incremental):
@@ -306,24 +338,35 @@ class _BaseMLP(BaseEstimator):
         if len(idx_train) == 0 or len(idx_val) == 0:
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no "
                              f"validation sample out of {X.shape[0]}")
+        if len(idx_val) < 2:  # as scikit-learn: one sample gives no R² and a meaningless score
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
         cw = None if c is None else c[idx_train]
         return X[idx_train], T[idx_train], cw, X[idx_val], y[idx_val], T[idx_val]
 
     def _train(self, net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks):
         N, dtype, state = X.shape[0], net.dtype, self._optimizer_state
         batch = self._batch_size(N)
-        work = net._work(batch, with_backward=True)
         grads = np.empty_like(net.params)
         perm = np.arange(N, dtype=np.int64)
         weighted = c is not None and not np.all(c == 1)
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
+        if sparse.issparse(X):  # CSR rows read in place; the first layer over the non-zeros only
+            from .kernels.sparse import train_epoch_sparse, upper_layout
+            up, work = upper_layout(net.layout), _upper_work(net, batch, with_backward=True)
+            data = _csr_arrays(X, dtype) + data[1:]
+        else:
+            work = net._work(batch, with_backward=True)
 
         def epoch():
             hyper, rng = self._hyper(dtype), self._shuffle_rng
 
             def train(order, do_shuffle):
+                if sparse.issparse(X):
+                    return train_epoch_sparse(net.params, grads, opt_state, work, data, order, rng, net.layout, up,
+                                              net._loss_code, batch, state["code"], hyper, do_shuffle)
                 return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
                                        net._loss_code, batch, state["code"], hyper, do_shuffle)
             return train_epoch_in_runs(net.layers, batch, perm, rng if self.shuffle else None, train)
@@ -332,6 +375,52 @@ class _BaseMLP(BaseEstimator):
             return self._validate(net, X_val, y_val, T_val)
 
         self._epochs(net, N, epoch, validate if early_stopping else None, incremental, callbacks)
+
+    def _train_lbfgs(self, net, X, T, c):
+        """scipy's L-BFGS-B over the flat parameters; each evaluation of the loss and its gradient
+        over the whole data is one compiled call (``kernels.fullbatch.full_loss_gradient``)."""
+        import scipy.optimize
+        from sklearn.utils.optimize import _check_optimize_result
+
+        from .kernels.fullbatch import full_loss_gradient
+
+        N, l, dtype = X.shape[0], X.shape[1], net.dtype
+        work = net._work(N, with_backward=True)
+        work[0][:N * l] = X.ravel()  # block 0 of Y: the inputs, read by every evaluation
+        grads = np.empty_like(net.params)
+        weighted = c is not None and not np.all(c == 1)
+        cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
+        alpha, kappa = dtype(self.alpha), self._hyper(dtype)[6]
+        start = net.params.copy()
+
+        def loss_and_gradient(theta):
+            net.params[...] = theta
+            with training_threads(net.layers, N, N):  # one evaluation: a step of N samples
+                loss = full_loss_gradient(net.params, grads, work, T, cs, net.layout, net._loss_code, alpha,
+                                          float(kappa))
+            return loss, grads.astype(np.float64)
+
+        def record(intermediate_result):
+            self.loss_curve_.append(float(intermediate_result.fun))
+
+        try:
+            result = scipy.optimize.minimize(
+                loss_and_gradient, start.astype(np.float64), method="L-BFGS-B", jac=True, callback=record,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        except BaseException:  # Ctrl-C or an error inside scipy: the weights the fit started from
+            net.params[...] = start
+            self._set_weights(net)
+            raise
+        if not (np.isfinite(result.fun) and np.isfinite(result.x).all()
+                and np.isfinite(result.x.astype(dtype)).all()):
+            net.params[...] = start
+            self._set_weights(net)
+            raise DivergenceError(f"L-BFGS produced a non-finite loss or weights (loss {result.fun}); the "
+                                  "starting weights were kept. The input data may need scaling.")
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        net.params[...] = result.x
+        self._set_weights(net)
 
     def _hyper(self, dtype):
         """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
@@ -443,7 +532,7 @@ class _BaseMLP(BaseEstimator):
 
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
-        Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
+        Y = _net_forward(net, _as_dtype(X_val, net.dtype, "X")).astype(np.float64)
         loss_sum, count = self._validation_loss_sum(Y, T_val, net.dtype)
         return float(self._score_outputs(Y, y_val)), float(loss_sum / count)
 
@@ -453,6 +542,9 @@ class _BaseMLP(BaseEstimator):
         if self._loss_core == "squared_error":
             return 0.5 * np.sum((Y - T) ** 2), Y.size
         tiny = np.finfo(dtype).tiny
+        if self._loss_core == "poisson":  # t log(t/y) − t + y, summed over outputs
+            tlog = np.where(T > 0, T * np.log(np.where(T > 0, T, 1) / np.maximum(Y, tiny)), 0.0)
+            return np.sum(tlog - T + Y), Y.shape[0]
         P = np.clip(Y, tiny, 1)
         if self._loss_core == "cross_entropy":
             return -np.sum(np.sum(T * np.log(P), axis=1)), Y.shape[0]
@@ -481,6 +573,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
 
     # -- persistence -----------------------------------------------------------------------
@@ -559,8 +652,63 @@ def _copy_into(targets, sources):
         target[...] = source
 
 
+def _csr_arrays(X, dtype):
+    """``(indptr, indices, data)`` of a sparse matrix as CSR, int64 indices, data of ``dtype``."""
+    X = X.tocsr()
+    return (np.ascontiguousarray(X.indptr, dtype=np.int64), np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.data, dtype=dtype))
+
+
+def _upper_work(net, cap, with_backward):
+    """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
+    input block, which CSR inputs do not need."""
+    from .kernels.passes import pack_size
+    upper = net.layers[1:]
+    size = cap * sum(upper)
+    Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
+    if not with_backward:
+        return Y, U
+    return (Y, U, np.empty(size, net.dtype), np.empty(size, net.dtype),
+            np.empty(cap * upper[-1], net.dtype), np.empty(cap, net.dtype))
+
+
+def _net_forward(net, X):
+    """``net.forward(X)``, for a sparse X through ``kernels.sparse`` (chunks of rows, never densified)."""
+    if not sparse.issparse(X):
+        return net.forward(X)
+    if len(net.layers) == 2:
+        return net.forward(X.toarray())
+    from ._threads import use_chosen
+    from .kernels.sparse import sparse_forward_pass, upper_layout
+    from .network import PREDICT_CHUNK
+    csr = _csr_arrays(X, net.dtype)
+    N, n_out = X.shape[0], net.layers[-1]
+    cap = max(1, min(N, PREDICT_CHUNK))
+    up, (Y, U) = upper_layout(net.layout), _upper_work(net, cap, with_backward=False)
+    out = np.empty((N, n_out), dtype=net.dtype)
+    start_out = cap * (sum(net.layers[1:]) - n_out)
+    with use_chosen():
+        for start in range(0, N, cap):
+            nb = min(cap, N - start)
+            rows = np.arange(start, start + nb, dtype=np.int64)
+            sparse_forward_pass(Y, U, net.params, net.layout, up, csr, rows, cap, nb)
+            out[start:start + nb] = Y[start_out:start_out + nb * n_out].reshape(nb, n_out)
+    return out
+
+
+def _input_dtype(X):
+    """The dtype of ``dtype=None``: float32 for float32 input, float64 for anything else."""
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
 def _as_dtype(a, dtype, name):
-    """``a`` as a C-contiguous array of the model's dtype; ValueError if that overflows."""
+    """``a`` as a C-contiguous array of the model's dtype (a sparse ``a`` as CSR); ValueError if that overflows."""
+    if sparse.issparse(a):
+        with np.errstate(over="ignore"):
+            out = a.tocsr().astype(dtype)
+        if not np.isfinite(out.data).all():
+            raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
+        return out
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(out).all():
@@ -730,7 +878,7 @@ def _load(reader):
         if len(set(names.tolist())) != len(names):
             raise ValueError("member 'feature_names_in': repeated feature names")
     lb = _read_labels(reader, attrs, units) if classifier else None
-    if attrs["out_activation_"] != ("identity" if lb is None else OUT_NAMES[
+    if attrs["out_activation_"] != (OUT_NAMES[est._out_activation_core] if lb is None else OUT_NAMES[
             "softmax" if lb.y_type_ == "multiclass" else "sigmoid"]):
         raise ValueError(f"member 'attrs_json': out_activation_ {attrs['out_activation_']!r} does not fit the "
                          "estimator and its label type")
@@ -783,8 +931,8 @@ def _check_loaded_params(est):
                     isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
                     for v in cw.values()))):
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
-        elif est.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error', got {est.loss!r}")
+        elif est.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {est.loss!r}")
     except (ValueError, TypeError) as e:
         raise ValueError(f"member 'params_json': {e}") from None
 
@@ -891,8 +1039,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         per hidden layer.
     class_weight : dict, "balanced" or None
         Weights of the classes, multiplied into the sample weights (not for multilabel targets).
-    dtype : {"float32", "float64"}
-        Type of the weights and of every computation (default float32).
+    dtype : {None, "float32", "float64"}
+        Type of the weights and of every computation. None (default): float32 for float32 input,
+        else float64 (scikit-learn's rule); a warm start or ``partial_fit`` keeps the fitted type.
     callbacks : list of callables, optional
         Each is called after every epoch as ``cb(estimator, record)``, with ``record`` a dict
         holding ``epoch``, ``loss``, ``validation_score``, ``validation_loss`` and
@@ -921,14 +1070,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 class_weight=None, dtype="float32", callbacks=None):
+                 max_fun=15000, class_weight=None, dtype=None, callbacks=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
                          verbose=verbose, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
+                         callbacks=callbacks)
         self.class_weight = class_weight
 
     @property
@@ -945,6 +1095,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             lb = LabelBinarizer()
             if classes is not None and not type_of_target(y).startswith("multilabel"):
                 lb.fit(np.asarray(classes))
+                unseen = np.setdiff1d(np.unique(y), lb.classes_)
+                if len(unseen):
+                    raise ValueError(f"y: labels {unseen.tolist()} are not in classes={lb.classes_.tolist()}")
             else:
                 lb.fit(y)
             new_lb = lb
@@ -955,6 +1108,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError("y: the labels differ from the ones of the first fit")
             else:
                 unseen = np.setdiff1d(np.unique(y), self.classes_)
+                if not incremental and not np.array_equal(np.unique(y), self.classes_):
+                    raise ValueError("warm_start can only be used where `y` has the same classes as in the "
+                                     f"previous call to fit. Previously got {self.classes_.tolist()}, `y` has "
+                                     f"{np.unique(y).tolist()}")
                 if len(unseen):
                     what = "partial_fit" if incremental else "warm_start"
                     raise ValueError(f"y: {what} got labels {unseen.tolist()} that are not in "
@@ -990,6 +1147,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch on (X, y), continuing from the current weights; ``classes`` on the first call."""
         if not hasattr(self, "coefs_"):
@@ -1033,8 +1191,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor, a drop-in for scikit-learn's ``MLPRegressor``.
 
-    Identity output and the half squared error, averaged over outputs as in scikit-learn; one
-    or several outputs.
+    Identity output and the half squared error, averaged over outputs as in scikit-learn, or
+    (``loss="poisson"``) an exponential output ``y = e^u`` and half the Poisson deviance
+    ``Σ_k [t log(t/y) − t + y]``, summed over outputs as in scikit-learn ≥ 1.7; one or several
+    outputs.
 
     Parameters
     ----------
@@ -1043,8 +1203,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
     n_iter_no_change, dtype, callbacks
         As in ``MLPClassifier``.
-    loss : {"squared_error"}
-        The only loss (scikit-learn's default); kept as a parameter for its name.
+    loss : {"squared_error", "poisson"}
+        Half squared error (identity output) or half Poisson deviance (exponential output,
+        targets >= 0).
 
     Attributes
     ----------
@@ -1054,28 +1215,36 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         As in ``MLPClassifier``; the validation score is R².
     """
 
-    _out_activation_core = "identity"
-    _loss_core = "squared_error"
+    @property
+    def _out_activation_core(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    @property
+    def _loss_core(self):
+        return "poisson" if self.loss == "poisson" else "squared_error"
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None):
+                 max_fun=15000, dtype=None, callbacks=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
                          verbose=verbose, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
+                         callbacks=callbacks)
         self.loss = loss
 
     def _targets(self, y, first_pass, incremental, classes, dtype):
-        if self.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error', got {self.loss!r}")
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         y = np.asarray(y)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("y: loss='poisson' needs targets >= 0 (counts or rates)")
         return (y.reshape(-1, 1) if y.ndim == 1 else y), None, None
 
     def _score_outputs(self, Y, y):
@@ -1085,6 +1254,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Train on (X, y); returns self. ``y``: (n_samples,) or (n_samples, n_outputs)."""
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on (X, y), continuing from the current weights."""
         return self._fit(X, y, sample_weight, incremental=True)

@@ -14,9 +14,9 @@ from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backw
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")
 LOSSES = tuple(losses.CODES)
-DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
+DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "exp": "poisson"}
 PREDICT_CHUNK = 4096  # rows per forward call in forward/predict: bounds the work buffers
 
 
@@ -91,6 +91,9 @@ class MLP:
             raise ValueError(f"loss: a softmax output needs loss='cross_entropy', got {loss!r}")
         if loss == "cross_entropy" and output != "softmax":
             raise ValueError(f"loss: 'cross_entropy' needs output='softmax', got output={output!r}")
+        if (output == "exp") != (loss == "poisson"):
+            raise ValueError(f"loss: an 'exp' output goes with loss='poisson' and only with it, got "
+                             f"output={output!r}, loss={loss!r}")
         if loss == "binary_cross_entropy" and output != "sigmoid":
             raise ValueError(f"loss: 'binary_cross_entropy' needs output='sigmoid', got output={output!r}")
         if seed is not None:

@@ -13,6 +13,7 @@ from numba import njit, prange
 from .._config import JIT_PARALLEL, JIT_SERIAL
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
+EXP = 6  # output only, with the Poisson loss (its δ_k = y_k − t_k needs no derivative here)
 CODES = {
     "identity": IDENTITY,
     "sigmoid": SIGMOID,
@@ -20,6 +21,7 @@ CODES = {
     "relu": RELU,
     "leaky_relu": LEAKY_RELU,
     "softmax": SOFTMAX,
+    "exp": EXP,
 }
 LEAKY_SLOPE = 0.01  # a in leaky ReLU: f(u) = u if u > 0 else a·u
 
@@ -32,7 +34,8 @@ def activation_block(y, u, code, s0, s1, j0, j1):
     Notes
     -----
     ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh, ReLU
-    ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u`` (softmax needs whole rows: ``softmax_rows``).
+    ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, exponential ``e^u`` (output only; softmax
+    needs whole rows: ``softmax_rows``).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     if code == IDENTITY:
@@ -60,6 +63,11 @@ def activation_block(y, u, code, s0, s1, j0, j1):
         for s in range(s0, s1):
             for j in range(j0, j1):
                 y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
+    elif code == EXP:
+        # y_j = e^(u_j)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = np.exp(u[s, j])
 
 
 @njit(**JIT_SERIAL)

@@ -12,11 +12,12 @@ from numba import njit
 from .._config import JIT_SERIAL
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
 
-SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = 0, 1, 2
+SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, POISSON = 0, 1, 2, 3
 CODES = {
     "squared_error": SQUARED_ERROR,
     "cross_entropy": CROSS_ENTROPY,
     "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+    "poisson": POISSON,
 }
 
 
@@ -40,7 +41,10 @@ def loss_forward(e, y, u, t, code):
     squared error ``E = ½ Σ_k (y_k − t_k)²``;
     cross-entropy ``E = −Σ_k t_k log y_k`` with ``log y_k = u_k − log Σ_r e^(u_r)`` (softmax);
     binary cross-entropy ``E = −Σ_k [t_k log y_k + (1 − t_k) log(1 − y_k)]``
-    ``= Σ_k [max(u_k, 0) − t_k u_k + log(1 + e^(−|u_k|))]`` (sigmoid), both from u for stability.
+    ``= Σ_k [max(u_k, 0) − t_k u_k + log(1 + e^(−|u_k|))]`` (sigmoid), both from u for stability;
+    Poisson (half the deviance, exponential output ``y_k = e^(u_k)``)
+    ``E = Σ_k [t_k log(t_k / y_k) − t_k + y_k] = Σ_k [t_k log t_k − t_k u_k − t_k + y_k]``
+    (``t log t = 0`` at t = 0).
     """
     N, n = y.shape
     zero, one, half = y.dtype.type(0), y.dtype.type(1), y.dtype.type(0.5)
@@ -72,6 +76,14 @@ def loss_forward(e, y, u, t, code):
             for k in range(n):
                 acc += max(u[s, k], zero) - t[s, k] * u[s, k] + np.log(one + np.exp(-abs(u[s, k])))
             e[s] = acc
+    elif code == POISSON:
+        # E = Σ_k [t_k log t_k − t_k u_k − t_k + y_k]   (y_k = e^(u_k), t log t = 0 at t = 0)
+        for s in range(N):
+            acc = zero
+            for k in range(n):
+                tk = t[s, k]
+                acc += (tk * np.log(tk) if tk > zero else zero) - tk * u[s, k] - tk + y[s, k]
+            e[s] = acc
 
 
 @njit(**JIT_SERIAL)
@@ -92,12 +104,13 @@ def output_delta(delta, y, u, t, loss, act):
     Notes
     -----
     ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``. Squared error: ``∂E/∂y_k = y_k − t_k`` times the output
-    activation's derivative. Cross-entropy with softmax and binary cross-entropy with sigmoid:
+    activation's derivative. Cross-entropy with softmax, binary cross-entropy with sigmoid and
+    Poisson with the exponential output (``∂E/∂y_k = 1 − t_k/y_k``, ``∂y_k/∂u_k = y_k``):
     ``δ_k = y_k − t_k`` directly.
     """
     N, n = y.shape
     zero, one, a = y.dtype.type(0), y.dtype.type(1), y.dtype.type(LEAKY_SLOPE)
-    if loss == CROSS_ENTROPY or loss == BINARY_CROSS_ENTROPY:
+    if loss == CROSS_ENTROPY or loss == BINARY_CROSS_ENTROPY or loss == POISSON:
         # δ_k = y_k − t_k
         for s in range(N):
             for k in range(n):

@@ -1,0 +1,206 @@
+"""A first layer that reads sparse (CSR) inputs: its sums over the non-zeros only, and back.
+
+Legend: s sample of the batch (nb), r its row of the CSR matrix (``rows[s]``), p a stored
+non-zero of row r (``indptr[r] ≤ p < indptr[r+1]``), i its input neuron (``indices[p]``),
+j neuron of the first hidden layer (m).
+
+The CSR matrix is never densified: a batch's rows are read where they are, through ``rows``.
+The layers above the first run the dense drivers of ``passes`` on an *upper* layout, the
+network's layout without its first row, with the work blocks shifted down by the input width
+(``upper_layout``): block 0 of the upper buffers holds the first hidden layer (``y`` in ``Y``,
+``u`` in ``U``, its ``δ`` in ``D``), which the dense passes read but never write.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
+from .activations import SOFTMAX, activation_block, softmax_rows
+from .dense import PARALLEL_MIN_MACS, dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
+from .epoch import ALPHA, LOSS_SCALE, apply_update, gather_rows, shuffle
+from .optim import weight_sqnorm
+from .passes import (A_IN, ACT, N_IN, N_OUT, backward_pass, forward_pass, input_block, layer_block, layer_params,
+                     loss_sum, pack_region, rows as block_rows)
+
+ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
+
+
+def upper_layout(layout):
+    """The layout of the layers above the first, its work blocks starting at the first hidden layer.
+
+    Weight offsets stay those of the whole network (the same flat ``params``); block offsets
+    ``A_IN`` lose the input width l, so block 0 is the first hidden layer.
+    """
+    up = np.ascontiguousarray(layout[1:]).copy()
+    up[:, A_IN] -= layout[0, N_IN]
+    return up
+
+
+@njit(**JIT_PARALLEL)
+def sparse_forward(y, u, indptr, indices, data, rows, w, b, code):
+    """Forward step of the first layer from CSR inputs.
+
+    Parameters
+    ----------
+    y, u : (nb, m) arrays, out
+        Outputs ``y_j`` and sums ``u_j`` of the first layer.
+    indptr, indices, data : CSR arrays
+        The inputs ``y_si`` (int64 ``indptr``, ``indices``).
+    rows : (nb,) int64 array
+        The CSR row of each sample of the batch.
+    w, b : (l, m), (m,) arrays
+        Weights ``w_ij`` and biases ``b_j``.
+    code : int
+        Activation code.
+
+    Notes
+    -----
+    ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)`` (threads own samples).
+    """
+    nb, m = u.shape
+    # u_j = b_j + Σ_p y_si w_ij over the row's non-zeros (i = indices[p]); y_j = f(u_j)
+    for s in prange(nb):
+        r = rows[s]
+        for j in range(m):
+            u[s, j] = b[j]
+        for p in range(indptr[r], indptr[r + 1]):
+            i, y_si = indices[p], data[p]
+            for j in range(m):
+                u[s, j] += y_si * w[i, j]
+        if code == SOFTMAX:
+            softmax_rows(y, u, s, s + 1)
+        else:
+            activation_block(y, u, code, s, s + 1, 0, m)
+
+
+@njit(**JIT_PARALLEL)
+def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
+    """Gradients of the first layer's weights and biases from CSR inputs.
+
+    Parameters
+    ----------
+    dw, db : (l, m), (m,) arrays, out
+        ``∂w_ij`` and ``∂b_j``.
+    indptr, indices, data, rows
+        As in ``sparse_forward``.
+    delta : (nb, m) array
+        ``δ_j`` of each sample (times ``c_s`` when weighted).
+    scale : float
+        1/N, or 1/Σ_s c_s when weighted.
+
+    Notes
+    -----
+    ``∂w_ij = scale · Σ_s y_si δ_sj``: zero, then each non-zero y_si scattered into row i;
+    ``∂b_j = scale · Σ_s δ_sj``. The rows i are cut into ``ROW_CHUNKS`` ranges, each zeroed and
+    filled by one thread that reads every non-zero of the batch and keeps those of its range:
+    every ∂w_ij is summed by one thread in the order s, p, whatever the thread count, and each
+    non-zero updates a whole contiguous row of ∂w.
+    """
+    l, m = dw.shape
+    nb = delta.shape[0]
+    zero = dw.dtype.type(0)
+    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj for the non-zeros y_si of the chunk's rows i   (threads own chunks of rows i)
+    for k in prange(ROW_CHUNKS):
+        i0, i1 = (k * l) // ROW_CHUNKS, ((k + 1) * l) // ROW_CHUNKS
+        for i in range(i0, i1):
+            for j in range(m):
+                dw[i, j] = zero
+        for s in range(nb):
+            r = rows[s]
+            for p in range(indptr[r], indptr[r + 1]):
+                i = indices[p]
+                if i0 <= i < i1:
+                    v = scale * data[p]
+                    for j in range(m):
+                        dw[i, j] += v * delta[s, j]
+    # ∂b_j = scale · Σ_s δ_sj   (threads own neurons j)
+    for j in prange(m):
+        acc = zero
+        for s in range(nb):
+            acc += delta[s, j]
+        db[j] = scale * acc
+
+
+@njit(**JIT_DRIVER_INLINE)
+def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
+    """Forward propagation of a batch of CSR rows: the sparse first layer, then the dense ones.
+
+    Notes
+    -----
+    ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)`` into block 0 of the upper buffers,
+    then ``passes.forward_pass`` on the upper layout.
+    """
+    indptr, indices, data = X
+    w, b = layer_params(params, layout, np.int64(0))
+    m = layout[0, N_OUT]
+    sparse_forward(block_rows(Y, np.int64(0), nb, m), block_rows(U, np.int64(0), nb, m), indptr, indices, data,
+                   rows, w, b, layout[0, ACT])
+    if up.shape[0] > 0:
+        forward_pass(Y, U, params, up, cap, nb)
+
+
+@njit(**JIT_DRIVER)
+def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, loss, batch, optimizer, hyper,
+                       do_shuffle):
+    """``epoch.train_epoch_opt`` for CSR inputs (``data = (indptr, indices, values, T, c, cb)``).
+
+    ``work`` holds the upper layout's buffers ``(Y, U, D, DY, Tb, e)``; the network has at least
+    one hidden layer (``up`` is not empty).
+
+    Notes
+    -----
+    Per mini-batch: ``sparse_forward_pass``; E as in ``train_epoch_opt``; the upper layers'
+    ``δ``, ``∂w``, ``∂b`` (``passes.backward_pass``), then the first hidden layer's
+    ``δ_j = (Σ_q δ_q w_jq) f'(u_j)`` and ``∂w_ij = Σ_s y_si δ_sj / Σ_s c_s`` over the non-zeros
+    (``sparse_backward_dw``); then the update ``apply_update``.
+    """
+    Y, U, D, DY, Tb, e = work
+    indptr, indices, values, T, c, cb = data
+    alpha = hyper[ALPHA]
+    kappa = float(hyper[LOSS_SCALE])
+    weighted = c.shape[0] > 0
+    N = perm.shape[0]  # all samples, or a run of them (``_threads.epoch_runs``)
+    m = layout[0, N_OUT]
+    if do_shuffle:
+        shuffle(perm, rng)
+    total = 0.0
+    # per mini-batch: u, y; E; δ, ∂w, ∂b; θ ← update(θ, ∂θ)
+    for start in range(0, N, batch):
+        nb = min(batch, N - start)
+        rows = perm[start:start + nb]
+        t = block_rows(Tb, np.int64(0), nb, T.shape[1])
+        gather_rows(t, T, perm, start)
+        sparse_forward_pass(Y, U, params, layout, up, (indptr, indices, values), rows, batch, nb)
+        batch_sum = loss_sum(e, Y, U, t, up, loss, batch, nb)
+        c_sum = float(nb)
+        if weighted:
+            batch_sum = 0.0
+            c_sum = 0.0
+            # c_s of the batch, Σ_s c_s E_s and Σ_s c_s
+            for s in range(nb):
+                cb[s] = c[perm[start + s]]
+                batch_sum += cb[s] * e[s]
+                c_sum += cb[s]
+            if c_sum == 0.0:
+                continue
+            batch_sum *= nb / c_sum
+        total += kappa * batch_sum
+        if alpha > 0:
+            total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
+        backward_pass(grads, D, DY, params, Y, U, t, up, loss, batch, nb, cb[:nb])
+        # δ of the first hidden layer: ∂y_j = Σ_q δ_q w_jq, δ_j = ∂y_j f'(u_j)
+        l1, m1 = up[0, N_IN], up[0, N_OUT]
+        w1, _ = layer_params(params, up, np.int64(0))
+        P = pack_region(Y, up, batch)
+        wtp, ds = dy_packing(P, nb, l1, m1)
+        delta1 = layer_block(D, up, np.int64(0), batch, nb)
+        delta0, dy0 = input_block(D, up, np.int64(0), batch, nb), input_block(DY, up, np.int64(0), batch, nb)
+        u0, y0 = input_block(U, up, np.int64(0), batch, nb), input_block(Y, up, np.int64(0), batch, nb)
+        if nb * l1 * m1 >= PARALLEL_MIN_MACS:
+            dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, ds, u0, y0, layout[0, ACT])
+        else:
+            dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, ds, u0, y0, layout[0, ACT])
+        scale = params.dtype.type(1) / params.dtype.type(c_sum)
+        dw, db = layer_params(grads, layout, np.int64(0))
+        sparse_backward_dw(dw, db, indptr, indices, values, rows, block_rows(D, np.int64(0), nb, m), scale)
+        apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
+    return total
