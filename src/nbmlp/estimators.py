@@ -33,7 +33,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
 from ._threads import serial_if_small
-from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
+from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
@@ -44,8 +44,9 @@ except ImportError:  # pragma: no cover - exercised only without tqdm
 FORMAT_NAME = "nbmlp-estimator"
 FORMAT_VERSION = 1
 HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-          "leaky_relu": "leaky_relu"}
-SCHEDULES = ("constant", "invscaling", "adaptive")
+          "leaky_relu": "leaky_relu", "gelu": "gelu", "gelu_tanh": "gelu_tanh", "silu": "silu"}
+SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+SOLVERS = ("sgd", "adam", "adamw")
 # scikit-learn's names of the output activations
 OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
 
@@ -58,7 +59,7 @@ class _BaseMLP(BaseEstimator):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None):
+                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -83,6 +84,9 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.dtype = dtype
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.warmup_epochs = warmup_epochs
 
     # -- parameters ----------------------------------------------------------------------
     def _check_params(self):
@@ -109,8 +113,8 @@ class _BaseMLP(BaseEstimator):
         for a in acts:
             if not isinstance(a, str) or a not in HIDDEN:
                 raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
         if self.learning_rate not in SCHEDULES:
             raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
         V.check_number(self.alpha, "alpha", low=0)
@@ -130,6 +134,10 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
         V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        V.check_number(self.weight_decay, "weight_decay", low=0)
+        if self.max_grad_norm is not None:
+            V.check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
+        V.check_number(self.warmup_epochs, "warmup_epochs", low=0, integer=True)
         rs = self.random_state
         if not (rs is None or isinstance(rs, np.random.RandomState)):
             if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
@@ -291,11 +299,11 @@ class _BaseMLP(BaseEstimator):
         return net
 
     def _new_optimizer(self, P, dtype):
-        code = ADAM if self.solver == "adam" else SGD
+        code = {"adam": ADAM, "adamw": ADAMW}.get(self.solver, SGD)
         if self.solver == "sgd" and self.momentum > 0:
             code = NESTEROV if self.nesterovs_momentum else MOMENTUM
         a = np.zeros(P if code != SGD else 0, dtype=dtype)
-        b = np.zeros(P if code == ADAM else 0, dtype=dtype)
+        b = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
         self._optimizer_state = {"code": code, "a": a, "b": b, "step": np.zeros(1, np.int64),
                                  "learning_rate": float(self.learning_rate_init)}
 
@@ -334,8 +342,9 @@ class _BaseMLP(BaseEstimator):
     def _hyper(self, dtype):
         """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
         kappa = 1.0 / self.n_outputs_ if self._loss_core == "squared_error" else 1.0
+        clip = 0.0 if self.max_grad_norm is None else self.max_grad_norm
         return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
-                                         self.beta_1, self.beta_2, self.epsilon, kappa))
+                                         self.beta_1, self.beta_2, self.epsilon, kappa, self.weight_decay, clip))
 
     def _epochs(self, net, N, epoch, validate, incremental, callbacks, catch_interrupt=True):
         """The epoch loop and its bookkeeping (also used by ``distributed``).
@@ -366,6 +375,8 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         try:
             for _ in range(self.max_iter):
+                if self.learning_rate == "cosine":
+                    state["learning_rate"] = self._cosine_rate(len(self.loss_curve_) if incremental else self.n_iter_)
                 total = epoch()
                 loss = total / N
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
@@ -424,6 +435,21 @@ class _BaseMLP(BaseEstimator):
                 net.params[...] = best
             self._set_weights(net)
 
+    def _cosine_rate(self, e):
+        """``learning_rate="cosine"``: the rate of epoch e (0, 1, …) of ``max_iter``, any solver.
+
+        ``η_e = η₀ (e + 1) / W`` for the W = ``warmup_epochs`` first epochs, then
+        ``η_e = ½ η₀ (1 + cos(π (e − W) / (max_iter − W)))``; ``partial_fit`` counts e over every
+        call (``len(loss_curve_)``), and keeps the last rate of the cosine past ``max_iter``.
+        """
+        eta0, W, T = float(self.learning_rate_init), int(self.warmup_epochs), int(self.max_iter)
+        if e < W:
+            return eta0 * (e + 1) / W
+        if T <= W:
+            return eta0
+        e = min(e, T - 1)
+        return 0.5 * eta0 * (1.0 + np.cos(np.pi * (e - W) / (T - W)))
+
     def _update_no_improvement_count(self, early_stopping, record):
         if early_stopping:
             score = record["validation_score"]
@@ -480,6 +506,19 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+    def summary(self, file=None):
+        """Print the fitted network's layers, activations, parameter counts, dtype and memory (as
+        Keras's ``model.summary()``), then the solver."""
+        import sys
+
+        check_is_fitted(self, "coefs_")
+        out = sys.stdout if file is None else file
+        self._network(self.coefs_[0].dtype.type).summary(file=out, title=type(self).__name__)
+        extra = f", weight_decay={self.weight_decay}" if self.solver == "adamw" else ""
+        clip = f", max_grad_norm={self.max_grad_norm}" if self.max_grad_norm is not None else ""
+        print(f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
+              f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})", file=out)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):
@@ -640,7 +679,7 @@ _SHORT = 4 * 64  # item size of a short string member (64 characters)
 
 def _load(reader):
     """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
-    from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
+    from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 
     def text(key, max_itemsize=None):
         return str(reader.read(key, "U", (), max_itemsize)[()])
@@ -688,9 +727,9 @@ def _load(reader):
         raise ValueError(f"member 'attrs_json': unknown attributes {extra}, missing attributes {missing}")
     _check_attrs(attrs, units)
     code = attrs["optimizer_code"]
-    if code not in (SGD, MOMENTUM, NESTEROV, ADAM):
+    if code not in (SGD, MOMENTUM, NESTEROV, ADAM, ADAMW):
         raise ValueError(f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
-                         f"got {code!r}")
+                         f"{ADAMW}, got {code!r}")
 
     # the arrays, each with its dtype and shape checked before it is read
     dtype = reader.header("parameters")[0]
@@ -698,7 +737,7 @@ def _load(reader):
         raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
     flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
     opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
-    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code == ADAM else 0,)), "optimizer_b")
+    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
     if np.any(opt_b < 0):
         raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
     step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
@@ -867,9 +906,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
     n_iter_no_change
-        As in scikit-learn's ``MLPClassifier`` (``solver`` is ``"sgd"`` or ``"adam"``; there is
-        no L-BFGS). ``activation`` also takes ``"leaky_relu"`` and may be a list with one name
-        per hidden layer.
+        As in scikit-learn's ``MLPClassifier`` (``solver`` is ``"sgd"``, ``"adam"`` or
+        ``"adamw"``; there is no L-BFGS). ``activation`` also takes ``"leaky_relu"``, ``"gelu"``,
+        ``"gelu_tanh"`` and ``"silu"`` and may be a list with one name per hidden layer.
+        ``learning_rate`` also takes ``"cosine"`` (every solver); ``"invscaling"`` and
+        ``"adaptive"`` act on ``solver="sgd"`` only and leave Adam's rate constant, as in
+        scikit-learn.
     class_weight : dict, "balanced" or None
         Weights of the classes, multiplied into the sample weights (not for multilabel targets).
     dtype : {"float32", "float64"}
@@ -879,6 +921,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         holding ``epoch``, ``loss``, ``validation_score``, ``validation_loss`` and
         ``learning_rate``; returning True stops training after that epoch. During the call the
         estimator's ``coefs_`` and ``intercepts_`` hold that epoch's weights.
+    weight_decay : float >= 0
+        ``solver="adamw"``: the decoupled weight decay λ, ``θ ← (1 − η λ) θ`` before each Adam
+        step, on every weight and bias (PyTorch's ``AdamW`` and its default 0.01); ``alpha``'s
+        L2 penalty still applies (set ``alpha=0`` for PyTorch's AdamW). Ignored by other solvers.
+    max_grad_norm : float > 0 or None
+        Clip each batch gradient (the penalty's included) to this global norm over every weight
+        and bias: ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c``. None: no clipping.
+    warmup_epochs : int >= 0
+        ``learning_rate="cosine"``: epochs of linear warm-up ``η₀ (e + 1) / W`` before the cosine
+        decay ``½ η₀ (1 + cos(π (e − W) / (max_iter − W)))`` over the remaining epochs.
 
     Attributes
     ----------
@@ -902,14 +954,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 class_weight=None, dtype="float32", callbacks=None):
+                 class_weight=None, dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None,
+                 warmup_epochs=0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
                          verbose=verbose, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks,
+                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs)
         self.class_weight = class_weight
 
     @property
@@ -1022,7 +1076,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-    n_iter_no_change, dtype, callbacks
+    n_iter_no_change, dtype, callbacks, weight_decay, max_grad_norm, warmup_epochs
         As in ``MLPClassifier``.
     loss : {"squared_error"}
         The only loss (scikit-learn's default); kept as a parameter for its name.
@@ -1043,14 +1097,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None):
+                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
                          verbose=verbose, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks)
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks,
+                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs)
         self.loss = loss
 
     def _targets(self, y, first_pass, incremental, classes, dtype):

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE, JIT_SERIAL
-from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
+from .optim import ADAM, ADAMW, SGD, clip_gradient, l2_gradient, optimizer_step, weight_sqnorm
 from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
 
 
@@ -95,13 +95,14 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     estimators', and one driver fewer to compile).
     """
     empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
-    hyper = (eta, zero, zero, zero, zero, zero, one)
+    hyper = (eta, zero, zero, zero, zero, zero, one, zero, zero)
     return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
                            layout, loss, batch, np.int64(SGD), hyper, do_shuffle)
 
 
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
-ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE = 0, 1, 2, 3, 4, 5, 6
+ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE, WEIGHT_DECAY, MAX_NORM = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_HYPER = 9
 
 
 @njit(**JIT_DRIVER)
@@ -125,9 +126,10 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     perm, rng, layout, loss, batch
         As in ``train_epoch``.
     optimizer : int
-        ``optim.SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
-    hyper : tuple of 7 floats of the params' dtype
-        ``η, α, μ, β₁, β₂, ε`` and the loss scale ``κ``, indexed by ``ETA`` … ``LOSS_SCALE``.
+        ``optim.SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
+    hyper : tuple of 9 floats of the params' dtype
+        ``η, α, μ, β₁, β₂, ε``, the loss scale ``κ``, AdamW's weight decay ``λ`` and the gradient
+        norm limit ``c`` (0: no clipping), indexed by ``ETA`` … ``MAX_NORM``.
     do_shuffle : bool
         Shuffle ``perm`` first.
 
@@ -142,10 +144,12 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     -----
     For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward with
     ``δ_k ← c_s δ_k`` and ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
-    ``∂b_j = Σ_s δ_j / Σ_s c_s``; then the update of ``optim``:
+    ``∂b_j = Σ_s δ_j / Σ_s c_s``; with ``c > 0``, ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c``
+    (``optim.clip_gradient``); then the update of ``optim``:
     SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
     ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``t ← t + 1``, ``η_t = η √(1 − β₂ᵗ)/(1 − β₁ᵗ)``,
-    ``m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``.
+    ``m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW
+    ``θ ← (1 − η λ) θ`` then Adam's rule with ``ε_t = ε √(1 − β₂ᵗ)`` (PyTorch's ``AdamW``).
     """
     Y, U, D, DY, Tb, e = work
     X, T, c, cb = data
@@ -186,7 +190,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
 
 @njit(**JIT_DRIVER_INLINE)
 def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
-    """Add the L2 penalty's gradient to a batch's mean gradient, then take one optimizer step.
+    """Add the L2 penalty's gradient to a batch's mean gradient, clip it, then take one optimizer step.
 
     Parameters
     ----------
@@ -201,14 +205,22 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
 
     Notes
     -----
-    ``∂w_ij ← ∂w_ij + α w_ij / Σ_s c_s``, then the update of ``train_epoch_opt``'s optimizer.
+    ``∂w_ij ← ∂w_ij + α w_ij / Σ_s c_s``; ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``c > 0`` and ``‖∂θ‖ > c``;
+    then the update of ``train_epoch_opt``'s optimizer (Adam, AdamW: ``t ← t + 1``,
+    ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)``; AdamW: ``ε_t = ε √(1 − β₂ᵗ)``, decay ``1 − η λ``).
     """
     a, b, step = state
     eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
     beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
     if alpha > 0:
         l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
-    if optimizer == ADAM:
+    if hyper[MAX_NORM] > 0:
+        clip_gradient(grads, hyper[MAX_NORM])
+    if optimizer == ADAM or optimizer == ADAMW:
         step[0] += 1
-        eta = params.dtype.type(eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0]))
+        root2 = np.sqrt(1.0 - float(beta2) ** step[0])
+        if optimizer == ADAMW:
+            mu = params.dtype.type(1.0 - float(eta) * float(hyper[WEIGHT_DECAY]))
+            eps = params.dtype.type(float(eps) * root2)
+        eta = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
     optimizer_step(params, a, b, grads, optimizer, eta, mu, beta1, beta2, eps)
