@@ -34,7 +34,7 @@ from . import _validation as V
 from .kernels.epoch import train_epoch_opt
 from ._threads import serial_if_small
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-from .network import MLP, DivergenceError
+from .network import MLP, DivergenceError, check_dropout
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
     from tqdm.auto import tqdm
@@ -59,7 +59,8 @@ class _BaseMLP(BaseEstimator):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0):
+                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0,
+                 dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -87,6 +88,7 @@ class _BaseMLP(BaseEstimator):
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
         self.warmup_epochs = warmup_epochs
+        self.dropout = dropout
 
     # -- parameters ----------------------------------------------------------------------
     def _check_params(self):
@@ -138,6 +140,7 @@ class _BaseMLP(BaseEstimator):
         if self.max_grad_norm is not None:
             V.check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
         V.check_number(self.warmup_epochs, "warmup_epochs", low=0, integer=True)
+        check_dropout(self.dropout, len(sizes))
         rs = self.random_state
         if not (rs is None or isinstance(rs, np.random.RandomState)):
             if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
@@ -327,12 +330,14 @@ class _BaseMLP(BaseEstimator):
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
+        net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
+        dropout = net._dropout(batch)
 
         def epoch():
             with serial_if_small(net.layers, batch):
                 return train_epoch_opt(net.params, grads, opt_state, work, data, perm, self._shuffle_rng,
                                        net.layout, net._loss_code, batch, state["code"], self._hyper(dtype),
-                                       bool(self.shuffle))
+                                       bool(self.shuffle), dropout)
 
         def validate():
             return self._validate(net, X_val, y_val, T_val)
@@ -514,7 +519,9 @@ class _BaseMLP(BaseEstimator):
 
         check_is_fitted(self, "coefs_")
         out = sys.stdout if file is None else file
-        self._network(self.coefs_[0].dtype.type).summary(file=out, title=type(self).__name__)
+        net = self._network(self.coefs_[0].dtype.type)
+        net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
+        net.summary(file=out, title=type(self).__name__)
         extra = f", weight_decay={self.weight_decay}" if self.solver == "adamw" else ""
         clip = f", max_grad_norm={self.max_grad_norm}" if self.max_grad_norm is not None else ""
         print(f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
@@ -931,6 +938,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     warmup_epochs : int >= 0
         ``learning_rate="cosine"``: epochs of linear warm-up ``η₀ (e + 1) / W`` before the cosine
         decay ``½ η₀ (1 + cos(π (e − W) / (max_iter − W)))`` over the remaining epochs.
+    dropout : float or list of float, each in [0, 1)
+        Inverted dropout on the hidden outputs during training, one rate for every hidden layer
+        or one per hidden layer (``nbmlp.MLP``'s ``dropout``); never in ``predict`` or in the
+        validation score.
 
     Attributes
     ----------
@@ -955,7 +966,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  class_weight=None, dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None,
-                 warmup_epochs=0):
+                 warmup_epochs=0, dropout=0.0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
@@ -963,7 +974,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks,
-                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs)
+                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs,
+                         dropout=dropout)
         self.class_weight = class_weight
 
     @property
@@ -1076,7 +1088,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-    n_iter_no_change, dtype, callbacks, weight_decay, max_grad_norm, warmup_epochs
+    n_iter_no_change, dtype, callbacks, weight_decay, max_grad_norm, warmup_epochs, dropout
         As in ``MLPClassifier``.
     loss : {"squared_error"}
         The only loss (scikit-learn's default); kept as a parameter for its name.
@@ -1097,7 +1109,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0):
+                 dtype="float32", callbacks=None, weight_decay=0.01, max_grad_norm=None, warmup_epochs=0,
+                 dropout=0.0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
@@ -1105,7 +1118,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype, callbacks=callbacks,
-                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs)
+                         weight_decay=weight_decay, max_grad_norm=max_grad_norm, warmup_epochs=warmup_epochs,
+                         dropout=dropout)
         self.loss = loss
 
     def _targets(self, y, first_pass, incremental, classes, dtype):

@@ -59,6 +59,11 @@ class MLP:
     seed : int, optional
         Seeds the initial weights (Glorot for sigmoid/tanh/identity/softmax layers, He for the
         ReLU family, GELU and SiLU) and the shuffling of ``fit``.
+    dropout : float or sequence of float, each in [0, 1)
+        Inverted dropout on the hidden layers' outputs during ``fit``: ``y_j ← m_j y_j / (1 − p)``
+        with the mask m drawn from nbmlp's own generator (the shuffle's), so results are the
+        same for any number of threads; one rate for every hidden layer, or one per hidden layer.
+        ``forward``, ``predict`` and ``gradients`` never drop; ``trace`` does, and shows the mask.
 
     Attributes
     ----------
@@ -69,7 +74,8 @@ class MLP:
         ``biases[L][j] = b_j`` of layer L+1.
     """
 
-    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None):
+    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None,
+                 dropout=0.0):
         try:
             sizes = [int(n) for n in layers]
         except (TypeError, ValueError):
@@ -106,6 +112,7 @@ class MLP:
         self.loss = loss
         self.dtype = V.check_dtype(dtype)
         self.seed = seed
+        self.dropout = check_dropout(dropout, n_hidden)
         self._loss_code = losses.CODES[loss]
         self.layout = self._make_layout()
         self.params = np.empty(self.n_params, dtype=self.dtype)
@@ -205,6 +212,15 @@ class MLP:
         return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
                 np.empty(cap * self.layers[-1], self.dtype), np.empty(cap, self.dtype))
 
+    def _dropout(self, cap):
+        """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""
+        if not any(self.dropout):
+            empty = np.empty(0, self.dtype)
+            return empty, empty, empty
+        rates = np.array(list(self.dropout) + [0.0], dtype=self.dtype)
+        size = cap * sum(self.layers)
+        return rates, np.zeros(size, self.dtype), np.zeros(size, self.dtype)
+
     def _output_block(self, Y, cap, nb):
         start = cap * (sum(self.layers) - self.layers[-1])
         return Y[start:start + nb * self.layers[-1]].reshape(nb, self.layers[-1])
@@ -263,9 +279,10 @@ class MLP:
         """One forward and backward pass on (X, T), returning every quantity of the derivation.
 
         Returns a dict: ``loss`` (E, the mean over samples), ``e`` (per-sample E), ``x``, ``t``
-        and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``delta``
-        (δ, per sample), ``dy`` (∂E/∂y of the layer's input, per sample), ``dw`` and ``db``
-        (means over the batch, equal to ``gradients``). See ``nbmlp.trace.trace``.
+        and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``mask`` (the
+        dropout multipliers of this pass, or None), ``delta`` (δ, per sample), ``dy`` (∂E/∂y of
+        the layer's input, per sample), ``dw`` and ``db`` (means over the batch, equal to
+        ``gradients`` without dropout). See ``nbmlp.trace.trace``.
         """
         from .trace import trace
         return trace(self, X, T)
@@ -311,6 +328,7 @@ class MLP:
         N = X.shape[0]
         batch = int(min(batch_size, N))
         work = self._work(batch, with_backward=True)
+        dropout = self._dropout(batch)
         grads = np.empty_like(self.params)
         last_good = np.empty_like(self.params)
         perm = np.arange(N, dtype=np.int64)
@@ -327,7 +345,7 @@ class MLP:
             rng_before = self._rng.copy()
             with serial_if_small(self.layers, batch):
                 total = train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], perm, self._rng, self.layout,
-                                        self._loss_code, batch, SGD, sgd[2], bool(shuffle))
+                                        self._loss_code, batch, SGD, sgd[2], bool(shuffle), dropout)
             mean = total / N
             if not (np.isfinite(mean) and np.isfinite(self.params).all()):
                 self.params[...] = last_good
@@ -353,9 +371,11 @@ class MLP:
 
         item = np.dtype(self.dtype).itemsize
         rows = [("Layer", "Weights w_ij", "Activation", "Param #", "Memory")]
+        drops = list(self.dropout) + [0.0]
         for L, (l, m) in enumerate(zip(self.layers[:-1], self.layers[1:])):
             kind = "output" if L == len(self.layers) - 2 else f"hidden {L + 1}"
-            rows.append((f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", self.activations[L],
+            act = self.activations[L] + (f" + dropout {drops[L]:g}" if drops[L] else "")
+            rows.append((f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act,
                          f"{l * m + m:,}", _bytes((l * m + m) * item)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         line = "  ".join("─" * w for w in widths)
@@ -367,8 +387,9 @@ class MLP:
         print("\n".join(out), file=sys.stdout if file is None else file)
 
     def __repr__(self):
+        drop = f", dropout={self.dropout}" if any(self.dropout) else ""
         return (f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
-                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r})")
+                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r}{drop})")
 
 
 def _bytes(n):
@@ -377,3 +398,22 @@ def _bytes(n):
         if n >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n} B"
+
+
+def check_dropout(dropout, n_hidden, name="dropout"):
+    """The dropout rates as a tuple with one float per hidden layer, each in [0, 1)."""
+    if isinstance(dropout, (str, bytes)):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {dropout!r}")
+    try:
+        rates = list(dropout)
+    except TypeError:
+        rates = [dropout] * n_hidden
+        V.check_number(dropout, name, low=0)
+    else:
+        if len(rates) != n_hidden:
+            raise ValueError(f"{name}: {len(rates)} rates for {n_hidden} hidden layers")
+    for p in rates:
+        V.check_number(p, name, low=0)
+        if p >= 1:
+            raise ValueError(f"{name} must be in [0, 1), got {dropout!r}")
+    return tuple(float(p) for p in rates)
