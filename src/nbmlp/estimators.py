@@ -527,6 +527,15 @@ class _BaseMLP(BaseEstimator):
         print(f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
               f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})", file=out)
 
+    def to_onnx(self, path=None):
+        """The fitted network's forward pass as an ONNX model (float32; ``pip install
+        "nbmlp[onnx]"``), saved to ``path`` when given. Its output ``y`` is the network's: class
+        probabilities (softmax) or per-output probabilities (logistic) for the classifier, the
+        predicted values for the regressor. Returns the ``onnx.ModelProto``."""
+        check_is_fitted(self, "coefs_")
+        from .onnx_export import to_onnx
+        return to_onnx(self._network(self.coefs_[0].dtype.type), path, name=type(self).__name__)
+
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):
         """Write the fitted estimator to a ``.npz`` file that ``nbmlp.load`` reads without pickle.

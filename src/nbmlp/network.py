@@ -386,6 +386,12 @@ class MLP:
                 f"Total params: {self.n_params:,} ({_bytes(self.n_params * item)})"]
         print("\n".join(out), file=sys.stdout if file is None else file)
 
+    def to_onnx(self, path=None):
+        """The forward pass as an ONNX model (float32; ``pip install "nbmlp[onnx]"``), saved to
+        ``path`` when given; see ``nbmlp.onnx_export``. Returns the ``onnx.ModelProto``."""
+        from .onnx_export import to_onnx
+        return to_onnx(self, path)
+
     def __repr__(self):
         drop = f", dropout={self.dropout}" if any(self.dropout) else ""
         return (f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
