@@ -1,13 +1,16 @@
 """The cost per epoch of the options beyond scikit-learn (issue 20): GELU/SiLU against ReLU,
-gradient clipping on and off, AdamW against Adam and plain SGD, the cosine schedule.
+dropout on and off, gradient clipping on and off, AdamW against Adam and plain SGD, the cosine
+schedule.
 
 ``ActivationEpoch``: one epoch of ``MLP.fit`` with each hidden activation (the activation runs in
 the epilogues of the dense kernels, so its cost is its share of the epoch).
+``DropoutEpoch``: one epoch of ``MLP.fit`` with dropout off and at 0.2.
 ``SolverEpoch``: one epoch of ``MLPClassifier.partial_fit`` with SGD (no momentum), SGD with
 ``max_grad_norm`` (a limit that every batch reaches, so each one is scaled), Adam, AdamW, and
 Adam with ``learning_rate="cosine"`` (set once per epoch, in Python).
-A plain epoch with clipping off runs the same compiled code as before clipping existed, with one
-test of ``c > 0`` per batch: ``benchmarks/options_overhead.py`` compares it with the code before.
+With clipping and dropout off an epoch runs the same kernels as before they existed, plus one
+test per batch (``c > 0``) and per layer (``p_L > 0``): ``benchmarks/options_overhead.py``
+compares such an epoch with the code before.
 """
 import warnings
 
@@ -61,3 +64,24 @@ class SolverEpoch:
 
     def time_epoch(self, *args):
         self.est.partial_fit(self.X, self.y)
+
+
+class DropoutEpoch:
+    """One epoch of ``MLP.fit`` with dropout off, and with rate 0.2 on every hidden layer (the
+    masks drawn on one thread, applied in the forward and backward passes)."""
+
+    params = [common.SIZE_NAMES, common.DTYPES, [0.0, 0.2]]
+    param_names = ["size", "dtype", "dropout"]
+    timeout = common.TIMEOUT
+
+    def setup(self, size, dtype, dropout):
+        import nbmlp
+
+        layers, self.batch, _ = common.SIZES[size]
+        self.X, self.y = common.data(size, dtype)
+        self.net = nbmlp.MLP(layers, activation="relu", output="softmax", dtype=dtype, seed=0, dropout=dropout)
+        self.net.fit(self.X[:2], self.y[:2], epochs=1, batch_size=1, lr=0.01)  # compile (or load the cache)
+        self.lr = LR[size]
+
+    def time_epoch(self, *args):
+        self.net.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=self.lr)
