@@ -128,16 +128,16 @@ then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer belo
         """\
 m_j ∈ {0, 1}, m_j = 1 with probability 1 − p        M_j = m_j / (1 − p)
 forward    y_j ← M_j y_j                 (inverted: E[M_j y_j] = y_j, so predict uses y_j as it is)
-backward   ∂y_j ← M_j ∂y_j,  δ_j = ∂y_j f'(u_j)   (f' from u_j and the y_j before dropout)""",
+backward   ∂y_j ← M_j ∂y_j,  δ_j = ∂y_j f'(u_j) = M_j (∂y'_j f'(u_j))   (f' with the y_j before dropout)""",
         "With `dropout`, each hidden neuron's output is kept with probability 1 − p and scaled "
         "by 1/(1 − p), or set to 0, anew for every sample of every batch in `fit`; `forward` and "
         "`predict` never drop. `draw_masks` draws the multipliers M_j of a batch on one thread "
         "from nbmlp's own generator (the shuffle's splitmix64), so they depend on the seed only, "
         "not on the number of threads; `forward_layers` applies them after each layer's forward "
         "step (`dropout_forward`, which keeps the outputs before dropout), and `backward_layers` "
-        "scales ∂y by them before the derivative (`dropout_backward`). A dropped neuron has "
-        "δ_j = 0, so neither its incoming weights nor its bias move for that sample. "
-        "`trace` shows the mask of its pass.",
+        "takes f′ with the outputs before dropout and scales ∂y and δ by M_j "
+        "(`dropout_backward`). A dropped neuron has δ_j = 0, so neither its incoming weights "
+        "nor its bias move for that sample. `trace` shows the mask of its pass.",
         ("epoch.draw_masks", "epoch.draw_mask", "dropout.*", "passes.forward_layers"),
     ),
     Step(

@@ -3,16 +3,15 @@
 Legend: s sample, j neuron of a hidden layer, p the layer's dropout rate, m_j ∈ {0, 1} the mask.
 The multipliers ``M_sj = m_j / (1 − p)`` of a batch live in a flat work buffer laid out as the
 layer blocks of ``passes`` (``cap`` rows per layer), and so do the outputs before dropout,
-``Yk`` (kept for the derivative: sigmoid's and tanh's are written with y). The masks are drawn
-by ``epoch.draw_masks`` on one thread from nbmlp's own generator (the shuffle's state), so they
+``Yk`` (the dense ∂y step takes f' with them: sigmoid's and tanh's are written with y). The
+masks are drawn by ``epoch.draw_masks`` on one thread from nbmlp's own generator (the shuffle's state), so they
 depend on the seed only, never on the number of threads; applying them is a memory-bound pass
 of microseconds per batch, also on one thread.
 """
-import numpy as np
 from numba import njit
 
 from .._config import JIT_SERIAL
-from .activations import derivative_block
+
 
 @njit(**JIT_SERIAL)
 def dropout_forward(y, yk, M):
@@ -39,31 +38,27 @@ def dropout_forward(y, yk, M):
 
 
 @njit(**JIT_SERIAL)
-def dropout_backward(delta, dy, u, yk, M, code):
-    """δ of a hidden layer with dropout, from the gradient of its dropped outputs.
+def dropout_backward(delta, dy, M):
+    """Turn the ∂y and δ of a hidden layer's dropped outputs into those of its outputs ``f(u_j)``.
 
     Parameters
     ----------
-    delta : (nb, m) array, out
-        ``δ_j = ∂E/∂u_j``.
+    delta : (nb, m) array, in/out
+        On entry ``∂E/∂y'_j · f'(u_j)`` (the dense ∂y step, with f' taken at the outputs before
+        dropout); on return ``δ_j = ∂E/∂u_j``.
     dy : (nb, m) array, in/out
-        On entry ``∂E/∂y'_j`` of the dropped outputs ``y'_j = M_j y_j`` (what the dense step
-        computed); on return ``∂y_j = M_j ∂E/∂y'_j``, the gradient of the outputs ``f(u_j)``.
-    u, yk : (nb, m) arrays
-        The layer's sums and its outputs before dropout.
+        On entry ``∂E/∂y'_j`` of the dropped outputs ``y'_j = M_j y_j``; on return
+        ``∂y_j = M_j ∂E/∂y'_j``.
     M : (nb, m) array
         ``M_sj = m_sj / (1 − p)``.
-    code : int
-        The layer's activation code.
 
     Notes
     -----
-    ``y'_j = M_j y_j`` so ``∂y_j = M_j ∂y'_j`` and ``δ_j = ∂y_j f'(u_j)`` (``derivative_block``,
-    with the outputs before dropout): 0 for a dropped neuron.
+    ``y'_j = M_j y_j``, so ``∂y_j = M_j ∂y'_j`` and ``δ_j = ∂y_j f'(u_j) = M_j (∂y'_j f'(u_j))``:
+    0 for a dropped neuron.
     """
-    # ∂y_j ← M_j ∂y'_j
+    # ∂y_j ← M_j ∂y'_j ;  δ_j ← M_j δ_j
     for s in range(dy.shape[0]):
         for j in range(dy.shape[1]):
             dy[s, j] = M[s, j] * dy[s, j]
-    # δ_j = ∂y_j f'(u_j)
-    derivative_block(delta, dy, u, yk, code, np.int64(0), dy.shape[0], np.int64(0), dy.shape[1])
+            delta[s, j] = M[s, j] * delta[s, j]

@@ -230,8 +230,8 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
     -----
     ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)`` (times ``c_s`` when weighted); for L = last … 0:
     ``∂w_ij = scale · Σ_s y_i δ_j``, ``∂b_j = scale · Σ_s δ_j``; below a hidden layer
-    ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``; below a layer with dropout
-    ``∂y_i ← M_i ∂y_i`` first (``dropout.dropout_backward``).
+    ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``; below a layer with dropout, f' with the
+    outputs before dropout, then ``∂y_i ← M_i ∂y_i``, ``δ_i ← M_i δ_i`` (``dropout.dropout_backward``).
     """
     Lo = layout.shape[0] - 1
     output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
@@ -250,13 +250,16 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
             wtp, ds = dy_packing(P, nb, l, m)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
             u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
+            # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
+            drop, y_f = rates.shape[0] > 0 and rates[L - 1] > 0, y_in
+            if drop:
+                y_f = input_block(Yk, layout, L, cap, nb)
             if big:
-                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
+                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
             else:
-                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
-            if rates.shape[0] > 0 and rates[L - 1] > 0:
-                dropout_backward(delta_in, dy, u_in, input_block(Yk, layout, L, cap, nb),
-                                 input_block(M, layout, L, cap, nb), code)
+                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
+            if drop:
+                dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
         dw, db = layer_params(grads, layout, L)
         yp, dp = dw_packing(P, nb, l, m)
         if big:
