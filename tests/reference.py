@@ -1,7 +1,9 @@
 """The slow, obvious NumPy version of every step, which the kernels are checked against."""
 import numpy as np
+from scipy.special import erf
 
 SLOPE = 0.01
+GELU_C, GELU_A = np.sqrt(2 / np.pi), 0.044715  # the tanh approximation of GELU (PyTorch's)
 
 
 def f(u, act):
@@ -16,6 +18,12 @@ def f(u, act):
         return np.maximum(u, 0)
     if act == "leaky_relu":
         return np.where(u > 0, u, SLOPE * u)
+    if act == "gelu":
+        return 0.5 * u * (1 + erf(u / np.sqrt(2)))
+    if act == "gelu_tanh":
+        return 0.5 * u * (1 + np.tanh(GELU_C * (u + GELU_A * u**3)))
+    if act == "silu":
+        return u / (1 + np.exp(-u))
     if act == "exp":
         return np.exp(u)
     if act == "softmax":
@@ -26,6 +34,14 @@ def f(u, act):
 
 def df(u, y, act):
     """∂y/∂u (elementwise activations)."""
+    if act == "gelu":
+        return 0.5 * (1 + erf(u / np.sqrt(2))) + u * np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi)
+    if act == "gelu_tanh":
+        tau = np.tanh(GELU_C * (u + GELU_A * u**3))
+        return 0.5 * (1 + tau) + 0.5 * u * (1 - tau * tau) * GELU_C * (1 + 3 * GELU_A * u * u)
+    if act == "silu":
+        sig = 1 / (1 + np.exp(-u))
+        return sig * (1 + u * (1 - sig))
     return {
         "identity": np.ones_like(u),
         "sigmoid": y * (1 - y),

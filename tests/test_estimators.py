@@ -375,7 +375,7 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
 
 # -- bad input --------------------------------------------------------------------------------
 @pytest.mark.parametrize("params,match", [
-    (dict(solver="newton"), "solver"), (dict(learning_rate="cosine"), "learning_rate"),
+    (dict(solver="newton"), "solver"), (dict(learning_rate="cosine_decay"), "learning_rate"),
     (dict(alpha=-1.0), "alpha"), (dict(batch_size=0), "batch_size"), (dict(max_iter=0), "max_iter"),
     (dict(momentum=1.5), "momentum"), (dict(validation_fraction=1.0), "validation_fraction"),
     (dict(beta_1=1.0), "beta_1"), (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),

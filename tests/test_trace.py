@@ -7,7 +7,7 @@ from conftest import DTYPES
 from test_gradients import OUTPUTS, make_data
 from test_hand import T as T_HAND, X as X_HAND, hand_net
 
-KEYS = {"w", "b", "u", "y", "delta", "dy", "dw", "db"}
+KEYS = {"w", "b", "u", "y", "mask", "delta", "dy", "dw", "db"}  # mask: None without dropout
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -29,7 +29,7 @@ def test_trace_matches_gradients_and_forward(sizes, hidden, output, loss, dtype)
     assert len(tr["layers"]) == len(sizes) - 1
     for L, layer in enumerate(tr["layers"]):
         l, m = sizes[L], sizes[L + 1]
-        assert set(layer) == KEYS
+        assert set(layer) == KEYS and layer["mask"] is None
         for key, shape in (("u", (5, m)), ("y", (5, m)), ("delta", (5, m)), ("dy", (5, l)),
                            ("w", (l, m)), ("b", (m,)), ("dw", (l, m)), ("db", (m,))):
             assert layer[key].shape == shape and layer[key].dtype == dtype, key

@@ -39,11 +39,15 @@ STEPS = (
         "forward", "Forward propagation",
         """\
 u_j = Σ_{i=1..l} y_i w_ij + b_j        y_j = f(u_j)
-u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)""",
+u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)
+GELU       f(u) = u Φ(u) = ½ u (1 + erf(u/√2))
+gelu_tanh  f(u) = ½ u (1 + tanh(√(2/π) (u + 0.044715 u³)))
+SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "Each layer sums its weighted inputs and applies its activation f. One kernel serves "
         "every layer: `dense_forward` computes u_j from the outputs y_i of the layer below "
         "(the network's inputs, for the first layer), `activation_forward` applies f (identity, "
-        "sigmoid, tanh, ReLU, leaky ReLU, or softmax on the output), and `forward_pass` walks "
+        "sigmoid, tanh, ReLU, leaky ReLU, GELU exact or in PyTorch's tanh approximation, SiLU, "
+        "or softmax on the output), and `forward_pass` walks "
         "the layers from the input to the output. Training runs `dense_forward_tiles`, the same "
         "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
         "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
@@ -101,9 +105,13 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         """\
 δ_j   = ∂E/∂u_j = ∂y_j (∂y_j/∂u_j)    (∂y_j from the layer above; activation derivative)
 ∂w_ij = y_i δ_j                       (∂u_j/∂w_ij = y_i, as for the output layer)
-∂b_j  = δ_j""",
+∂b_j  = δ_j
+GELU       ∂y/∂u = Φ(u) + u φ(u)                      φ(u) = e^(−u²/2) / √(2π)
+gelu_tanh  ∂y/∂u = ½ (1 + τ) + ½ u (1 − τ²) c (1 + 3·0.044715 u²)    τ = tanh(c (u + 0.044715 u³)), c = √(2/π)
+SiLU       ∂y/∂u = σ(u) (1 + u (1 − σ(u)))""",
         "`activation_backward` turns ∂y_j into δ_j with the derivative of the layer's "
-        "activation, written with y where that is simpler (sigmoid y (1 − y), tanh 1 − y²). "
+        "activation, written with y where that is simpler (sigmoid y (1 − y), tanh 1 − y²), with "
+        "u for ReLU, GELU and SiLU. "
         "Then the same dense kernels as for the output layer give ∂w_ij and ∂b_j.",
         ("activations.activation_backward", "activations.derivative_block", "dense.dense_backward_dw",
          "dense.dense_backward_db"),
@@ -119,13 +127,42 @@ then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer belo
         ("passes.backward_pass", "dense.dense_backward_dy"),
     ),
     Step(
+        "dropout", "Dropout (training only)",
+        """\
+m_j ∈ {0, 1}, m_j = 1 with probability 1 − p        M_j = m_j / (1 − p)
+forward    y_j ← M_j y_j                 (inverted: E[M_j y_j] = y_j, so predict uses y_j as it is)
+backward   ∂y_j ← M_j ∂y_j,  δ_j = ∂y_j f'(u_j) = M_j (∂y'_j f'(u_j))   (f' with the y_j before dropout)""",
+        "With `dropout`, each hidden neuron's output is kept with probability 1 − p and scaled "
+        "by 1/(1 − p), or set to 0, anew for every sample of every batch in `fit`; `forward` and "
+        "`predict` never drop. `draw_masks` draws the multipliers M_j of a batch on one thread "
+        "from nbmlp's own generator (the shuffle's splitmix64), so they depend on the seed only, "
+        "not on the number of threads; `forward_layers` applies them after each layer's forward "
+        "step (`dropout_forward`, which keeps the outputs before dropout), and `backward_layers` "
+        "takes f′ with the outputs before dropout and scales ∂y and δ by M_j "
+        "(`dropout_backward`). A dropped neuron has δ_j = 0, so neither its incoming weights "
+        "nor its bias move for that sample. `trace` shows the mask of its pass.",
+        ("epoch.draw_masks", "epoch.draw_mask", "dropout.*", "passes.forward_layers"),
+    ),
+    Step(
         "update", "Gradient descent: the update",
         """\
 w ← w − η ∂E/∂w
-b ← b − η ∂E/∂b""",
+b ← b − η ∂E/∂b
+clipping (max_grad_norm c)   ‖∂θ‖ = √(Σ_p ∂θ_p²);  if ‖∂θ‖ > c: ∂θ ← ∂θ · c / ‖∂θ‖
+Adam    t ← t + 1, m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ²,
+        θ ← θ − η_t m / (√s + ε),  η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)
+AdamW   θ ← (1 − η λ) θ, then Adam's step with ε_t = ε √(1 − β₂ᵗ)
+        (= PyTorch's θ ← θ − η/(1 − β₁ᵗ) · m / (√s / √(1 − β₂ᵗ) + ε))
+cosine  η_e = η₀ (e + 1) / W for the W warm-up epochs, then ½ η₀ (1 + cos(π (e − W) / (E − W)))""",
         "A positive partial derivative moves the weight down, a negative one up, by the step "
         "size η. Every weight and bias lives in one flat buffer θ, so the update is one loop "
-        "over it.",
+        "over it. Before it, with `max_grad_norm`, the batch's gradient (the L2 penalty's "
+        "included) is scaled down to the global norm c (`clip_gradient`, one thread, so the "
+        "same for any thread count). Momentum, Nesterov, Adam and AdamW keep their state in "
+        "flat buffers of the same layout. AdamW decays every weight and bias by 1 − η λ beside "
+        "the Adam step, instead of adding λ w to the gradient. The learning rate η is set per "
+        "epoch: `cosine` (with `warmup_epochs` W over `max_iter` E epochs) for every solver; "
+        "`invscaling` and `adaptive` for SGD only, as in scikit-learn (Adam keeps η).",
         ("optim.*",),
     ),
     Step(

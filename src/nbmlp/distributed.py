@@ -34,7 +34,7 @@ import numba
 import numpy as np
 
 from . import _threads
-from .network import DivergenceError
+from .network import DivergenceError, check_dropout
 
 __all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
@@ -197,6 +197,9 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
                 est.class_weight = class_weight
             Xc, yc, T, c, lb, units, acts, dtype, callbacks, first_pass = est._check_fit(
                 X, y, sample_weight, incremental, lb_classes)
+            if any(check_dropout(est.dropout, len(units) - 2)):
+                raise ValueError("dropout: not supported by distributed training (the sharded step has no "
+                                 "masks); use dropout=0")
             return (_as_dtype(Xc, dtype, "X_shard"), yc, _as_dtype(T, dtype, "y_shard"), c, lb, units, acts,
                     dtype, callbacks, first_pass)
         finally:

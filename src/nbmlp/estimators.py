@@ -37,8 +37,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import _validation as V
 from .kernels.epoch import train_epoch_opt
 from ._threads import train_epoch_in_runs, training_threads
-from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
-from .network import MLP, DivergenceError
+from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
+from .network import MLP, DivergenceError, check_dropout
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
     from tqdm.auto import tqdm
@@ -48,8 +48,9 @@ except ImportError:  # pragma: no cover - exercised only without tqdm
 FORMAT_NAME = "nbmlp-estimator"
 FORMAT_VERSION = 1
 HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-          "leaky_relu": "leaky_relu"}
-SCHEDULES = ("constant", "invscaling", "adaptive")
+          "leaky_relu": "leaky_relu", "gelu": "gelu", "gelu_tanh": "gelu_tanh", "silu": "silu"}
+SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
+SOLVERS = ("sgd", "adam", "adamw", "lbfgs")
 # scikit-learn's names of the output activations
 OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "exp": "exp"}
 CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
@@ -57,7 +58,7 @@ CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
 
 def _stochastic(est):
     """``partial_fit`` exists for the stochastic solvers only, as in scikit-learn."""
-    if est.solver not in ("sgd", "adam"):
+    if est.solver not in ("sgd", "adam", "adamw"):
         raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not "
                              "stochastic.")
     return True
@@ -71,7 +72,8 @@ class _BaseMLP(BaseEstimator):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, dtype=None, callbacks=None):
+                 max_fun=15000, dtype=None, callbacks=None, weight_decay=0.01, max_grad_norm=None,
+                 warmup_epochs=0, dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -97,6 +99,10 @@ class _BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.dtype = dtype
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.warmup_epochs = warmup_epochs
+        self.dropout = dropout
 
     # -- parameters ----------------------------------------------------------------------
     def _check_params(self):
@@ -123,8 +129,8 @@ class _BaseMLP(BaseEstimator):
         for a in acts:
             if not isinstance(a, str) or a not in HIDDEN:
                 raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
-        if self.solver not in ("sgd", "adam", "lbfgs"):
-            raise ValueError(f"solver must be 'sgd', 'adam' or 'lbfgs', got {self.solver!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
         V.check_number(self.max_fun, "max_fun", low=1, integer=True)
         if self.learning_rate not in SCHEDULES:
             raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
@@ -146,6 +152,13 @@ class _BaseMLP(BaseEstimator):
         V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
         if not (isinstance(self.n_iter_no_change, numbers.Real) and self.n_iter_no_change == np.inf):
             V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        V.check_number(self.weight_decay, "weight_decay", low=0)
+        if self.max_grad_norm is not None:
+            V.check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
+        V.check_number(self.warmup_epochs, "warmup_epochs", low=0, integer=True)
+        if any(check_dropout(self.dropout, len(sizes))) and self.solver == "lbfgs":
+            raise ValueError(f"dropout={self.dropout!r} is not available with solver='lbfgs' (a full-batch "
+                             "solver needs the same loss at every evaluation); use dropout=0.0")
         rs = self.random_state
         if not (rs is None or isinstance(rs, np.random.RandomState)):
             if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
@@ -240,6 +253,8 @@ class _BaseMLP(BaseEstimator):
         X = _as_dtype(X, dtype, "X")
         if sparse.issparse(X) and (len(units) == 2 or self.solver == "lbfgs"):
             X = X.toarray()  # no hidden layer, or L-BFGS (all samples at once): the dense kernels
+        if sparse.issparse(X) and any(check_dropout(self.dropout, len(units) - 2)):
+            raise ValueError(f"dropout={self.dropout!r} is not available with sparse input X (use dropout=0.0)")
         T = _as_dtype(T, dtype, "y")
         return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
 
@@ -323,11 +338,11 @@ class _BaseMLP(BaseEstimator):
         return net
 
     def _new_optimizer(self, P, dtype):
-        code = ADAM if self.solver == "adam" else SGD
+        code = {"adam": ADAM, "adamw": ADAMW}.get(self.solver, SGD)
         if self.solver == "sgd" and self.momentum > 0:
             code = NESTEROV if self.nesterovs_momentum else MOMENTUM
         a = np.zeros(P if code != SGD else 0, dtype=dtype)
-        b = np.zeros(P if code == ADAM else 0, dtype=dtype)
+        b = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
         self._optimizer_state = {"code": code, "a": a, "b": b, "step": np.zeros(1, np.int64),
                                  "learning_rate": float(self.learning_rate_init)}
 
@@ -353,12 +368,16 @@ class _BaseMLP(BaseEstimator):
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
+        net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
         if sparse.issparse(X):  # CSR rows read in place; the first layer over the non-zeros only
+            if any(net.dropout):
+                raise ValueError(f"dropout={self.dropout!r} is not available with sparse input (use dropout=0.0)")
             from .kernels.sparse import train_epoch_sparse, upper_layout
             up, work = upper_layout(net.layout), _upper_work(net, batch, with_backward=True)
             data = _csr_arrays(X, dtype) + data[1:]
         else:
             work = net._work(batch, with_backward=True)
+        dropout = net._dropout(batch)
 
         def epoch():
             hyper, rng = self._hyper(dtype), self._shuffle_rng
@@ -368,7 +387,7 @@ class _BaseMLP(BaseEstimator):
                     return train_epoch_sparse(net.params, grads, opt_state, work, data, order, rng, net.layout, up,
                                               net._loss_code, batch, state["code"], hyper, do_shuffle)
                 return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
-                                       net._loss_code, batch, state["code"], hyper, do_shuffle)
+                                       net._loss_code, batch, state["code"], hyper, do_shuffle, dropout)
             return train_epoch_in_runs(net.layers, batch, perm, rng if self.shuffle else None, train)
 
         def validate():
@@ -425,8 +444,9 @@ class _BaseMLP(BaseEstimator):
     def _hyper(self, dtype):
         """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
         kappa = 1.0 / self.n_outputs_ if self._loss_core == "squared_error" else 1.0
+        clip = 0.0 if self.max_grad_norm is None else self.max_grad_norm
         return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
-                                         self.beta_1, self.beta_2, self.epsilon, kappa))
+                                         self.beta_1, self.beta_2, self.epsilon, kappa, self.weight_decay, clip))
 
     def _epochs(self, net, N, epoch, validate, incremental, callbacks, catch_interrupt=True):
         """The epoch loop and its bookkeeping (also used by ``distributed``).
@@ -457,6 +477,8 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         try:
             for _ in range(self.max_iter):
+                if self.learning_rate == "cosine":
+                    state["learning_rate"] = self._cosine_rate(len(self.loss_curve_) if incremental else self.n_iter_)
                 total = epoch()
                 loss = total / N
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
@@ -514,6 +536,21 @@ class _BaseMLP(BaseEstimator):
             if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
                 net.params[...] = best
             self._set_weights(net)
+
+    def _cosine_rate(self, e):
+        """``learning_rate="cosine"``: the rate of epoch e (0, 1, …) of ``max_iter``, any solver.
+
+        ``η_e = η₀ (e + 1) / W`` for the W = ``warmup_epochs`` first epochs, then
+        ``η_e = ½ η₀ (1 + cos(π (e − W) / (max_iter − W)))``; ``partial_fit`` counts e over every
+        call (``len(loss_curve_)``), and keeps the last rate of the cosine past ``max_iter``.
+        """
+        eta0, W, T = float(self.learning_rate_init), int(self.warmup_epochs), int(self.max_iter)
+        if e < W:
+            return eta0 * (e + 1) / W
+        if T <= W:
+            return eta0
+        e = min(e, T - 1)
+        return 0.5 * eta0 * (1.0 + np.cos(np.pi * (e - W) / (T - W)))
 
     def _update_no_improvement_count(self, early_stopping, record):
         if early_stopping:
@@ -575,6 +612,30 @@ class _BaseMLP(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.input_tags.sparse = True
         return tags
+
+    def summary(self, file=None):
+        """Print the fitted network's layers, activations, parameter counts, dtype and memory (as
+        Keras's ``model.summary()``), then the solver."""
+        import sys
+
+        check_is_fitted(self, "coefs_")
+        out = sys.stdout if file is None else file
+        net = self._network(self.coefs_[0].dtype.type)
+        net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
+        net.summary(file=out, title=type(self).__name__)
+        extra = f", weight_decay={self.weight_decay}" if self.solver == "adamw" else ""
+        clip = f", max_grad_norm={self.max_grad_norm}" if self.max_grad_norm is not None else ""
+        print(f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
+              f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})", file=out)
+
+    def to_onnx(self, path=None):
+        """The fitted network's forward pass as an ONNX model (float32; ``pip install
+        "nbmlp[onnx]"``), saved to ``path`` when given. Its output ``y`` is the network's: class
+        probabilities (softmax) or per-output probabilities (logistic) for the classifier, the
+        predicted values for the regressor. Returns the ``onnx.ModelProto``."""
+        check_is_fitted(self, "coefs_")
+        from .onnx_export import to_onnx
+        return to_onnx(self._network(self.coefs_[0].dtype.type), path, name=type(self).__name__)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path, inputs=None):
@@ -807,7 +868,7 @@ _SHORT = 4 * 64  # item size of a short string member (64 characters)
 
 def _load(reader):
     """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
-    from .kernels.optim import ADAM, MOMENTUM, NESTEROV, SGD
+    from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 
     def text(key, max_itemsize=None):
         return str(reader.read(key, "U", (), max_itemsize)[()])
@@ -855,9 +916,9 @@ def _load(reader):
         raise ValueError(f"member 'attrs_json': unknown attributes {extra}, missing attributes {missing}")
     _check_attrs(attrs, units)
     code = attrs["optimizer_code"]
-    if code not in (SGD, MOMENTUM, NESTEROV, ADAM):
+    if code not in (SGD, MOMENTUM, NESTEROV, ADAM, ADAMW):
         raise ValueError(f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
-                         f"got {code!r}")
+                         f"{ADAMW}, got {code!r}")
 
     # the arrays, each with its dtype and shape checked before it is read
     dtype = reader.header("parameters")[0]
@@ -865,7 +926,7 @@ def _load(reader):
         raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
     flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
     opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
-    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code == ADAM else 0,)), "optimizer_b")
+    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
     if np.any(opt_b < 0):
         raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
     step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
@@ -1034,9 +1095,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
     n_iter_no_change
-        As in scikit-learn's ``MLPClassifier`` (``solver`` is ``"sgd"`` or ``"adam"``; there is
-        no L-BFGS). ``activation`` also takes ``"leaky_relu"`` and may be a list with one name
-        per hidden layer.
+        As in scikit-learn's ``MLPClassifier`` (``solver`` is ``"sgd"``, ``"adam"``, ``"adamw"``
+        or ``"lbfgs"``). ``activation`` also takes ``"leaky_relu"``, ``"gelu"``,
+        ``"gelu_tanh"`` and ``"silu"`` and may be a list with one name per hidden layer.
+        ``learning_rate`` also takes ``"cosine"`` (every solver); ``"invscaling"`` and
+        ``"adaptive"`` act on ``solver="sgd"`` only and leave Adam's rate constant, as in
+        scikit-learn.
     class_weight : dict, "balanced" or None
         Weights of the classes, multiplied into the sample weights (not for multilabel targets).
     dtype : {None, "float32", "float64"}
@@ -1047,6 +1111,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         holding ``epoch``, ``loss``, ``validation_score``, ``validation_loss`` and
         ``learning_rate``; returning True stops training after that epoch. During the call the
         estimator's ``coefs_`` and ``intercepts_`` hold that epoch's weights.
+    weight_decay : float >= 0
+        ``solver="adamw"``: the decoupled weight decay λ, ``θ ← (1 − η λ) θ`` before each Adam
+        step, on every weight and bias (PyTorch's ``AdamW`` and its default 0.01); ``alpha``'s
+        L2 penalty still applies (set ``alpha=0`` for PyTorch's AdamW). Ignored by other solvers.
+    max_grad_norm : float > 0 or None
+        Clip each batch gradient (the penalty's included) to this global norm over every weight
+        and bias: ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c``. None: no clipping.
+    warmup_epochs : int >= 0
+        ``learning_rate="cosine"``: epochs of linear warm-up ``η₀ (e + 1) / W`` before the cosine
+        decay ``½ η₀ (1 + cos(π (e − W) / (max_iter − W)))`` over the remaining epochs.
+    dropout : float or list of float, each in [0, 1)
+        Inverted dropout on the hidden outputs during training, one rate for every hidden layer
+        or one per hidden layer (``nbmlp.MLP``'s ``dropout``); never in ``predict`` or in the
+        validation score.
 
     Attributes
     ----------
@@ -1070,7 +1148,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, class_weight=None, dtype=None, callbacks=None):
+                 max_fun=15000, class_weight=None, dtype=None, callbacks=None, weight_decay=0.01,
+                 max_grad_norm=None, warmup_epochs=0, dropout=0.0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
@@ -1078,7 +1157,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-                         callbacks=callbacks)
+                         callbacks=callbacks, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
+                         warmup_epochs=warmup_epochs, dropout=dropout)
         self.class_weight = class_weight
 
     @property
@@ -1201,7 +1281,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-    n_iter_no_change, dtype, callbacks
+    n_iter_no_change, dtype, callbacks, weight_decay, max_grad_norm, warmup_epochs, dropout
         As in ``MLPClassifier``.
     loss : {"squared_error", "poisson"}
         Half squared error (identity output) or half Poisson deviance (exponential output,
@@ -1228,7 +1308,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, dtype=None, callbacks=None):
+                 max_fun=15000, dtype=None, callbacks=None, weight_decay=0.01, max_grad_norm=None,
+                 warmup_epochs=0, dropout=0.0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
@@ -1236,7 +1317,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-                         callbacks=callbacks)
+                         callbacks=callbacks, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
+                         warmup_epochs=warmup_epochs, dropout=dropout)
         self.loss = loss
 
     def _targets(self, y, first_pass, incremental, classes, dtype):

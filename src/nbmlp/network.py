@@ -13,8 +13,10 @@ from .kernels.optim import SGD
 from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")
+HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
+# GELU and SiLU are for hidden layers (their derivative needs u: ``losses.output_delta`` has none)
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "exp")
+HE_INIT = ("relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
 LOSSES = tuple(losses.CODES)
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "exp": "poisson"}
 PREDICT_CHUNK = 4096  # rows per forward call in forward/predict: bounds the work buffers
@@ -42,9 +44,12 @@ class MLP:
         Neurons per layer, input first and output last, e.g. ``[64, 32, 10]``.
     activation : str or sequence of str
         Hidden activation: ``identity``, ``sigmoid`` (or ``logistic``), ``tanh``, ``relu``,
-        ``leaky_relu`` (slope 0.01); one name for every hidden layer, or one per hidden layer.
+        ``leaky_relu`` (slope 0.01), ``gelu`` (exact, ``u Φ(u)``), ``gelu_tanh`` (PyTorch's
+        ``approximate="tanh"``), ``silu`` (``u σ(u)``); one name for every hidden layer, or one
+        per hidden layer.
     output : str
-        Output activation: one of the above or ``softmax``.
+        Output activation: ``identity``, ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu`` or
+        ``softmax``.
     loss : str, optional
         ``squared_error``, ``cross_entropy`` (softmax output only) or ``binary_cross_entropy``
         (sigmoid output only). Default: cross-entropy for softmax, binary cross-entropy for
@@ -53,7 +58,12 @@ class MLP:
         Type of the parameters, buffers and outputs; inputs are converted to it.
     seed : int, optional
         Seeds the initial weights (Glorot for sigmoid/tanh/identity/softmax layers, He for the
-        ReLU family) and the shuffling of ``fit``.
+        ReLU family, GELU and SiLU) and the shuffling of ``fit``.
+    dropout : float or sequence of float, each in [0, 1)
+        Inverted dropout on the hidden layers' outputs during ``fit``: ``y_j ← m_j y_j / (1 − p)``
+        with the mask m drawn from nbmlp's own generator (the shuffle's), so results are the
+        same for any number of threads; one rate for every hidden layer, or one per hidden layer.
+        ``forward``, ``predict`` and ``gradients`` never drop; ``trace`` does, and shows the mask.
 
     Attributes
     ----------
@@ -64,7 +74,8 @@ class MLP:
         ``biases[L][j] = b_j`` of layer L+1.
     """
 
-    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None):
+    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None,
+                 dropout=0.0):
         try:
             sizes = [int(n) for n in layers]
         except (TypeError, ValueError):
@@ -104,6 +115,7 @@ class MLP:
         self.loss = loss
         self.dtype = V.check_dtype(dtype)
         self.seed = seed
+        self.dropout = check_dropout(dropout, n_hidden)
         self._loss_code = losses.CODES[loss]
         self.layout = self._make_layout()
         self.params = np.empty(self.n_params, dtype=self.dtype)
@@ -150,7 +162,7 @@ class MLP:
         weights, biases = self._views(self.params)
         for w, b, act in zip(weights, biases, self.activations):
             fan_in, fan_out = w.shape
-            if act in ("relu", "leaky_relu"):
+            if act in HE_INIT:
                 limit = np.sqrt(6.0 / fan_in)
             else:
                 limit = np.sqrt(6.0 / (fan_in + fan_out))
@@ -202,6 +214,15 @@ class MLP:
             return Y, U
         return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
                 np.empty(cap * self.layers[-1], self.dtype), np.empty(cap, self.dtype))
+
+    def _dropout(self, cap):
+        """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""
+        if not any(self.dropout):
+            empty = np.empty(0, self.dtype)
+            return empty, empty, empty
+        rates = np.array(list(self.dropout) + [0.0], dtype=self.dtype)
+        size = cap * sum(self.layers)
+        return rates, np.zeros(size, self.dtype), np.zeros(size, self.dtype)
 
     def _output_block(self, Y, cap, nb):
         start = cap * (sum(self.layers) - self.layers[-1])
@@ -261,14 +282,15 @@ class MLP:
         """One forward and backward pass on (X, T), returning every quantity of the derivation.
 
         Returns a dict: ``loss`` (E, the mean over samples), ``e`` (per-sample E), ``x``, ``t``
-        and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``delta``
-        (δ, per sample), ``dy`` (∂E/∂y of the layer's input, per sample), ``dw`` and ``db``
-        (means over the batch, equal to ``gradients``). See ``nbmlp.trace.trace``.
+        and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``mask`` (the
+        dropout multipliers of this pass, or None), ``delta`` (δ, per sample), ``dy`` (∂E/∂y of
+        the layer's input, per sample), ``dw`` and ``db`` (means over the batch, equal to
+        ``gradients`` without dropout). See ``nbmlp.trace.trace``.
         """
         from .trace import trace
         return trace(self, X, T)
 
-    def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True):
+    def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True, max_grad_norm=None):
         """Train by mini-batch gradient descent, each epoch in compiled code.
 
         Parameters
@@ -282,6 +304,9 @@ class MLP:
             Learning rate ``η``.
         shuffle : bool
             Reshuffle the samples before every epoch.
+        max_grad_norm : float > 0, optional
+            Clip each batch gradient to this global norm ``c`` over all weights and biases:
+            ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c`` (``kernels.optim.clip_gradient``).
 
         Returns
         -------
@@ -299,11 +324,14 @@ class MLP:
         V.check_number(lr, "lr", low=0, low_open=True)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        if max_grad_norm is not None:
+            V.check_number(max_grad_norm, "max_grad_norm", low=0, low_open=True)
         X = self._check_X(X)
         T = self._check_T(T, X.shape[0])
         N = X.shape[0]
         batch = int(min(batch_size, N))
         work = self._work(batch, with_backward=True)
+        dropout = self._dropout(batch)
         grads = np.empty_like(self.params)
         last_good = np.empty_like(self.params)
         perm = np.arange(N, dtype=np.int64)
@@ -311,12 +339,14 @@ class MLP:
         # train_epoch's call of train_epoch_opt, made from here: the compiled train_epoch would be one
         # more driver to compile, and the estimators run this same specialization
         empty, zero = self.params[:0], self.dtype(0)
-        sgd = ((empty, empty, perm[:0]), (X, T, empty, empty), (eta, zero, zero, zero, zero, zero, self.dtype(1)))
+        clip = self.dtype(0 if max_grad_norm is None else max_grad_norm)
+        sgd = ((empty, empty, perm[:0]), (X, T, empty, empty),
+               (eta, zero, zero, zero, zero, zero, self.dtype(1), zero, clip))
         history = []
 
         def train(order, do_shuffle):
             return train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], order, self._rng, self.layout,
-                                   self._loss_code, batch, SGD, sgd[2], do_shuffle)
+                                   self._loss_code, batch, SGD, sgd[2], do_shuffle, dropout)
         for epoch in range(int(epochs)):
             last_good[...] = self.params
             rng_before = self._rng.copy()
@@ -331,6 +361,70 @@ class MLP:
             history.append(float(mean))
         return history
 
+    def summary(self, file=None, title=None):
+        """Print the layers, their activations, parameter counts, dtype and memory, as Keras's
+        ``model.summary()`` does.
+
+        Parameters
+        ----------
+        file : file object, optional
+            Where to write (default ``sys.stdout``).
+        title : str, optional
+            The first line (default ``MLP``).
+        """
+        import sys
+
+        item = np.dtype(self.dtype).itemsize
+        rows = [("Layer", "Weights w_ij", "Activation", "Param #", "Memory")]
+        drops = list(self.dropout) + [0.0]
+        for L, (l, m) in enumerate(zip(self.layers[:-1], self.layers[1:])):
+            kind = "output" if L == len(self.layers) - 2 else f"hidden {L + 1}"
+            act = self.activations[L] + (f" + dropout {drops[L]:g}" if drops[L] else "")
+            rows.append((f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act,
+                         f"{l * m + m:,}", _bytes((l * m + m) * item)))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        line = "  ".join("─" * w for w in widths)
+        out = [title or "MLP", line, "  ".join(h.ljust(w) for h, w in zip(rows[0], widths)), line]
+        out += ["  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
+                for r in rows[1:]]
+        out += [line, f"Input: {self.layers[0]} features   Loss: {self.loss}   dtype: {np.dtype(self.dtype).name}",
+                f"Total params: {self.n_params:,} ({_bytes(self.n_params * item)})"]
+        print("\n".join(out), file=sys.stdout if file is None else file)
+
+    def to_onnx(self, path=None):
+        """The forward pass as an ONNX model (float32; ``pip install "nbmlp[onnx]"``), saved to
+        ``path`` when given; see ``nbmlp.onnx_export``. Returns the ``onnx.ModelProto``."""
+        from .onnx_export import to_onnx
+        return to_onnx(self, path)
+
     def __repr__(self):
+        drop = f", dropout={self.dropout}" if any(self.dropout) else ""
         return (f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
-                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r})")
+                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r}{drop})")
+
+
+def _bytes(n):
+    """A byte count as Keras writes it: ``812 B``, ``9.41 KB``, ``1.20 MB``."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
+def check_dropout(dropout, n_hidden, name="dropout"):
+    """The dropout rates as a tuple with one float per hidden layer, each in [0, 1)."""
+    if isinstance(dropout, (str, bytes)):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {dropout!r}")
+    try:
+        rates = list(dropout)
+    except TypeError:
+        rates = [dropout] * n_hidden
+        V.check_number(dropout, name, low=0)
+    else:
+        if len(rates) != n_hidden:
+            raise ValueError(f"{name}: {len(rates)} rates for {n_hidden} hidden layers")
+    for p in rates:
+        V.check_number(p, name, low=0)
+        if p >= 1:
+            raise ValueError(f"{name} must be in [0, 1), got {dropout!r}")
+    return tuple(float(p) for p in rates)

@@ -9,7 +9,9 @@ import numpy as np
 
 from ._threads import use_chosen
 from .kernels.dense import dense_backward_dy
-from .kernels.passes import backward_pass, forward_pass, input_block, layer_block, loss_sum
+from .kernels.epoch import draw_masks
+from .kernels.passes import (backward_layers, backward_pass, batch_scale, forward_layers, forward_pass, input_block,
+                             layer_block, loss_sum)
 
 
 def trace(net, X, T):
@@ -35,12 +37,17 @@ def trace(net, X, T):
 
         - ``w`` (in, out), ``b`` (out,): copies of the weights ``w_ij`` and biases ``b_j``;
         - ``u`` (N, out): the weighted sums ``u_j = Σ_i y_i w_ij + b_j``;
-        - ``y`` (N, out): the outputs ``y_j = f(u_j)``;
+        - ``y`` (N, out): the outputs ``y_j = f(u_j)`` (after dropout, ``m_j f(u_j) / (1 − p)``,
+          on a hidden layer with dropout);
+        - ``mask`` (N, out) or None: with dropout, the multipliers ``M_sj = m_sj / (1 − p)`` drawn
+          for this pass (0 for a dropped neuron), as ``fit`` draws them, from a copy of the
+          network's generator; None for a layer without dropout and for the output layer;
         - ``delta`` (N, out): ``δ_j = ∂E_s/∂u_j``, **per sample**: the derivative of sample s's
           own error, without any 1/N. For softmax with cross-entropy (and sigmoid with binary
           cross-entropy) the output layer's ``delta`` is exactly ``y − t``;
         - ``dy`` (N, in): ``∂y_i = ∂E_s/∂y_i``, the gradient of the layer's *input*
-          (``Σ_j δ_j w_ij``), per sample; for layer 0 it is ∂E_s/∂X;
+          (``Σ_j δ_j w_ij``), per sample; for layer 0 it is ∂E_s/∂X; when the layer below has
+          dropout, ``M_si Σ_j δ_j w_ij``, the gradient of its outputs before dropout;
         - ``dw`` (in, out), ``db`` (out,): ``∂E/∂w_ij`` and ``∂E/∂b_j`` of the batch's mean
           error, so the mean over the samples is taken here:
           ``dw = (1/N) Σ_s y_s δ_s`` (``y_s`` the layer's input) and ``db = (1/N) Σ_s δ_s``.
@@ -56,10 +63,20 @@ def trace(net, X, T):
     grads = np.empty_like(net.params)
     Y[:X.size] = X.ravel()
     weights, biases = net._views(net.params)
+    rates, M, Yk = net._dropout(N)
+    no_weights = np.empty(0, net.dtype)
     with use_chosen():
-        forward_pass(Y, U, net.params, layout, N, N)
+        if rates.shape[0]:  # dropout: the masks of one training pass, from a copy of the generator
+            draw_masks(M, rates, layout, N, N, net._rng.copy())
+            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk)
+        else:
+            forward_pass(Y, U, net.params, layout, N, N)
         total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
-        backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, np.empty(0, net.dtype))
+        if rates.shape[0]:
+            backward_layers(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights,
+                            batch_scale(net.params, no_weights, N), rates, M, Yk)
+        else:
+            backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights)
         # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
         # one more call of the same kernel
         dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])
@@ -71,6 +88,7 @@ def trace(net, X, T):
             "b": biases[L].copy(),
             "u": layer_block(U, layout, L, N, N).copy(),
             "y": layer_block(Y, layout, L, N, N).copy(),
+            "mask": layer_block(M, layout, L, N, N).copy() if rates.shape[0] and rates[L] > 0 else None,
             "delta": layer_block(D, layout, L, N, N).copy(),
             "dy": input_block(DY, layout, L, N, N).copy(),
             "dw": dW[L].copy(),

@@ -7,13 +7,15 @@ Each activation has its own loop nest so that the loop reads as its formula, wri
 kernels run them on each block they compute. The code is chosen by an integer so one compiled
 kernel serves every activation (and ``cache=True`` works).
 """
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
-EXP = 6  # output only, with the Poisson loss (its δ_k = y_k − t_k needs no derivative here)
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, GELU, GELU_TANH, SILU = 0, 1, 2, 3, 4, 5, 6, 7, 8
+EXP = 9  # output only, with the Poisson loss (its δ_k = y_k − t_k needs no derivative here)
 CODES = {
     "identity": IDENTITY,
     "sigmoid": SIGMOID,
@@ -21,9 +23,17 @@ CODES = {
     "relu": RELU,
     "leaky_relu": LEAKY_RELU,
     "softmax": SOFTMAX,
+    # PyTorch's names: nn.GELU() (exact, with erf), nn.GELU(approximate="tanh"), nn.SiLU()
+    "gelu": GELU,
+    "gelu_tanh": GELU_TANH,
+    "silu": SILU,
     "exp": EXP,
 }
 LEAKY_SLOPE = 0.01  # a in leaky ReLU: f(u) = u if u > 0 else a·u
+SQRT_HALF = 0.7071067811865476  # 1/√2: GELU's Φ(u) = ½ (1 + erf(u/√2))
+INV_SQRT_2PI = 0.3989422804014327  # 1/√(2π): GELU's φ(u) = e^(−u²/2) / √(2π)
+GELU_C = 0.7978845608028654  # √(2/π), the tanh approximation's c
+GELU_A = 0.044715  # the tanh approximation's cubic coefficient
 
 
 @njit(**JIT_SERIAL)
@@ -34,8 +44,9 @@ def activation_block(y, u, code, s0, s1, j0, j1):
     Notes
     -----
     ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh, ReLU
-    ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, exponential ``e^u`` (output only; softmax
-    needs whole rows: ``softmax_rows``).
+    ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, GELU ``u Φ(u) = ½ u (1 + erf(u/√2))``, its
+    tanh approximation ``½ u (1 + tanh(√(2/π) (u + 0.044715 u³)))``, SiLU ``u σ(u)``, exponential
+    ``e^u`` (output only; softmax needs whole rows: ``softmax_rows``).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     if code == IDENTITY:
@@ -63,6 +74,24 @@ def activation_block(y, u, code, s0, s1, j0, j1):
         for s in range(s0, s1):
             for j in range(j0, j1):
                 y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
+    elif code == GELU:
+        half, r2 = u.dtype.type(0.5), u.dtype.type(SQRT_HALF)
+        # y_j = u_j Φ(u_j) = ½ u_j (1 + erf(u_j / √2))
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = half * u[s, j] * (one + math.erf(u[s, j] * r2))
+    elif code == GELU_TANH:
+        half, c, ca = u.dtype.type(0.5), u.dtype.type(GELU_C), u.dtype.type(GELU_C * GELU_A)
+        # y_j = ½ u_j (1 + tanh(c (u_j + 0.044715 u_j³))),  c = √(2/π)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                x = u[s, j]
+                y[s, j] = half * x * (one + np.tanh(c * x + ca * x * x * x))
+    elif code == SILU:
+        # y_j = u_j σ(u_j) = u_j / (1 + e^(−u_j))
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                y[s, j] = u[s, j] / (one + np.exp(-u[s, j]))
     elif code == EXP:
         # y_j = e^(u_j)
         for s in range(s0, s1):
@@ -109,7 +138,8 @@ def activation_forward(y, u, code):
     Notes
     -----
     ``y_j = f(u_j)`` with f one of: identity ``u``, sigmoid ``1 / (1 + e^(−u))``, tanh,
-    ReLU ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, and on the output layer softmax
+    ReLU ``max(0, u)``, leaky ReLU ``u if u > 0 else a·u``, GELU ``u Φ(u)`` (exact or tanh
+    approximation), SiLU ``u σ(u)`` (``activation_block``), and on the output layer softmax
     ``y_k = e^(u_k) / Σ_r e^(u_r)`` (computed with ``u_k − max_r u_r`` for stability).
     """
     N, m = u.shape
@@ -129,7 +159,9 @@ def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
     Notes
     -----
     ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
-    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a`` (not softmax).
+    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``, GELU ``Φ(u) + u φ(u)``, its tanh
+    approximation ``½ (1 + τ) + ½ u (1 − τ²) c (1 + 3·0.044715 u²)`` with
+    ``τ = tanh(c (u + 0.044715 u³))``, ``c = √(2/π)``, SiLU ``σ(u) (1 + u (1 − σ(u)))`` (not softmax).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     if code == IDENTITY:
@@ -157,6 +189,28 @@ def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
         for s in range(s0, s1):
             for j in range(j0, j1):
                 delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]
+    elif code == GELU:
+        half, r2, g = u.dtype.type(0.5), u.dtype.type(SQRT_HALF), u.dtype.type(INV_SQRT_2PI)
+        # δ_j = ∂y_j · (Φ(u_j) + u_j φ(u_j)),  Φ(u) = ½ (1 + erf(u/√2)), φ(u) = e^(−u²/2) / √(2π)
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                x = u[s, j]
+                delta[s, j] = dy[s, j] * (half * (one + math.erf(x * r2)) + x * g * np.exp(-half * x * x))
+    elif code == GELU_TANH:
+        half, c, ca = u.dtype.type(0.5), u.dtype.type(GELU_C), u.dtype.type(GELU_C * GELU_A)
+        ca3 = u.dtype.type(3 * GELU_C * GELU_A)
+        # δ_j = ∂y_j · (½ (1 + τ) + ½ u_j (1 − τ²) c (1 + 3·0.044715 u_j²)),  τ = tanh(c (u_j + 0.044715 u_j³))
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                x = u[s, j]
+                tau = np.tanh(c * x + ca * x * x * x)
+                delta[s, j] = dy[s, j] * (half * (one + tau) + half * x * (one - tau * tau) * (c + ca3 * x * x))
+    elif code == SILU:
+        # δ_j = ∂y_j · σ(u_j) (1 + u_j (1 − σ(u_j))),  σ(u) = 1 / (1 + e^(−u))
+        for s in range(s0, s1):
+            for j in range(j0, j1):
+                sig = one / (one + np.exp(-u[s, j]))
+                delta[s, j] = dy[s, j] * sig * (one + u[s, j] * (one - sig))
 
 
 @njit(**JIT_PARALLEL)
@@ -177,7 +231,8 @@ def activation_backward(delta, dy, u, y, code):
     Notes
     -----
     ``δ_j = ∂y_j · ∂y_j/∂u_j`` with ∂y/∂u: identity 1, sigmoid ``y(1 − y)``, tanh ``1 − y²``,
-    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``.
+    ReLU ``1 if u > 0 else 0``, leaky ReLU ``1 if u > 0 else a``, GELU ``Φ(u) + u φ(u)`` (exact or
+    tanh approximation), SiLU ``σ(u) (1 + u (1 − σ(u)))`` (``derivative_block``).
     """
     N, m = u.shape
     # δ_j = ∂y_j · ∂y_j/∂u_j   (threads own samples; the formulas: derivative_block)

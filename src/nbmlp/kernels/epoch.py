@@ -9,8 +9,8 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE, JIT_SERIAL
-from .optim import ADAM, SGD, l2_gradient, optimizer_step, weight_sqnorm
-from .passes import backward_pass, forward_pass, input_block, loss_sum, rows
+from .optim import ADAM, ADAMW, SGD, clip_gradient, l2_gradient, optimizer_step, weight_sqnorm
+from .passes import backward_layers, batch_scale, forward_layers, input_block, layer_block, loss_sum, rows
 
 
 @njit(**JIT_INLINE)
@@ -41,6 +41,50 @@ def shuffle(perm, rng):
     for s in range(perm.shape[0] - 1, 0, -1):
         r = np.int64(splitmix64(rng) % np.uint64(s + 1))
         perm[s], perm[r] = perm[r], perm[s]
+
+
+TWO_POW_53 = float(1 << 53)
+
+
+@njit(**JIT_SERIAL)
+def draw_mask(M, p, rng):
+    """Draw the dropout multipliers of one layer's block, sample by sample, neuron by neuron.
+
+    Parameters
+    ----------
+    M : (nb, m) array, out
+        ``M_sj = m_sj / (1 − p)``: 0 for a dropped neuron, ``1 / (1 − p)`` for a kept one.
+    p : float
+        The dropout rate, 0 < p < 1.
+    rng : (1,) uint64 array
+        Generator state (the shuffle's), advanced once per entry.
+
+    Notes
+    -----
+    ``v = (x ≫ 11) / 2⁵³`` uniform in [0, 1) from each 64-bit draw x; ``m_sj = 1 if v ≥ p else 0``;
+    ``M_sj = m_sj / (1 − p)``.
+    """
+    zero, keep = M.dtype.type(0), M.dtype.type(1.0 / (1.0 - float(p)))
+    # M_sj = (1 if v_sj ≥ p else 0) / (1 − p),  v_sj = (x ≫ 11) / 2⁵³
+    for s in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            v = float(splitmix64(rng) >> np.uint64(11)) / TWO_POW_53
+            M[s, j] = keep if v >= float(p) else zero
+
+
+@njit(**JIT_SERIAL)
+def draw_masks(M, rates, layout, cap, nb, rng):
+    """The dropout multipliers of a batch, for every layer with a rate ``p_L > 0``, in layer order.
+
+    Notes
+    -----
+    For L = 0, 1, … with ``p_L > 0``: ``M_sj = m_sj / (1 − p_L)`` (``draw_mask``) in layer L's
+    output block of ``M``.
+    """
+    # M_L = the mask of layer L, for each layer with dropout
+    for L in range(layout.shape[0]):
+        if rates[L] > 0:
+            draw_mask(layer_block(M, layout, L, cap, nb), rates[L], rng)
 
 
 @njit(**JIT_SERIAL)
@@ -95,18 +139,19 @@ def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, 
     estimators', and one driver fewer to compile).
     """
     empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
-    hyper = (eta, zero, zero, zero, zero, zero, one)
+    hyper = (eta, zero, zero, zero, zero, zero, one, zero, zero)
     return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
-                           layout, loss, batch, np.int64(SGD), hyper, do_shuffle)
+                           layout, loss, batch, np.int64(SGD), hyper, do_shuffle, (empty, empty, empty))
 
 
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
-ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE = 0, 1, 2, 3, 4, 5, 6
+ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE, WEIGHT_DECAY, MAX_NORM = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_HYPER = 9
 
 
 @njit(**JIT_DRIVER)
 def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper,
-                    do_shuffle):
+                    do_shuffle, dropout):
     """One epoch of mini-batch training with an optimizer, an L2 penalty and sample weights.
 
     Parameters
@@ -126,11 +171,16 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         As in ``train_epoch``; the call trains the samples ``perm[0], perm[1], …`` in batches, so
         a slice of the epoch's order trains a run of its batches (``_threads.epoch_runs``).
     optimizer : int
-        ``optim.SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
-    hyper : tuple of 7 floats of the params' dtype
-        ``η, α, μ, β₁, β₂, ε`` and the loss scale ``κ``, indexed by ``ETA`` … ``LOSS_SCALE``.
+        ``optim.SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
+    hyper : tuple of 9 floats of the params' dtype
+        ``η, α, μ, β₁, β₂, ε``, the loss scale ``κ``, AdamW's weight decay ``λ`` and the gradient
+        norm limit ``c`` (0: no clipping), indexed by ``ETA`` … ``MAX_NORM``.
     do_shuffle : bool
         Shuffle ``perm`` first.
+    dropout : tuple ``(rates, M, Yk)``
+        Dropout rate ``p_L`` of each weight layer's outputs (0: none; empty: no dropout at all),
+        and two flat work buffers laid out as ``U`` for the multipliers ``M_sj = m_sj / (1 − p)``
+        and the outputs before dropout (``passes.forward_layers``); all empty without dropout.
 
     Returns
     -------
@@ -141,15 +191,20 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
 
     Notes
     -----
-    For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward with
-    ``δ_k ← c_s δ_k`` and ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
-    ``∂b_j = Σ_s δ_j / Σ_s c_s``; then the update of ``optim``:
+    For each mini-batch: with dropout, the masks ``M_sj = m_sj / (1 − p)`` from ``rng``
+    (``draw_masks``); forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)`` (``y_j ← M_j y_j``
+    with dropout); backward with ``δ_k ← c_s δ_k`` (``∂y_j ← M_j ∂y_j`` below dropout) and ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
+    ``∂b_j = Σ_s δ_j / Σ_s c_s``; with ``c > 0``, ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c``
+    (``optim.clip_gradient``); then the update of ``optim``:
     SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
     ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``t ← t + 1``, ``η_t = η √(1 − β₂ᵗ)/(1 − β₁ᵗ)``,
-    ``m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``.
+    ``m ← β₁ m + (1 − β₁) ∂θ, s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW
+    ``θ ← (1 − η λ) θ`` then Adam's rule with ``ε_t = ε √(1 − β₂ᵗ)`` (PyTorch's ``AdamW``).
     """
     Y, U, D, DY, Tb, e = work
     X, T, c, cb = data
+    rates, M, Yk = dropout
+    dropping = rates.shape[0] > 0
     alpha = hyper[ALPHA]
     kappa = float(hyper[LOSS_SCALE])
     weighted = c.shape[0] > 0
@@ -163,7 +218,9 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         gather_rows(input_block(Y, layout, np.int64(0), batch, nb), X, perm, start)
         t = rows(Tb, np.int64(0), nb, T.shape[1])
         gather_rows(t, T, perm, start)
-        forward_pass(Y, U, params, layout, batch, nb)
+        if dropping:
+            draw_masks(M, rates, layout, batch, nb, rng)
+        forward_layers(Y, U, params, layout, batch, nb, rates, M, Yk)
         batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)
         c_sum = float(nb)
         if weighted:
@@ -180,14 +237,15 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         total += kappa * batch_sum
         if alpha > 0:
             total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
-        backward_pass(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb])
+        backward_layers(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb],
+                        batch_scale(params, cb[:nb], nb), rates, M, Yk)
         apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
     return total
 
 
 @njit(**JIT_DRIVER_INLINE)
 def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
-    """Add the L2 penalty's gradient to a batch's mean gradient, then take one optimizer step.
+    """Add the L2 penalty's gradient to a batch's mean gradient, clip it, then take one optimizer step.
 
     Parameters
     ----------
@@ -202,14 +260,22 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
 
     Notes
     -----
-    ``∂w_ij ← ∂w_ij + α w_ij / Σ_s c_s``, then the update of ``train_epoch_opt``'s optimizer.
+    ``∂w_ij ← ∂w_ij + α w_ij / Σ_s c_s``; ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``c > 0`` and ``‖∂θ‖ > c``;
+    then the update of ``train_epoch_opt``'s optimizer (Adam, AdamW: ``t ← t + 1``,
+    ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)``; AdamW: ``ε_t = ε √(1 − β₂ᵗ)``, decay ``1 − η λ``).
     """
     a, b, step = state
     eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
     beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
     if alpha > 0:
         l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
-    if optimizer == ADAM:
+    if hyper[MAX_NORM] > 0:
+        clip_gradient(grads, hyper[MAX_NORM])
+    if optimizer == ADAM or optimizer == ADAMW:
         step[0] += 1
-        eta = params.dtype.type(eta * np.sqrt(1.0 - float(beta2) ** step[0]) / (1.0 - float(beta1) ** step[0]))
+        root2 = np.sqrt(1.0 - float(beta2) ** step[0])
+        if optimizer == ADAMW:
+            mu = params.dtype.type(1.0 - float(eta) * float(hyper[WEIGHT_DECAY]))
+            eps = params.dtype.type(float(eps) * root2)
+        eta = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
     optimizer_step(params, a, b, grads, optimizer, eta, mu, beta1, beta2, eps)

@@ -1,8 +1,8 @@
 """Update rules over the one flat parameter buffer θ (all weights and biases).
 
 Legend: p index into the flat buffer of all parameters; L weight layer (a row of ``layout``).
-The optimizer state (velocity ``v``; Adam's moments ``m`` and ``s``) is a flat buffer of the
-same layout as θ, allocated once per fit.
+The optimizer state (velocity ``v``; Adam's and AdamW's moments ``m`` and ``s``) is a flat buffer
+of the same layout as θ, allocated once per fit.
 
 Each update rule is a serial loop over the entries p of the arrays it is given; training runs
 them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE_BLOCK`` entries
@@ -16,7 +16,7 @@ from .._config import JIT_PARALLEL, JIT_SERIAL
 from .passes import N_IN, N_OUT, W_OFF
 
 # optimizer codes of ``epoch.train_epoch_opt``
-SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
+SGD, MOMENTUM, NESTEROV, ADAM, ADAMW = 0, 1, 2, 3, 4
 UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of float32)
 
 
@@ -130,6 +130,39 @@ def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
         theta[p] -= eta_t * m[p] / (np.sqrt(s[p]) + eps)
 
 
+@njit(**JIT_SERIAL)
+def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
+    """AdamW step (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as PyTorch's
+    ``torch.optim.AdamW``.
+
+    Parameters
+    ----------
+    theta, m, s, dtheta, beta1, beta2
+        As in ``adam_update``.
+    eta_t : float
+        ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)`` of step t (1, 2, …).
+    eps_t : float
+        ``ε_t = ε √(1 − β₂ᵗ)``: PyTorch adds ε to the bias-corrected ``√(s / (1 − β₂ᵗ))``, so its
+        ``η/(1 − β₁ᵗ) · m / (√s / √(1 − β₂ᵗ) + ε)`` is ``η_t m / (√s + ε_t)``.
+    decay : float
+        ``1 − η λ`` with λ the weight decay (every weight and bias, as PyTorch's default).
+
+    Notes
+    -----
+    ``θ ← (1 − η λ) θ``, then ``m ← β₁ m + (1 − β₁) ∂θ``, ``s ← β₂ s + (1 − β₂) ∂θ²``,
+    ``θ ← θ − η_t m / (√s + ε_t)``.
+    """
+    one = theta.dtype.type(1)
+    # θ ← (1 − η λ) θ   (a loop of its own: one rounding, the same in every block; see nesterov_update)
+    for p in range(theta.shape[0]):
+        theta[p] *= decay
+    # m ← β₁ m + (1 − β₁) ∂θ ;  s ← β₂ s + (1 − β₂) ∂θ² ;  θ ← θ − η_t m / (√s + ε_t)
+    for p in range(theta.shape[0]):
+        m[p] = beta1 * m[p] + (one - beta1) * dtheta[p]
+        s[p] = beta2 * s[p] + (one - beta2) * dtheta[p] * dtheta[p]
+        theta[p] -= eta_t * m[p] / (np.sqrt(s[p]) + eps_t)
+
+
 @njit(**JIT_PARALLEL)
 def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     """One optimizer step over every parameter, threads owning blocks of ``UPDATE_BLOCK`` entries.
@@ -139,23 +172,25 @@ def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     theta : (P,) array, in/out
         Every weight and bias θ.
     a, b : (P,) arrays, in/out
-        Optimizer state: the velocity ``v`` in ``a`` (momentum, Nesterov); Adam's moments ``m``
-        in ``a`` and ``s`` in ``b``. Unused ones may be empty.
+        Optimizer state: the velocity ``v`` in ``a`` (momentum, Nesterov); Adam's (AdamW's)
+        moments ``m`` in ``a`` and ``s`` in ``b``. Unused ones may be empty.
     dtheta : (P,) array
         Gradients ``∂E/∂θ``.
     optimizer : int
-        ``SGD``, ``MOMENTUM``, ``NESTEROV`` or ``ADAM``.
+        ``SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
     eta : float
-        Learning rate ``η``; for Adam the bias-corrected step ``η_t``.
+        Learning rate ``η``; for Adam and AdamW the bias-corrected step ``η_t``.
     mu, beta1, beta2, eps : float
         ``μ``, ``β₁``, ``β₂`` and ``ε``, of the arrays' dtype (those the optimizer does not use
-        are ignored).
+        are ignored). For AdamW, ``mu`` carries the decay factor ``1 − η λ`` and ``eps`` is
+        ``ε_t`` (``adamw_update``).
 
     Notes
     -----
     On each block ``p0 ≤ p < p1``: SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``;
     Nesterov ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``m ← β₁ m + (1 − β₁) ∂θ,
-    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)`` (the kernels above).
+    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW ``θ ← (1 − η λ) θ`` then Adam's
+    rule with ``ε_t`` (the kernels above).
     """
     P = theta.shape[0]
     if P <= UPDATE_BLOCK:
@@ -176,7 +211,7 @@ def update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0,
     -----
     SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
     ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``m ← β₁ m + (1 − β₁) ∂θ,
-    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``.
+    s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW ``θ ← (1 − η λ) θ`` then Adam's.
     """
     if optimizer == MOMENTUM:
         momentum_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
@@ -184,6 +219,8 @@ def update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0,
         nesterov_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
     elif optimizer == ADAM:
         adam_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
+    elif optimizer == ADAMW:
+        adamw_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps, mu)
     else:
         sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
 
@@ -229,3 +266,44 @@ def weight_sqnorm(theta, layout):
         for p in range(start, start + layout[L, N_IN] * layout[L, N_OUT]):
             total += theta[p] * theta[p]
     return total
+
+
+@njit(**JIT_SERIAL)
+def grad_sqnorm(dtheta):
+    """``‖∂θ‖² = Σ_p ∂θ_p²`` over every weight and bias, summed on one thread in float64 (the same
+    order whatever the number of threads).
+
+    Notes
+    -----
+    ``total = Σ_p ∂θ_p²``, the square of the global norm that ``clip_gradient`` limits.
+    """
+    total = 0.0
+    # total = Σ_p ∂θ_p²
+    for p in range(dtheta.shape[0]):
+        total += float(dtheta[p]) * float(dtheta[p])
+    return total
+
+
+@njit(**JIT_SERIAL)
+def clip_gradient(dtheta, max_norm):
+    """Scale the batch gradient down to the global norm ``c`` when its norm is above it.
+
+    Parameters
+    ----------
+    dtheta : (P,) array, in/out
+        Gradients ``∂E/∂θ`` of every weight and bias (the penalty's included).
+    max_norm : float
+        The limit ``c`` > 0.
+
+    Notes
+    -----
+    ``‖∂θ‖ = √(Σ_p ∂θ_p²)``; if ``‖∂θ‖ > c``: ``∂θ ← ∂θ · c / ‖∂θ‖`` (PyTorch's
+    ``clip_grad_norm_`` divides by ``‖∂θ‖ + 10⁻⁶`` instead). One thread: a memory-bound pass of
+    microseconds, bitwise the same for any number of threads.
+    """
+    norm = np.sqrt(grad_sqnorm(dtheta))
+    if norm > float(max_norm):
+        factor = dtheta.dtype.type(float(max_norm) / norm)
+        # ∂θ_p ← ∂θ_p · c / ‖∂θ‖
+        for p in range(dtheta.shape[0]):
+            dtheta[p] *= factor

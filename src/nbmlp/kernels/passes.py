@@ -32,6 +32,7 @@ from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
 from .dense import (PARALLEL_MIN_MACS, dense_backward_dw_parallel, dense_backward_dw_serial, dense_backward_dy_parallel,
                     dense_backward_dy_serial, dense_forward_parallel, dense_forward_serial, dw_packing, dy_packing,
                     forward_packing, pack_elements)
+from .dropout import dropout_backward, dropout_forward
 from .lanes import lane_count, lanes_for
 from .losses import loss_forward, output_delta, weight_delta
 
@@ -121,8 +122,24 @@ def forward_pass(Y, U, params, layout, cap, nb):
     holds the inputs ``y_i``. Each layer packs its weights and inputs first (``dense.pack_w``,
     ``dense.pack_samples``).
     """
+    forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0])
+
+
+@njit(**JIT_DRIVER_INLINE)
+def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk):
+    """The body of ``forward_pass``, with inverted dropout on the hidden layers whose rate is > 0.
+
+    ``rates`` (one per weight layer, 0 for none) and the work buffers ``M`` (the drawn
+    multipliers, ``epoch.draw_masks``) and ``Yk`` (the outputs before dropout) are empty without
+    dropout.
+
+    Notes
+    -----
+    For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; where ``p_L > 0``:
+    ``y_j ← m_j y_j / (1 − p_L)`` (``dropout.dropout_forward``).
+    """
     P = pack_region(Y, layout, cap)
-    # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)
+    # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)  (then y_j ← M_j y_j with dropout)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
         l, m = layout[L, N_IN], layout[L, N_OUT]
@@ -133,6 +150,8 @@ def forward_pass(Y, U, params, layout, cap, nb):
             dense_forward_serial(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
         else:
             dense_forward_parallel(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
+        if rates.shape[0] > 0 and rates[L] > 0:
+            dropout_forward(y_out, layer_block(Yk, layout, L, cap, nb), layer_block(M, layout, L, cap, nb))
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -166,6 +185,18 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed. Each step packs what its tiles read (``dense``).
     """
+    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, batch_scale(params, c, nb),
+                    params[:0], params[:0], params[:0])
+
+
+@njit(**JIT_SERIAL)
+def batch_scale(params, c, nb):
+    """The factor of ``backward_pass``'s means: ``1/N``, or ``1/Σ_s c_s`` for weighted samples.
+
+    Notes
+    -----
+    ``scale = 1 / N``, or ``scale = 1 / Σ_s c_s`` (summed in the params' dtype) when ``c`` is given.
+    """
     scale = params.dtype.type(1) / params.dtype.type(nb)
     if c.shape[0] > 0:
         c_sum = params.dtype.type(0)
@@ -173,7 +204,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
         for s in range(nb):
             c_sum += c[s]
         scale = params.dtype.type(1) / c_sum
-    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+    return scale
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -187,18 +218,20 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
     -----
     As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
     """
-    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale)
+    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, params[:0], params[:0], params[:0])
 
 
 @njit(**JIT_DRIVER_INLINE)
-def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
-    """The body of ``backward_pass`` and ``backward_pass_scaled``, inlined into both.
+def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, rates, M, Yk):
+    """The body of ``backward_pass`` and ``backward_pass_scaled``, inlined into both (and into the
+    epoch with dropout: ``rates``, ``M``, ``Yk`` as in ``forward_layers``, empty without).
 
     Notes
     -----
     ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)`` (times ``c_s`` when weighted); for L = last … 0:
     ``∂w_ij = scale · Σ_s y_i δ_j``, ``∂b_j = scale · Σ_s δ_j``; below a hidden layer
-    ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``.
+    ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``; below a layer with dropout, f' with the
+    outputs before dropout, then ``∂y_i ← M_i ∂y_i``, ``δ_i ← M_i δ_i`` (``dropout.dropout_backward``).
     """
     Lo = layout.shape[0] - 1
     output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
@@ -217,10 +250,16 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
             wtp, ds = dy_packing(P, nb, l, m)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
             u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
+            # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
+            drop, y_f = rates.shape[0] > 0 and rates[L - 1] > 0, y_in
+            if drop:
+                y_f = input_block(Yk, layout, L, cap, nb)
             if big:
-                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
+                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
             else:
-                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code)
+                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
+            if drop:
+                dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
         dw, db = layer_params(grads, layout, L)
         yp, dp = dw_packing(P, nb, l, m)
         if big:
