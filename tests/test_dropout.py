@@ -139,3 +139,18 @@ def test_summary_shows_layers_params_and_dropout(capsys):
     est.summary()
     text = capsys.readouterr().out
     assert text.startswith("MLPClassifier") and "Solver: adamw" in text and "relu + dropout 0.1" in text
+
+
+def test_dropout_is_refused_with_sparse_input_and_lbfgs_before_anything_changes():
+    import scipy.sparse
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 6)), np.arange(20) % 2
+    est = nbmlp.MLPClassifier((5,), dropout=0.2, max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="dropout.*sparse"):
+        est.fit(scipy.sparse.csr_matrix(X), y)
+    assert not hasattr(est, "coefs_")
+    est = nbmlp.MLPClassifier((5,), dropout=0.2, solver="lbfgs", max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="dropout.*lbfgs"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
