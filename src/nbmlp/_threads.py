@@ -206,11 +206,13 @@ class Governor:
     (``key``):
 
     - busy fraction ``u = CPU time / (wall time · n)``: threads that compute or wait spinning are
-      busy, so on a free machine ``u ≈ 1``. Below ``LOW`` the operating system has been putting
-      the threads aside (another process holds a core): the next window tries fewer threads
+      busy, so on a free machine ``u ≈ 1``. Below ``LOW`` in ``LOW_WINDOWS`` windows in a row, the
+      operating system has been putting the threads aside (another process holds a core): the
+      next window tries fewer threads
       (``⌊u·n⌋``, at least 1), and keeps them if their samples per second are at least as high.
     - with fewer threads than the budget, the next window tries one more once the machine
-      shows an idle core again (``/proc/stat``; elsewhere: after the wait), and keeps it if it
+      showed an idle core during a window (``/proc/stat``, read when a window starts and ends,
+      so pauses between fits do not count; elsewhere: after the wait), and keeps it if it
       trains ``GAIN`` times faster. A failed try doubles the wait before the next (``WAIT``,
       counted in windows, so a long epoch waits as many epochs as a short one).
 
@@ -220,6 +222,7 @@ class Governor:
 
     WINDOW = 0.025  # s of training judged at a time
     LOW = 0.8       # busy fraction below which threads are being put aside
+    LOW_WINDOWS = 2  # ... in that many windows in a row (one short dip, e.g. an epoch's last batch, is not it)
     GAIN = 1.05     # how much faster more threads must train to be kept
     WAIT = (2, 64)  # windows before trying again: first, and the most after doubling
     IDLE = 0.5      # idle cores that make more threads worth a try
@@ -239,8 +242,9 @@ class Governor:
             self._window = [0.0, 0.0, 0.0]   # wall, CPU, samples of the current window
             self._wait = {+1: self.WAIT[0], -1: self.WAIT[0]}  # windows before the next try up/down
             self._since = {+1: 0, -1: self.WAIT[0]}             # windows since the last try
-            self._idle_mark = None  # (clock, idle seconds) when the machine was last looked at
+            self._idle_mark = None  # (clock, idle seconds) when the current window started, on fewer threads
             self._before = self._budget = None  # the count before a trial; the last budget
+            self._low = 0  # windows in a row with a busy fraction below LOW
 
     def choose(self, budget, key):
         """The thread count for the next epoch of shape ``key`` within ``budget``."""
@@ -250,6 +254,8 @@ class Governor:
                 self._window = [0.0, 0.0, 0.0]
             self._budget = budget
             n = budget if self.n is None else min(self.n, budget)
+            if self._window[0] == 0.0 and self.trial is None and n < budget:
+                self._look_at_idle()  # a window on fewer threads starts: the machine's idle time now
             if self.trial is not None:
                 return min(self.trial, budget)
             return n
@@ -273,7 +279,8 @@ class Governor:
             self.rate[n] = rate
             self._since[+1] += 1
             self._since[-1] += 1
-            if n > 1 and u < self.LOW and self._since[-1] >= self._wait[-1]:
+            self._low = self._low + 1 if u < self.LOW else 0
+            if n > 1 and self._low >= self.LOW_WINDOWS and self._since[-1] >= self._wait[-1]:
                 self.trial, self._before = max(1, min(n - 1, math.floor(u * n))), n
                 self._since[-1] = 0
             elif n < self._budget and self._since[+1] >= self._wait[+1] and self._cores_idle():
@@ -295,13 +302,18 @@ class Governor:
             self.n = before if self.n is not None else None
             self._wait[direction] = min(2 * self._wait[direction], self.WAIT[1])
 
+    def _look_at_idle(self):
+        self._idle_mark = (self._clock(), self._idle())
+
     def _cores_idle(self):
-        """Whether the machine had ``IDLE`` idle cores since it was last looked at (True if unknown)."""
-        idle, now = self._idle(), self._clock()
-        if idle is None:
+        """Whether the machine had ``IDLE`` idle cores during the window that just ended (True if unknown)."""
+        mark, self._idle_mark = self._idle_mark, None
+        if mark is None:
+            return False
+        now, idle = self._clock(), self._idle()
+        if idle is None or mark[1] is None:
             return True
-        mark, self._idle_mark = self._idle_mark, (now, idle)
-        if mark is None or now - mark[0] <= 0:
+        if now - mark[0] <= 0:
             return False
         return (idle - mark[1]) / (now - mark[0]) >= self.IDLE
 
