@@ -369,7 +369,8 @@ class _BaseMLP(BaseEstimator):
         data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
         opt_state = (state["a"], state["b"], state["step"])
         net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
-        if sparse.issparse(X):  # CSR rows read in place; the first layer over the non-zeros only
+        is_sparse = sparse.issparse(X)
+        if is_sparse:  # CSR rows read in place; the first layer over the non-zeros only
             if any(net.dropout):
                 raise ValueError(f"dropout={self.dropout!r} is not available with sparse input (use dropout=0.0)")
             from .kernels.sparse import train_epoch_sparse, upper_layout
@@ -382,12 +383,14 @@ class _BaseMLP(BaseEstimator):
         def epoch():
             hyper, rng = self._hyper(dtype), self._shuffle_rng
 
-            def train(order, do_shuffle):
-                if sparse.issparse(X):
+            if is_sparse:
+                def train(order, do_shuffle):
                     return train_epoch_sparse(net.params, grads, opt_state, work, data, order, rng, net.layout, up,
                                               net._loss_code, batch, state["code"], hyper, do_shuffle)
-                return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
-                                       net._loss_code, batch, state["code"], hyper, do_shuffle, dropout)
+            else:
+                def train(order, do_shuffle):
+                    return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
+                                           net._loss_code, batch, state["code"], hyper, do_shuffle, dropout)
             return train_epoch_in_runs(net.layers, batch, perm, rng if self.shuffle else None, train)
 
         def validate():

@@ -88,6 +88,23 @@ def draw_masks(M, rates, layout, cap, nb, rng):
 
 
 @njit(**JIT_SERIAL)
+def batch_weights(cb, c, order, e):
+    """A weighted batch's sample weights, gathered into ``cb``, and its two sums.
+
+    Notes
+    -----
+    ``cb_s = c_order(s)``; returns ``(Σ_s c_s E_s, Σ_s c_s)`` (float64, in sample order).
+    """
+    error, c_sum = 0.0, 0.0
+    # c_s = c_order(s);  Σ_s c_s E_s;  Σ_s c_s
+    for s in range(order.shape[0]):
+        cb[s] = c[order[s]]
+        error += cb[s] * e[s]
+        c_sum += cb[s]
+    return error, c_sum
+
+
+@njit(**JIT_SERIAL)
 def gather_rows(out, src, perm, start):
     """Copy the rows of one mini-batch, in the shuffled order (one thread: a copy of a batch is
     memory-bound and takes microseconds, less than waking a second thread would cost).
@@ -224,13 +241,7 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)
         c_sum = float(nb)
         if weighted:
-            # the batch's weights c_s, its weighted error Σ_s c_s E_s and Σ_s c_s
-            batch_sum = 0.0
-            c_sum = 0.0
-            for s in range(nb):
-                cb[s] = c[perm[start + s]]
-                batch_sum += cb[s] * e[s]
-                c_sum += cb[s]
+            batch_sum, c_sum = batch_weights(cb, c, perm[start:start + nb], e)
             if c_sum == 0.0:
                 continue  # a batch of zero weight has no error and no gradient: no step
             batch_sum *= nb / c_sum

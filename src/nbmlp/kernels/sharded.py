@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_PARALLEL
-from .epoch import ALPHA, LOSS_SCALE, apply_update, gather_rows
+from .epoch import ALPHA, LOSS_SCALE, apply_update, batch_weights, gather_rows
 from .optim import weight_sqnorm
 from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, rows
 
@@ -70,13 +70,7 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, n)
     c_sum = float(n)
     if c.shape[0] > 0:
-        batch_sum = 0.0
-        c_sum = 0.0
-        # batch_sum = Σ_s c_s E_s,  c_sum = Σ_s c_s
-        for s in range(n):
-            cb[s] = c[idx[s]]
-            batch_sum += cb[s] * e[s]
-            c_sum += cb[s]
+        batch_sum, c_sum = batch_weights(cb, c, idx[:n], e)
     backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, batch, n, cb[:n], params.dtype.type(1))
     copy_scaled(buf[:P], grads, params.dtype.type(1))
     buf[P] = batch_sum

@@ -16,7 +16,7 @@ from numba import njit, prange
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
 from .activations import SOFTMAX, activation_block, softmax_rows
 from .dense import PARALLEL_MIN_MACS, dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
-from .epoch import ALPHA, LOSS_SCALE, apply_update, gather_rows, shuffle
+from .epoch import ALPHA, LOSS_SCALE, apply_update, batch_weights, gather_rows, shuffle
 from .optim import weight_sqnorm
 from .passes import (A_IN, ACT, N_IN, N_OUT, backward_pass, forward_pass, input_block, layer_block, layer_params,
                      loss_sum, pack_region, rows as block_rows)
@@ -173,13 +173,7 @@ def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, 
         batch_sum = loss_sum(e, Y, U, t, up, loss, batch, nb)
         c_sum = float(nb)
         if weighted:
-            batch_sum = 0.0
-            c_sum = 0.0
-            # c_s of the batch, Σ_s c_s E_s and Σ_s c_s
-            for s in range(nb):
-                cb[s] = c[perm[start + s]]
-                batch_sum += cb[s] * e[s]
-                c_sum += cb[s]
+            batch_sum, c_sum = batch_weights(cb, c, rows, e)
             if c_sum == 0.0:
                 continue
             batch_sum *= nb / c_sum
