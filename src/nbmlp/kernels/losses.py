@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_SERIAL
-from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
+from .activations import derivative_block
 
 SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, POISSON = 0, 1, 2, 3
 CODES = {
@@ -104,42 +104,18 @@ def output_delta(delta, y, u, t, loss, act):
     Notes
     -----
     ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``. Squared error: ``∂E/∂y_k = y_k − t_k`` times the output
-    activation's derivative. Cross-entropy with softmax, binary cross-entropy with sigmoid and
+    activation's derivative (``activations.derivative_block``, in place). Cross-entropy with softmax, binary cross-entropy with sigmoid and
     Poisson with the exponential output (``∂E/∂y_k = 1 − t_k/y_k``, ``∂y_k/∂u_k = y_k``):
     ``δ_k = y_k − t_k`` directly.
     """
     N, n = y.shape
-    zero, one, a = y.dtype.type(0), y.dtype.type(1), y.dtype.type(LEAKY_SLOPE)
-    if loss == CROSS_ENTROPY or loss == BINARY_CROSS_ENTROPY or loss == POISSON:
-        # δ_k = y_k − t_k
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = y[s, k] - t[s, k]
-    elif act == IDENTITY:
-        # δ_k = (y_k − t_k) · 1
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = y[s, k] - t[s, k]
-    elif act == SIGMOID:
-        # δ_k = (y_k − t_k) · y_k (1 − y_k)
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = (y[s, k] - t[s, k]) * y[s, k] * (one - y[s, k])
-    elif act == TANH:
-        # δ_k = (y_k − t_k) · (1 − y_k²)
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = (y[s, k] - t[s, k]) * (one - y[s, k] * y[s, k])
-    elif act == RELU:
-        # δ_k = (y_k − t_k) · (1 if u_k > 0 else 0)
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = y[s, k] - t[s, k] if u[s, k] > zero else zero
-    elif act == LEAKY_RELU:
-        # δ_k = (y_k − t_k) · (1 if u_k > 0 else a)
-        for s in range(N):
-            for k in range(n):
-                delta[s, k] = (y[s, k] - t[s, k]) * (one if u[s, k] > zero else a)
+    # δ_k = y_k − t_k   (the whole delta for the three matched pairs; ∂E/∂y_k for squared error)
+    for s in range(N):
+        for k in range(n):
+            delta[s, k] = y[s, k] - t[s, k]
+    if loss == SQUARED_ERROR:
+        # δ_k = ∂E/∂y_k · ∂y_k/∂u_k   (the activation's derivative, written once: derivative_block)
+        derivative_block(delta, delta, u, y, act, 0, N, 0, n)
 
 
 @njit(**JIT_SERIAL)
