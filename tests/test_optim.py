@@ -51,7 +51,8 @@ def test_adam(P, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layers", [[1, 1], [3, 7, 1], [7, 3, 3, 5]])
+# [130, 140, 3]: 18,763 parameters, two blocks of optim.UPDATE_BLOCK, the boundary inside the first w
+@pytest.mark.parametrize("layers", [[1, 1], [3, 7, 1], [7, 3, 3, 5], [130, 140, 3]])
 def test_l2_gradient_and_sqnorm_touch_weights_only(layers, dtype):
     net = nbmlp.MLP(layers, activation="tanh", output="identity", dtype=dtype, seed=0)
     rng = np.random.default_rng(1)

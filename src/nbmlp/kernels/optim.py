@@ -242,12 +242,32 @@ def l2_gradient(dtheta, theta, layout, lam):
 
     Notes
     -----
-    With ``E + (α / 2) Σ w² / Σ_s c_s``: ``∂w ← ∂w + α w / Σ_s c_s``; biases unchanged.
+    With ``E + (α / 2) Σ w² / Σ_s c_s``: ``∂w ← ∂w + α w / Σ_s c_s``; biases unchanged. Threads
+    own the blocks of ``UPDATE_BLOCK`` entries of ``optimizer_step``; a network of one block runs
+    on the calling thread (a parallel launch per step would cost more than the pass).
     """
-    # ∂w_ij ← ∂w_ij + λ w_ij, layer by layer (biases skipped; threads own entries p)
+    P = theta.shape[0]
+    if P <= UPDATE_BLOCK:
+        l2_block(dtheta, theta, layout, lam, np.int64(0), P)
+        return
+    # ∂w_ij ← ∂w_ij + λ w_ij on block k: p0 = k·UPDATE_BLOCK ≤ p < p1 (threads own blocks)
+    for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
+        l2_block(dtheta, theta, layout, lam, k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK))
+
+
+@njit(**JIT_SERIAL)
+def l2_block(dtheta, theta, layout, lam, p0, p1):
+    """The L2 penalty's gradient on the entries ``p0 ≤ p < p1`` that are weights (one block of
+    ``l2_gradient``).
+
+    Notes
+    -----
+    ``∂w_ij ← ∂w_ij + λ w_ij`` for the weights of every layer inside the block; biases unchanged.
+    """
+    # ∂w_ij ← ∂w_ij + λ w_ij, layer by layer (each layer's weights ∩ the block; biases skipped)
     for L in range(layout.shape[0]):
         start = layout[L, W_OFF]
-        for p in prange(start, start + layout[L, N_IN] * layout[L, N_OUT]):
+        for p in range(max(p0, start), min(p1, start + layout[L, N_IN] * layout[L, N_OUT])):
             dtheta[p] += lam * theta[p]
 
 
