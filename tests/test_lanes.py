@@ -9,8 +9,8 @@ from numba import njit
 
 from conftest import DTYPES
 from nbmlp.kernels import lanes
-from nbmlp.kernels.lanes import (lane_count, vadd, vbroadcast, vfma, vlane, vload, vmul, vstore, vstore_part, vsum,
-                                 vzero)
+from nbmlp.kernels.lanes import (lane_count, vadd, vbroadcast, vfma, vlane, vload, vload_part, vmul, vstore, vstore_part,
+                                 vsum, vzero)
 
 
 def width(dtype):
@@ -26,6 +26,11 @@ def _copy(out, a, r, c):
 @njit
 def _store_part(out, a, n):
     vstore_part(out, 0, 1, vload(a, 0, 0), n)
+
+
+@njit
+def _load_part(out, a, n):
+    vstore(out, 0, 0, vload_part(a, 0, 1, n))
 
 
 @njit
@@ -74,6 +79,20 @@ def test_partial_store_writes_only_the_first_n_lanes(dtype):
         k = max(0, min(n, W))
         expected = np.zeros((1, W + 2), dtype)
         expected[0, 1:1 + k] = a[0, :k]
+        np.testing.assert_array_equal(out, expected, err_msg=f"n = {n}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_partial_load_reads_only_the_first_n_lanes(dtype):
+    W = width(dtype)
+    for n in (-2, 0, 1, W - 1, W, W + 5):
+        k = max(0, min(n, W))
+        a = np.full((1, W + 1), np.nan, dtype)   # NaN past the n elements: a lane that read them would show it
+        a[0, 1:1 + k] = np.arange(1, k + 1, dtype=dtype)
+        out = np.full((1, W), -1, dtype)
+        _load_part(out, a, n)
+        expected = np.zeros((1, W), dtype)
+        expected[0, :k] = a[0, 1:1 + k]
         np.testing.assert_array_equal(out, expected, err_msg=f"n = {n}")
 
 

@@ -51,8 +51,9 @@ def test_adam(P, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-# [130, 140, 3]: 18,763 parameters, two blocks of optim.UPDATE_BLOCK, the boundary inside the first w
-@pytest.mark.parametrize("layers", [[1, 1], [3, 7, 1], [7, 3, 3, 5], [130, 140, 3]])
+# [300, 220, 3]: 66,883 parameters, more than optim.SERIAL_UPDATE: threads own blocks of
+# optim.UPDATE_BLOCK, with block boundaries inside the first w
+@pytest.mark.parametrize("layers", [[1, 1], [3, 7, 1], [7, 3, 3, 5], [300, 220, 3]])
 def test_l2_gradient_and_sqnorm_touch_weights_only(layers, dtype):
     net = nbmlp.MLP(layers, activation="tanh", output="identity", dtype=dtype, seed=0)
     rng = np.random.default_rng(1)
@@ -99,3 +100,22 @@ def test_weight_delta(dtype):
     expected = delta.astype(np.float64) * c.astype(np.float64)[:, None]
     losses.weight_delta(delta, c)
     np.testing.assert_allclose(delta, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", [optim.SGD, optim.MOMENTUM, optim.NESTEROV, optim.ADAM, optim.ADAMW])
+def test_optimizer_step_in_blocks_equals_one_pass(optimizer, dtype):
+    # more than SERIAL_UPDATE entries: optimizer_step runs blocks of UPDATE_BLOCK on the threads;
+    # every entry is updated on its own, so the blocks give the bits of one pass over all of them
+    P = optim.SERIAL_UPDATE + optim.UPDATE_BLOCK + 7
+    rng = np.random.default_rng(optimizer)
+    theta, a, b, g = (rand(rng, P, dtype) for _ in range(4))
+    b = np.abs(b)
+    hyper = (dtype(0.01), dtype(0.9), dtype(0.9), dtype(0.999), dtype(1e-8))
+    blocks = [x.copy() for x in (theta, a, b)]
+    optim.optimizer_step(*blocks[:3], g, optimizer, *hyper)
+    whole = [x.copy() for x in (theta, a, b)]
+    optim.update_block(*whole[:3], g, optimizer, *hyper, np.int64(0), P)
+    for x, y in zip(blocks, whole):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(blocks[0], theta)

@@ -37,7 +37,7 @@ from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
 from .activations import SOFTMAX, activation_block, derivative_block, softmax_rows
-from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vmul, vstore, vstore_part, vtranspose, vzero
+from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vload_part, vmul, vstore, vstore_part, vtranspose, vzero
 
 TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
 BLOCK_TILES = 8              # tiles a thread packs at a time
@@ -45,6 +45,7 @@ CHUNK_TILES = 32             # tiles in one parallel block of a step, at most (a
 CHUNK_PANELS = 4             # ... panels): each block runs its panels one by one over its tiles
 MIN_BLOCKS = 8               # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
+DIRECT_TILES = 6             # tiles at most of a serial forward step that reads w in place, unpacked
 
 
 @njit(**JIT_SERIAL)
@@ -144,8 +145,8 @@ def dw_packing(P, N, l, m):
 
 
 @njit(**JIT_SERIAL)
-def pack_row(dst, r, stride, src, s):
-    """Row ``s`` of ``src`` into row ``r`` of every panel of ``dst`` (panels of ``stride`` rows).
+def pack_row(dst, r, stride, src, s, pf):
+    """Row ``s`` of ``src`` into row ``r`` of the panels ``p ≥ pf`` of ``dst`` (panels of ``stride`` rows).
 
     Notes
     -----
@@ -153,18 +154,11 @@ def pack_row(dst, r, stride, src, s):
     """
     n = src.shape[1]
     W = lane_count(src)
-    full = n // (2 * W)
-    z = vzero(src)
-    # dst[p·stride + r, c] = src_s,2Wp+c   (the whole panels as vectors, then the last one)
-    for p in range(full):
-        vstore(dst, p * stride + r, 0, vload(src, s, p * 2 * W))
-        vstore(dst, p * stride + r, W, vload(src, s, p * 2 * W + W))
-    # dst[p·stride + r, c] = src_s,2Wp+c if 2Wp+c < n else 0   (the last, partial panel)
-    for p in range(full, panels(n, 2 * lane_count(src))):
-        vstore(dst, p * stride + r, 0, z)
-        vstore(dst, p * stride + r, W, z)
-        for j in range(p * 2 * W, n):
-            dst[p * stride + r, j - p * 2 * W] = src[s, j]
+    # dst[p·stride + r, c] = src_s,2Wp+c   (c < 2W; masked loads give 0 past the row's end)
+    for p in range(pf, panels(n, 2 * W)):
+        j = p * 2 * W
+        vstore(dst, p * stride + r, 0, vload_part(src, s, j, n - j))
+        vstore(dst, p * stride + r, W, vload_part(src, s, j + W, n - j - W))
 
 
 @njit(**JIT_SERIAL)
@@ -220,8 +214,8 @@ def dense_forward(u, y, w, b):
 
 
 @njit(**JIT_SERIAL)
-def pack_w(wp, w, b, i0, i1):
-    """Rows ``i0 ≤ i < i1`` of every panel of a layer's weights; row ``l`` holds the biases.
+def pack_w(wp, w, b, i0, i1, pf):
+    """Rows ``i0 ≤ i < i1`` of the panels ``p ≥ pf`` of a layer's weights; row ``l`` holds the biases.
 
     Notes
     -----
@@ -230,14 +224,14 @@ def pack_w(wp, w, b, i0, i1):
     l, m = w.shape
     # wp[p(l+1) + i, c] = w_i,2Wp+c
     for i in range(i0, min(i1, l)):
-        pack_row(wp, i, l + 1, w, i)
+        pack_row(wp, i, l + 1, w, i, pf)
     # wp[p(l+1) + l, c] = b_2Wp+c
     if i1 > l:
-        pack_row(wp, l, l + 1, b.reshape((1, m)), np.int64(0))
+        pack_row(wp, l, l + 1, b.reshape((1, m)), np.int64(0), pf)
 
 
 @njit(**JIT_SERIAL)
-def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
+def dense_forward_tiles(y_out, u, ys, wp, w, b, pd, code, t0, t1, p0, p1):
     """``dense_forward`` and the activation on vector registers: tiles ``t0 ≤ t < t1`` of samples,
     panels ``p0 ≤ p < p1`` of neurons j.
 
@@ -249,6 +243,12 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
         Outputs ``y_i`` of the layer below in tiles of 6 samples (``pack_samples``).
     wp : (P (l+1), 2W) array
         Weights and biases in panels of neurons j (``pack_w``).
+    w, b : (l, m) and (1, m) arrays
+        The weights and biases themselves, read in place of the packed panels ``p < pd``.
+    pd : int
+        Panels read from w and b in place (full panels only; 0: all packed). A step of few tiles
+        (``DIRECT_TILES``) reads its full panels in place, since packing them would cost as much
+        as the tiles.
     code : int
         Activation code.
     t0, t1, p0, p1 : int
@@ -264,19 +264,23 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
-        j, o = p * 2 * W, p * (l + 1)   # the panel's first neuron j, its first row in wp
+        j = p * 2 * W   # the panel's first neuron j
+        # w_i,j… is row o + i of src from column c, b_j… is row ob of bsrc from column c
+        src, o, c, bsrc, ob = wp, p * (l + 1), np.int64(0), wp, p * (l + 1) + l
+        if p < pd:
+            src, o, c, bsrc, ob = w, np.int64(0), j, b, np.int64(0)
         for t in range(t0, t1):
             # samples s … s+5 (the last one repeated past N); their y_si are row q + i of ys
             s, q = t * TILE, t * l
             sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
             sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
             # u_s,j… = b_j…
-            b0, b1 = vload(wp, o + l, 0), vload(wp, o + l, W)
+            b0, b1 = vload(bsrc, ob, c), vload(bsrc, ob, c + W)
             ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
             ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
-                w0, w1 = vload(wp, o + i, 0), vload(wp, o + i, W)
+                w0, w1 = vload(src, o + i, c), vload(src, o + i, c + W)
                 y_si = vbroadcast(ys[q + i, 0])
                 ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
                 y_si = vbroadcast(ys[q + i, 1])
@@ -317,9 +321,10 @@ def dense_forward_serial(y_out, u, y, w, b, wp, ys, code):
     """
     (N, m), l = u.shape, w.shape[0]
     first, T, P = np.int64(0), tiles(N), panels(m, 2 * lane_count(u))
-    pack_w(wp, w, b, first, l + 1)
+    pd = m // (2 * lane_count(u)) if T <= DIRECT_TILES else first   # full panels read in place
+    pack_w(wp, w, b, first, l + 1, pd)
     pack_samples(ys, y, first, T)
-    dense_forward_tiles(y_out, u, ys, wp, code, first, T, first, P)
+    dense_forward_tiles(y_out, u, ys, wp, w, b.reshape((1, m)), pd, code, first, T, first, P)
     if code == SOFTMAX:
         softmax_rows(y_out, u, first, N)
 
@@ -338,7 +343,7 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
     # wp = the panels of w and b, ys = the tiles of y   (threads own rows of wp, tiles of ys)
     for k in prange(row_blocks + groups):
         if k < row_blocks:
-            pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows))
+            pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows), np.int64(0))
         else:
             c = k - row_blocks
             pack_samples(ys, y, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
@@ -346,8 +351,8 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of tiles of samples × panels)
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
-        dense_forward_tiles(y_out, u, ys, wp, code, (T * a) // KT, (T * (a + 1)) // KT,
-                            (P * c) // KP, (P * (c + 1)) // KP)
+        dense_forward_tiles(y_out, u, ys, wp, w, b.reshape((1, m)), np.int64(0), code, (T * a) // KT,
+                            (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP)
     if code == SOFTMAX:
         # y_k = e^(u_k − max) / Σ_r e^(u_r − max)   (threads own samples)
         for c in prange(groups):
@@ -593,7 +598,7 @@ def pack_delta(dp, delta, s0, s1):
     N = delta.shape[0]
     # dp[p N + s, c] = δ_s,2Wp+c
     for s in range(s0, s1):
-        pack_row(dp, s, N, delta, s)
+        pack_row(dp, s, N, delta, s, np.int64(0))
 
 
 @njit(**JIT_SERIAL)

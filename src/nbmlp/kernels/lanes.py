@@ -8,8 +8,8 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
 - ``Lanes(dtype, count)`` is a Numba type whose data model is LLVM's ``<count x float>`` (or
   ``double``): a value of it lives in one vector register (``ymm`` on AVX2, ``zmm`` on AVX-512).
 - The intrinsics emit the LLVM instructions directly: ``vload``/``vstore`` (a vector of
-  consecutive elements of an array's row), ``vstore_part`` (the first n lanes only, for the last
-  neurons of a row: a masked store), ``vbroadcast`` (one value in every lane),
+  consecutive elements of an array's row), ``vload_part``/``vstore_part`` (the first n lanes only,
+  for the last neurons of a row: a masked load or store), ``vbroadcast`` (one value in every lane),
   ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vmul``,
   ``vlane`` (one lane as a scalar), ``vsum`` (the horizontal sum, lanes added in order) and
   ``vtranspose`` (a W × W block copied transposed, through log₂ W rounds of lane interleaves).
@@ -132,6 +132,51 @@ def vload(typingctx, a, r, c):
     return vt(a, r, c), codegen
 
 
+def _first_lanes(context, builder, n, W):
+    """The mask ``q < n`` of the lanes q = 0 … W−1 (``n`` an intp value)."""
+    i64 = ir.IntType(64)
+    lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
+    bound = builder.insert_element(ir.Constant(ir.VectorType(i64, W), ir.Undefined),
+                                   builder.sext(n, i64) if n.type != i64 else n, ir.Constant(ir.IntType(32), 0))
+    bound = builder.shuffle_vector(bound, ir.Constant(ir.VectorType(i64, W), ir.Undefined),
+                                   ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W))
+    return builder.icmp_signed("<", lanes, bound)
+
+
+@intrinsic
+def vload_part(typingctx, a, r, c, n):
+    """``a[r, c + q]`` in the lanes ``q < min(n, W)`` and 0 in the others: the whole vector if
+    ``n ≥ W``, the first n elements if fewer (the last neurons of a row: a masked load,
+    ``llvm.masked.load``, which reads nothing past them), zeros if ``n ≤ 0``."""
+    if not _row_array(a) or not isinstance(n, types.Integer):
+        return None
+    vt = lanes_of(a.dtype)
+    W = vt.count
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(vt)
+        n = context.cast(builder, args[3], sig.args[3], types.intp)
+        align = sig.args[0].dtype.bitwidth // 8
+        ptr = _pointer(context, builder, sig, args)
+        full = builder.icmp_signed(">=", n, context.get_constant(types.intp, W))
+        with builder.if_else(full, likely=True) as (whole, part):
+            with whole:
+                bb_whole = builder.block
+                v_whole = builder.load(ptr, align=align)
+            with part:
+                bb_part = builder.block
+                mask = _first_lanes(context, builder, n, W)
+                fnty = ir.FunctionType(ty, [ptr.type, ir.IntType(32), mask.type, ty])
+                name = f"llvm.masked.load.v{W}f{sig.args[0].dtype.bitwidth}.p0"
+                fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+                v_part = builder.call(fn, [ptr, ir.Constant(ir.IntType(32), align), mask, ir.Constant(ty, None)])
+        v = builder.phi(ty)
+        v.add_incoming(v_whole, bb_whole)
+        v.add_incoming(v_part, bb_part)
+        return v
+    return vt(a, r, c, n), codegen
+
+
 @intrinsic
 def vstore(typingctx, a, r, c, v):
     """``a[r, c : c + W] = v``."""
@@ -163,14 +208,7 @@ def vstore_part(typingctx, a, r, c, v, n):
             with whole:
                 builder.store(vec, _pointer(context, builder, sig, args), align=align)
             with part:
-                i64 = ir.IntType(64)
-                lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
-                bound = builder.insert_element(ir.Constant(ir.VectorType(i64, W), ir.Undefined),
-                                               builder.sext(n, i64) if n.type != i64 else n,
-                                               ir.Constant(ir.IntType(32), 0))
-                bound = builder.shuffle_vector(bound, ir.Constant(ir.VectorType(i64, W), ir.Undefined),
-                                               ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W))
-                mask = builder.icmp_signed("<", lanes, bound)
+                mask = _first_lanes(context, builder, n, W)
                 ptr = _pointer(context, builder, sig, args)
                 fnty = ir.FunctionType(ir.VoidType(), [vec.type, ptr.type, ir.IntType(32), mask.type])
                 name = f"llvm.masked.store.v{W}f{sig.args[0].dtype.bitwidth}.p0"

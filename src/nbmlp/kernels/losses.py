@@ -115,7 +115,7 @@ def output_delta(delta, y, u, t, loss, act):
             delta[s, k] = y[s, k] - t[s, k]
     if loss == SQUARED_ERROR:
         # δ_k = ∂E/∂y_k · ∂y_k/∂u_k   (the activation's derivative, written once: derivative_block)
-        derivative_block(delta, delta, u, y, act, 0, N, 0, n)
+        derivative_block(delta, delta, u, y, act, np.int64(0), N, np.int64(0), n)
 
 
 @njit(**JIT_SERIAL)

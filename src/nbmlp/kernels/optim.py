@@ -6,8 +6,8 @@ of the same layout as θ, allocated once per fit.
 
 Each update rule is a serial loop over the entries p of the arrays it is given; training runs
 them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE_BLOCK`` entries
-(threads own blocks), so the block boundaries, and the results, do not depend on the number of
-threads. (One parallel loop for every rule: each ``prange`` is one more function to compile.)
+(threads own blocks; a network of at most ``SERIAL_UPDATE`` entries is updated on the calling
+thread), so the block boundaries, and the results, do not depend on the number of threads. (One parallel loop for every rule: each ``prange`` is one more function to compile.)
 """
 import numpy as np
 from numba import njit, prange
@@ -18,6 +18,7 @@ from .passes import N_IN, N_OUT, W_OFF
 # optimizer codes of ``epoch.train_epoch_opt``
 SGD, MOMENTUM, NESTEROV, ADAM, ADAMW = 0, 1, 2, 3, 4
 UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of float32)
+SERIAL_UPDATE = 1 << 15  # parameters up to which a step runs on the calling thread (a launch costs more)
 
 
 @njit(**JIT_SERIAL)
@@ -193,8 +194,8 @@ def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     rule with ``ε_t`` (the kernels above).
     """
     P = theta.shape[0]
-    if P <= UPDATE_BLOCK:
-        # one block: no parallel launch
+    if P <= SERIAL_UPDATE:
+        # a small network: no parallel launch (the same results: each entry is updated on its own)
         update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), P)
         return
     # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
@@ -243,11 +244,12 @@ def l2_gradient(dtheta, theta, layout, lam):
     Notes
     -----
     With ``E + (α / 2) Σ w² / Σ_s c_s``: ``∂w ← ∂w + α w / Σ_s c_s``; biases unchanged. Threads
-    own the blocks of ``UPDATE_BLOCK`` entries of ``optimizer_step``; a network of one block runs
-    on the calling thread (a parallel launch per step would cost more than the pass).
+    own the blocks of ``UPDATE_BLOCK`` entries of ``optimizer_step``; a network of at most
+    ``SERIAL_UPDATE`` entries runs on the calling thread (a parallel launch per step would cost more
+    than the pass).
     """
     P = theta.shape[0]
-    if P <= UPDATE_BLOCK:
+    if P <= SERIAL_UPDATE:
         l2_block(dtheta, theta, layout, lam, np.int64(0), P)
         return
     # ∂w_ij ← ∂w_ij + λ w_ij on block k: p0 = k·UPDATE_BLOCK ≤ p < p1 (threads own blocks)
