@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import background
 import nbmlp
 
 DTYPES = [np.float32, np.float64]
@@ -18,3 +19,15 @@ def _restore_threads():
     yield
     nbmlp.set_num_threads(n)
     nbmlp._threads.GOVERNOR.reset()  # each test starts from the full thread count
+
+
+def pytest_collection_finish(session):
+    """Start the child processes of the selected tests that run one in the background (``background``)."""
+    for item in session.items:
+        start = getattr(getattr(item, "function", None), "start_in_background", None)
+        if start is not None:
+            start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    background.stop_all()

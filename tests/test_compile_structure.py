@@ -2,8 +2,9 @@
 copy for a literal argument, and the inlined drivers not on their own (see ``_config``)."""
 import json
 import os
-import subprocess
 import sys
+
+import background
 
 FIRST_FIT = """
 import json, numpy as np, nbmlp
@@ -17,13 +18,18 @@ print(json.dumps({name: [str(s) for s in d.signatures] for name, d in _kernel_di
 INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "epoch.apply_update"]
 
 
-def test_first_fit_compiles_each_kernel_once(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+def _start_first_fit():
+    env = dict(os.environ, NUMBA_CACHE_DIR=background.scratch("first-fit"))
     # run from tests/, so that ``python -c`` finds test_cache's helper on its path
-    res = subprocess.run([sys.executable, "-c", FIRST_FIT], capture_output=True, text=True, env=env, timeout=900,
-                         cwd=os.path.dirname(os.path.abspath(__file__)))
-    assert res.returncode == 0, res.stderr[-2000:]
-    compiled = json.loads(res.stdout.strip().splitlines()[-1])
+    background.launch("first-fit", [sys.executable, "-c", FIRST_FIT], env=env,
+                      cwd=os.path.dirname(os.path.abspath(__file__)))
+
+
+@background.child(_start_first_fit)
+def test_first_fit_compiles_each_kernel_once():
+    returncode, out, err = background.result("first-fit", _start_first_fit)
+    assert returncode == 0, err[-2000:]
+    compiled = json.loads(out.strip().splitlines()[-1])
     assert len(compiled["nbmlp.kernels.epoch.train_epoch_opt"]) == 1
     for step in ("dense_forward_tiles", "dense_backward_dy_tiles", "dense_backward_dw_tiles"):
         assert compiled[f"nbmlp.kernels.dense.{step}"], f"the vector kernel {step} was not compiled"

@@ -10,9 +10,9 @@ import os
 import pathlib
 import shutil
 import stat
-import subprocess
 import sys
 
+import background
 import nbmlp
 
 CHILD = """
@@ -40,7 +40,8 @@ def _read_only(path):
         os.chmod(root, 0o555)
 
 
-def test_read_only_install_without_home_imports_and_trains(tmp_path):
+def _start_read_only_child():
+    tmp_path = pathlib.Path(background.scratch("read-only"))
     site = tmp_path / "site"
     shutil.copytree(pathlib.Path(nbmlp.__file__).parent, site / "nbmlp",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -53,14 +54,23 @@ def test_read_only_install_without_home_imports_and_trains(tmp_path):
     _read_only(site)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_CACHE_DIR", "XDG_CACHE_HOME"))}
     env.update(HOME=home, PYTHONPATH=str(site), NUMBA_OPT="0")  # NUMBA_OPT=0: a shorter compile
+    background.launch("read-only", [sys.executable, "-c", CHILD], env=env, cwd=tmp_path)
+    _SITE.append(site)
+
+
+_SITE = []
+
+
+@background.child(_start_read_only_child)
+def test_read_only_install_without_home_imports_and_trains():
     try:
-        res = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env,
-                             cwd=tmp_path, timeout=900)
+        returncode, out, err = background.result("read-only", _start_read_only_child)
     finally:
-        for r, dirs, files in os.walk(site):
-            os.chmod(r, 0o755)
-    assert res.returncode == 0, res.stderr[-3000:]
-    where, state, warnings = res.stdout.strip().splitlines()[-3:]
+        for r, dirs, files in os.walk(_SITE[-1]):
+            os.chmod(r, 0o755)  # writable again, so that the directory can be removed
+    site = _SITE[-1]
+    assert returncode == 0, err[-3000:]
+    where, state, warnings = out.strip().splitlines()[-3:]
     assert where.startswith(str(site))  # the read-only copy, not the installed package
     assert state == "False 2 True"  # no cache, two finite epochs
     assert warnings == "1"

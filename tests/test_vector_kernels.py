@@ -5,12 +5,12 @@ Every lane count is checked: the tests run here at this machine's width, and aga
 process for each other width (``NBMLP_LANES``), whose results must be bitwise the same.
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import background
 import reference as ref
 from conftest import ACTIVATIONS, DTYPES, tol
 from nbmlp.kernels import activations, dense, lanes
@@ -138,23 +138,33 @@ def test_fixed_problem_for_the_lane_count_comparison():
 OTHER_WIDTHS = [w for w in lanes.WIDTHS if w != lanes.LANES32]
 
 
-@pytest.mark.skipif(bool(os.environ.get(lanes.LANES_VARIABLE)), reason="already a child with a forced lane count")
-def test_every_lane_count_passes_and_gives_the_same_bits(tmp_path):
-    # one child process per other lane count, run side by side (each mostly compiles, on one core)
+def _start_lane_children():
+    # one child process per other lane count (each mostly compiles, on one core)
+    if os.environ.get(lanes.LANES_VARIABLE):
+        return  # already a child with a forced lane count
     here = os.path.dirname(os.path.abspath(__file__))
-    children = {}
     for lanes32 in OTHER_WIDTHS:
-        env = dict(os.environ, **{lanes.LANES_VARIABLE: str(lanes32), DUMP: str(tmp_path / f"fixed{lanes32}.npz")})
-        children[lanes32] = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_lanes.py", "test_vector_kernels.py"],
-            cwd=here, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    outputs = {w: child.communicate(timeout=900)[0] for w, child in children.items()}
+        if lanes32 in _DUMPS:
+            continue  # started already
+        dump = os.path.join(background.scratch(f"lanes{lanes32}"), "fixed.npz")
+        env = dict(os.environ, **{lanes.LANES_VARIABLE: str(lanes32), DUMP: dump})
+        background.launch(f"lanes{lanes32}", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                              "test_lanes.py", "test_vector_kernels.py"], cwd=here, env=env)
+        _DUMPS[lanes32] = dump
+
+
+_DUMPS = {}
+
+
+@pytest.mark.skipif(bool(os.environ.get(lanes.LANES_VARIABLE)), reason="already a child with a forced lane count")
+@background.child(_start_lane_children)
+def test_every_lane_count_passes_and_gives_the_same_bits():
+    outputs = {w: background.result(f"lanes{w}", _start_lane_children) for w in OTHER_WIDTHS}
     ours = fixed_results()
-    for lanes32, child in children.items():
-        out = outputs[lanes32]
-        assert child.returncode == 0, f"{lanes32} float32 lanes:\n{out[-3000:]}"
+    for lanes32, (returncode, out, err) in outputs.items():
+        assert returncode == 0, f"{lanes32} float32 lanes:\n{out[-3000:]}{err[-1000:]}"
         assert " passed" in out and "failed" not in out
-        theirs = np.load(tmp_path / f"fixed{lanes32}.npz")
+        theirs = np.load(_DUMPS[lanes32])
         assert sorted(theirs.files) == sorted(ours)
         for key, value in ours.items():
             np.testing.assert_array_equal(theirs[key], value, err_msg=f"{key} at {lanes32} float32 lanes")

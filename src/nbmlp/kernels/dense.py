@@ -22,7 +22,9 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
   the tiles stream through while it stays in cache, zeros past the last neuron) and the
   broadcast operand into tiles of 6 (``pack_samples``, ``pack_y``: the 6 values of one step of
-  the sum side by side). The epilogue works on the tile: the bias comes first (the panel's last
+  the sum side by side). A serial forward step of at most ``DIRECT_TILES`` tiles reads its full
+  weight panels in place instead (each panel feeds so few tiles that copying it would cost as
+  much as using it); the copies of a row's panels are masked loads (``lanes.vload_part``). The epilogue works on the tile: the bias comes first (the panel's last
   row, the weight of a constant input 1), f (forward) or f′ (∂y) is applied to the tile just
   stored, and ∂w's tile is multiplied by 1/N before it is stored.
 
