@@ -73,3 +73,26 @@ def test_serial_functions_do_not_call_parallel_kernels():
     offenders = [name for name, d in _kernel_dispatchers()
                  if not d.targetoptions.get("parallel") and _calls_parallel(d)]
     assert offenders == []
+
+
+STAMP = """
+from nbmlp import _config
+print(_config._CACHE_PATH)
+"""
+
+
+def test_cache_written_by_other_kernel_sources_is_dropped(tmp_path):
+    # Numba keys a cached function by its own file only: after any kernel module changes (an
+    # upgrade in place), code compiled with another module's old constants must not load
+    res = run(STAMP, tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    path = res.stdout.strip().splitlines()[-1]
+    stamp = os.path.join(path, "nbmlp-kernels.sha256")
+    current = open(stamp).read()
+    stale = os.path.join(path, "dense.dense_forward_tiles-1.py311.nbi")
+    open(stale, "w").write("from older kernels")
+    assert run(STAMP, tmp_path).returncode == 0
+    assert os.path.exists(stale)  # same sources: the cache is kept
+    open(stamp, "w").write("0" * 64 + "\n")
+    assert run(STAMP, tmp_path).returncode == 0
+    assert not os.path.exists(stale) and open(stamp).read() == current

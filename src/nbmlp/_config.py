@@ -18,7 +18,9 @@ function that calls a parallel one crashes when it is loaded from the cache in a
 
 ``cache`` is True when Numba can write its cache somewhere (``CACHE``, decided at import):
 installed read-only for a user without a writable home and without ``NUMBA_CACHE_DIR``, nbmlp
-compiles without the on-disk cache and warns once.
+compiles without the on-disk cache and warns once. Numba keys each cached function by its own file
+only, so a cache written by other kernel sources (an upgrade in place, an edited checkout) is
+dropped at import (``_drop_stale_cache``: a digest of all the kernel modules beside the cache).
 
 ``fastmath`` allows re-association and contraction (so reductions vectorize and use FMA) but
 keeps NaN and inf semantics (no ``nnan``/``ninf``), so divergence checks with ``np.isfinite``
@@ -36,11 +38,12 @@ FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 
 def _probe():
-    """A function for ``_cache_usable`` to ask Numba's cache locators about."""
+    """A function for ``_cache_path`` to ask Numba's cache locators about."""
 
 
-def _cache_usable():
-    """Whether Numba can cache the kernels: one of its cache locators accepts ``kernels/``.
+def _cache_path():
+    """The directory Numba caches the kernels in: the first of its cache locators that accepts
+    ``kernels/`` gives it; None when none does (or ``""`` for a Numba whose locators we cannot see).
 
     With ``cache=True`` and no usable locator (package in a read-only place, no writable home,
     no ``NUMBA_CACHE_DIR``) Numba raises at decoration time, that is at ``import nbmlp``.
@@ -49,18 +52,72 @@ def _cache_usable():
         from numba.core.caching import FunctionCache
         locators = FunctionCache._impl_class._locator_classes
     except (ImportError, AttributeError):  # pragma: no cover - another Numba layout: let Numba decide
-        return True
+        return ""
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "__init__.py")
     for locator in locators:
         try:
-            if locator.from_function(_probe, source) is not None:
-                return True
+            found = locator.from_function(_probe, source)
+            if found is not None:
+                return found.get_cache_path()
         except Exception:  # noqa: BLE001 - a locator that fails is a locator that cannot be used
             continue
-    return False
+    return None
 
 
-CACHE = _cache_usable()
+def _sources_stamp():
+    """A digest of every kernel module's source and of Numba's version."""
+    import hashlib
+
+    import numba
+    kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+    digest = hashlib.sha256(numba.__version__.encode())
+    for name in sorted(os.listdir(kernels)):
+        if name.endswith(".py"):
+            with open(os.path.join(kernels, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read())
+    return digest.hexdigest()
+
+
+STAMP_FILE = "nbmlp-kernels.sha256"
+
+
+def _drop_stale_cache(path):
+    """Remove the cached kernels when any kernel module changed since they were written.
+
+    Numba keys a cached function by its own file's time stamp, not by the constants it imports
+    from other modules: after an upgrade in place, ``dense.py`` unchanged would keep code compiled
+    with ``activations.py``'s old activation codes. The digest of all the kernel sources
+    (``STAMP_FILE`` beside the cache) catches that: when it differs, every cached kernel goes.
+    """
+    stamp = os.path.join(path, STAMP_FILE)
+    try:
+        current = _sources_stamp()
+        with open(stamp) as f:
+            if f.read().strip() == current:
+                return
+    except OSError:
+        pass  # no stamp yet: a new cache, or one written before the stamp existed
+    try:
+        for name in os.listdir(path):
+            if name.endswith((".nbi", ".nbc")):
+                os.remove(os.path.join(path, name))
+        with open(stamp + ".tmp", "w") as f:
+            f.write(current + "\n")
+        os.replace(stamp + ".tmp", stamp)
+    except OSError:  # the directory does not exist yet, or another process got there first
+        try:
+            os.makedirs(path, exist_ok=True)
+            with open(stamp + f".{os.getpid()}", "w") as f:
+                f.write(current + "\n")
+            os.replace(stamp + f".{os.getpid()}", stamp)
+        except OSError:
+            pass
+
+
+_CACHE_PATH = _cache_path()
+CACHE = _CACHE_PATH is not None
+if _CACHE_PATH:
+    _drop_stale_cache(_CACHE_PATH)
 if not CACHE:
     warnings.warn("nbmlp: Numba has no writable cache directory (the package's directory is read-only, "
                   "there is no writable home and NUMBA_CACHE_DIR is not set), so the kernels are compiled "
