@@ -47,7 +47,7 @@ CHUNK_TILES = 32             # tiles in one parallel block of a step, at most (a
 CHUNK_PANELS = 4             # ... panels): each block runs its panels one by one over its tiles
 MIN_BLOCKS = 8               # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
-DIRECT_TILES = 6             # tiles at most of a serial forward step that reads w in place, unpacked
+DIRECT_TILES = 3             # tiles at most of a serial forward step that reads w in place, unpacked
 
 
 @njit(**JIT_SERIAL)
