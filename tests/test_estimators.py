@@ -385,7 +385,7 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
     (dict(momentum=1.5), "momentum"), (dict(validation_fraction=1.0), "validation_fraction"),
     (dict(beta_1=1.0), "beta_1"), (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
     (dict(activation="swish"), "activation"), (dict(dtype="int8"), "dtype"), (dict(callbacks=[1]), "callbacks"),
-    (dict(class_weight="bad"), "class_weight"),
+    (dict(callbacks=print), "callbacks"), (dict(class_weight="bad"), "class_weight"),
 ])
 def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
     X, y = _blobs(30, 3, 3)
@@ -396,6 +396,14 @@ def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
     for a, b in zip(before[0], est.coefs_):
         np.testing.assert_array_equal(a, b)
     assert est.loss_curve_ == before[1]
+
+
+def test_every_parameter_has_a_rule():
+    # _parameter_rules (the declarative checks of _check_params) names each constructor parameter once
+    for cls in (MLPClassifier, MLPRegressor):
+        assert list(cls._parameter_rules) != [] and set(cls._parameter_rules) == set(cls().get_params())
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'hinge'"):
+        MLPRegressor(loss="hinge")._check_params()
 
 
 def test_bad_data_follows_scikit_learn():

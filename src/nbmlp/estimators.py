@@ -33,7 +33,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from . import _validation as V
+from . import _parameters as P
 from . import persistence
 from .kernels.epoch import train_epoch_opt
 from ._threads import train_epoch_in_runs, training_threads
@@ -104,76 +104,48 @@ class _BaseMLP(BaseEstimator):
         self.dropout = dropout
 
     # -- parameters ----------------------------------------------------------------------
+    # what each constructor parameter accepts, checked in this order by ``_check_params``
+    # (``_parameters.check_parameters``: plain values first, then at most one rule). scikit-learn's
+    # ``_parameter_constraints`` in nbmlp's own form, under another name so that scikit-learn's
+    # ``_validate_params`` never reads it
+    _parameter_rules = {
+        "hidden_layer_sizes": [P.HiddenSizes()],
+        "activation": [P.HiddenActivations(HIDDEN)],  # per hidden layer: after hidden_layer_sizes
+        "solver": [P.Options(*SOLVERS)],
+        "max_fun": [P.Interval(numbers.Integral, 1)],
+        "learning_rate": [P.Options(*SCHEDULES)],
+        "alpha": [P.Interval(numbers.Real, 0)],
+        "learning_rate_init": [P.Interval(numbers.Real, 0, closed="neither")],
+        "power_t": [P.Interval(numbers.Real, 0)],
+        "max_iter": [P.Interval(numbers.Integral, 1)],
+        "tol": [P.Interval(numbers.Real, 0)],
+        "momentum": [P.Interval(numbers.Real, 0, 1, closed="both")],
+        "validation_fraction": [P.Interval(numbers.Real, 0, 1, closed="neither")],
+        "beta_1": [P.Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [P.Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [P.Interval(numbers.Real, 0, closed="neither")],
+        "n_iter_no_change": [np.inf, P.Interval(numbers.Integral, 1)],
+        "weight_decay": [P.Interval(numbers.Real, 0)],
+        "max_grad_norm": [None, P.Interval(numbers.Real, 0, closed="neither")],
+        "warmup_epochs": [P.Interval(numbers.Integral, 0)],
+        "dropout": [P.Dropout()],  # per hidden layer, and not with lbfgs: after solver
+        "random_state": [None, np.random.RandomState, P.Seed()],
+        "batch_size": ["auto", P.Interval(numbers.Integral, 1)],
+        "shuffle": [P.Boolean()],
+        "warm_start": [P.Boolean()],
+        "nesterovs_momentum": [P.Boolean()],
+        "early_stopping": [P.Boolean()],
+        "callbacks": [P.Callables()],
+        "dtype": [None, P.FloatType()],
+        "verbose": [object],  # any value (True or an int prints, as in scikit-learn)
+    }
+
     def _check_params(self):
-        """Every constructor parameter checked (ValueError/TypeError naming it); returns resolved ones."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = [sizes]
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}") from None
-        for n in sizes:
-            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-                raise TypeError(f"hidden_layer_sizes must hold integers, got {self.hidden_layer_sizes!r}")
-            if n < 1:
-                raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes!r}")
-        acts = [self.activation] * len(sizes) if isinstance(self.activation, str) else self.activation
-        try:
-            acts = list(acts)
-        except TypeError:
-            raise TypeError(f"activation must be a name or a list of names, got {self.activation!r}") from None
-        if len(acts) != len(sizes):
-            raise ValueError(f"activation: {len(acts)} names for {len(sizes)} hidden layers")
-        for a in acts:
-            if not isinstance(a, str) or a not in HIDDEN:
-                raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
-        V.check_number(self.max_fun, "max_fun", low=1, integer=True)
-        if self.learning_rate not in SCHEDULES:
-            raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
-        V.check_number(self.alpha, "alpha", low=0)
-        V.check_number(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
-        V.check_number(self.power_t, "power_t", low=0)
-        V.check_number(self.max_iter, "max_iter", low=1, integer=True)
-        V.check_number(self.tol, "tol", low=0)
-        V.check_number(self.momentum, "momentum", low=0)
-        if self.momentum > 1:
-            raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
-        V.check_number(self.validation_fraction, "validation_fraction", low=0, low_open=True)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        for name in ("beta_1", "beta_2"):
-            value = V.check_number(getattr(self, name), name, low=0)
-            if value >= 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
-        if not (isinstance(self.n_iter_no_change, numbers.Real) and self.n_iter_no_change == np.inf):
-            V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
-        V.check_number(self.weight_decay, "weight_decay", low=0)
-        if self.max_grad_norm is not None:
-            V.check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
-        V.check_number(self.warmup_epochs, "warmup_epochs", low=0, integer=True)
-        if any(check_dropout(self.dropout, len(sizes))) and self.solver == "lbfgs":
-            raise ValueError(f"dropout={self.dropout!r} is not available with solver='lbfgs' (a full-batch "
-                             "solver needs the same loss at every evaluation); use dropout=0.0")
-        rs = self.random_state
-        if not (rs is None or isinstance(rs, np.random.RandomState)):
-            if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
-                raise TypeError(f"random_state must be None, an int or a numpy RandomState, got {rs!r}")
-            if not 0 <= rs < 2**32:
-                raise ValueError(f"random_state must be in [0, 2**32), got {rs!r}")
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            V.check_number(self.batch_size, "batch_size", low=1, integer=True)
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        callbacks = [] if self.callbacks is None else list(self.callbacks)
-        if not all(callable(cb) for cb in callbacks):
-            raise TypeError(f"callbacks must be a list of callables, got {self.callbacks!r}")
-        dtype = None if self.dtype is None else V.check_dtype(self.dtype)
-        return [int(n) for n in sizes], [HIDDEN[a] for a in acts], dtype, callbacks
+        """Every constructor parameter checked (ValueError/TypeError naming it, the estimator
+        unchanged) against ``_parameter_rules``; returns the resolved hidden layer sizes,
+        hidden activations (nbmlp's names), dtype (None or a NumPy type) and callbacks (a list)."""
+        p = P.check_parameters(self, self._parameter_rules)
+        return p["hidden_layer_sizes"], p["activation"], p["dtype"], p["callbacks"]
 
     # -- the network -----------------------------------------------------------------------
     def _network(self, dtype):
@@ -826,6 +798,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          warmup_epochs=warmup_epochs, dropout=dropout)
         self.class_weight = class_weight
 
+    _parameter_rules = {**_BaseMLP._parameter_rules,
+                        "class_weight": [None, dict, P.Options("balanced", text="a dict, 'balanced' or None")]}
+
     @property
     def _out_activation_core(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
@@ -866,8 +841,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         T = new_lb.transform(y).astype(dtype)
         c = None
         if self.class_weight is not None:
-            if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {self.class_weight!r}")
             c = compute_sample_weight(self.class_weight, y).astype(np.float64)
         return T, c, new_lb
 
@@ -980,9 +953,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          warmup_epochs=warmup_epochs, dropout=dropout)
         self.loss = loss
 
+    _parameter_rules = {**_BaseMLP._parameter_rules,
+                        "loss": [P.Options("squared_error", "poisson", text="'squared_error' or 'poisson'")]}
+
     def _targets(self, y, first_pass, incremental, classes, dtype):
-        if self.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         y = np.asarray(y)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("y: loss='poisson' needs targets >= 0 (counts or rates)")

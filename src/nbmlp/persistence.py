@@ -279,20 +279,18 @@ def _json_member(reader, key, kind, check=None):
 def _check_loaded_params(est):
     """The constructor parameters of a loaded file pass the checks of ``fit``."""
     try:
-        est._check_params()
-        rs = est.random_state
-        if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
-            raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
-        if not isinstance(est.verbose, (bool, int)):
-            raise ValueError(f"verbose must be a bool or an int, got {est.verbose!r}")
-        if is_classifier(est):
+        if is_classifier(est):  # stricter than fit's check (the weights too): before it
             cw = est.class_weight
             if not (cw is None or cw == "balanced" or (isinstance(cw, dict) and all(
                     isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
                     for v in cw.values()))):
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
-        elif est.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {est.loss!r}")
+        est._check_params()  # the regressor's loss too
+        rs = est.random_state
+        if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
+            raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
+        if not isinstance(est.verbose, (bool, int)):
+            raise ValueError(f"verbose must be a bool or an int, got {est.verbose!r}")
     except (ValueError, TypeError) as e:
         raise ValueError(f"member 'params_json': {e}") from None
 
