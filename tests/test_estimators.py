@@ -305,6 +305,50 @@ def test_per_layer_activations_and_leaky_relu():
         MLPClassifier((5, 4), activation=["relu"]).fit(X, y)
 
 
+def test_predict_reuses_its_network_until_the_weights_change():
+    from scipy import sparse
+
+    from nbmlp import estimators
+
+    X, y = _blobs(30, 3, 3)
+    clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+
+    def fresh(est, X):  # the network built anew from coefs_ and intercepts_, as before the cache
+        return est._network(est.coefs_[0].dtype.type).forward(X)
+    before = dict(vars(clf))
+    P = clf.predict_proba(X)
+    np.testing.assert_array_equal(P, fresh(clf, X))
+    assert vars(clf).keys() == before.keys()  # kept beside the estimator, not in it
+    net = estimators._PREDICTING[clf][3]
+    clf.predict_proba(X[:1])
+    assert estimators._PREDICTING[clf][3] is net
+    clf.coefs_[0][0, 0] += 1.0  # written in place: seen by the next call
+    np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    assert not np.array_equal(clf.predict_proba(X), P)
+    for change in (lambda: clf.partial_fit(X, y), lambda: clf.set_params(warm_start=True).fit(X, y),
+                   lambda: setattr(clf, "coefs_", [c * 0.5 for c in clf.coefs_])):
+        change()
+        np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    clf.coefs_[1][...] = 0  # by hand, not views into one buffer: copied on every call
+    np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict_proba(sparse.csr_matrix(X)), clf.predict_proba(X))
+    # the shortcut past validate_data gives validate_data's outcome: dtype rule, errors
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(clf.predict_proba(X32), fresh(clf, X32))
+    np.testing.assert_array_equal(clf.predict_proba(np.asfortranarray(X)), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.predict(np.where(X > 1, np.nan, X))
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3"):
+        clf.predict(X[:, :2])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X[:0])
+    clf.feature_names_in_ = np.array(["a", "b", "c"], dtype=object)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        clf.predict(X)
+
+
 # -- persistence ------------------------------------------------------------------------------
 def _fitted_pair():
     X, y = _blobs(40, 3, 3)
