@@ -2,7 +2,10 @@
 
 They take scikit-learn's parameters with scikit-learn's meanings and train with the compiled
 epoch of ``kernels.epoch.train_epoch_opt`` (SGD, momentum, Nesterov or Adam; L2 penalty and
-sample weights inside the kernels). This is the only module of nbmlp that imports scikit-learn.
+sample weights inside the kernels). ``import nbmlp`` does not import scikit-learn: this module
+and ``persistence`` (their model file) load it when the estimators are first used, and
+``distributed``, ``tabular``, ``datasets``, ``cli`` and ``bench`` import it inside the functions
+that need it.
 
 Conventions matched with scikit-learn (``sklearn/neural_network/_multilayer_perceptron.py``):
 initial weights and biases uniform in ``±√(6/(fan_in+fan_out))`` (``√(2/…)`` before a logistic
