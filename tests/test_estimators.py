@@ -448,6 +448,22 @@ def test_every_parameter_has_a_rule():
         assert list(cls._parameter_rules) != [] and set(cls._parameter_rules) == set(cls().get_params())
     with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'hinge'"):
         MLPRegressor(loss="hinge")._check_params()
+    # the messages the hand-written checks gave, word for word
+    for params, error, message in [
+            (dict(momentum=1.5), ValueError, "momentum must be in [0, 1], got 1.5"),
+            (dict(validation_fraction=1.0), ValueError, "validation_fraction must be in (0, 1), got 1.0"),
+            (dict(beta_2=1), ValueError, "beta_2 must be in [0, 1), got 1"),
+            (dict(epsilon=0.0), ValueError, "epsilon must be > 0, got 0.0"),
+            (dict(max_iter=2.0), TypeError, "max_iter must be an integer, got 2.0"),
+            (dict(n_iter_no_change=np.inf, batch_size="big"), TypeError, "batch_size must be an integer, got 'big'"),
+            (dict(random_state=2**32), ValueError, "random_state must be in [0, 2**32), got 4294967296"),
+            (dict(shuffle=1), TypeError, "shuffle must be True or False, got 1"),
+            (dict(hidden_layer_sizes=(3, 2), activation=["relu"]), ValueError, "activation: 1 names for 2 hidden layers"),
+            (dict(solver="lbfgs", dropout=0.5), ValueError, "dropout=0.5 is not available with solver='lbfgs'"),
+            (dict(class_weight=[1]), ValueError, "class_weight must be a dict, 'balanced' or None, got [1]")]:
+        with pytest.raises(error) as caught:
+            MLPClassifier(**params)._check_params()
+        assert str(caught.value).startswith(message), str(caught.value)
 
 
 def test_bad_data_follows_scikit_learn():
