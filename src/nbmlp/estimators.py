@@ -232,11 +232,14 @@ class _BaseMLP(BaseEstimator):
         if (entry is None or len(entry[0]) != len(arrays) or any(a is not b for a, b in zip(entry[0], arrays))
                 or entry[1] != self._activations_ or entry[2] != self.out_activation_):
             net = self._network(self.coefs_[0].dtype.type)
-            entry = (arrays, list(self._activations_), self.out_activation_, net, _flat_base(arrays, net))
+            shared = _flat_base(arrays, net)
+            # the cache holds no copy of the weights: the shared buffer, or nothing
+            net.params = shared if shared is not None else net.params[:0]
+            entry = (arrays, list(self._activations_), self.out_activation_, net, shared)
             _PREDICTING[self] = entry
         net, params = entry[3], entry[4]
         if params is None:
-            params = np.empty_like(net.params)
+            params = np.empty(net.n_params, net.dtype)
             weights, biases = net._views(params)
             for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
                 w[...] = c
