@@ -156,16 +156,28 @@ def check_parameters(est, table):
     """Check the estimator's parameters against ``table`` (name → list of accepted values and at
     most one rule, last); returns the values by name, as the rules resolved them."""
     resolved = {}
-    for name, accepted in table.items():
+    for name, plains, rule in _steps(table):
         value = getattr(est, name)
         resolved[name] = value
-        if any(_matches(value, plain) for plain in accepted if not hasattr(plain, "check")):
+        if plains and any(_matches(value, plain) for plain in plains):
             continue
-        rule = accepted[-1]
-        if not hasattr(rule, "check"):
-            raise ValueError(f"{name} must be one of {', '.join(map(repr, accepted))}, got {value!r}")
+        if rule is None:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, plains))}, got {value!r}")
         resolved[name] = rule.check(value, name, resolved)
     return resolved
+
+
+_STEPS = {}  # id(table) → (table, its steps): each table is split once
+
+
+def _steps(table):
+    """``(name, plain entries, rule or None)`` for each parameter of ``table``, in its order."""
+    cached = _STEPS.get(id(table))
+    if cached is None or cached[0] is not table:
+        steps = [(name, tuple(a for a in accepted if not hasattr(a, "check")),
+                  accepted[-1] if hasattr(accepted[-1], "check") else None) for name, accepted in table.items()]
+        cached = _STEPS[id(table)] = (table, steps)
+    return cached[1]
 
 
 def _matches(value, plain):
