@@ -241,9 +241,9 @@ class _BaseMLP(BaseEstimator):
         if params is None:
             params = np.empty(net.n_params, net.dtype)
             weights, biases = net._views(params)
-            for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
-                w[...] = c
-                b[...] = i
+            for w, b, coef, intercept in zip(weights, biases, self.coefs_, self.intercepts_):
+                w[...] = coef
+                b[...] = intercept
         return net, params
 
     # -- training --------------------------------------------------------------------------
