@@ -305,6 +305,50 @@ def test_per_layer_activations_and_leaky_relu():
         MLPClassifier((5, 4), activation=["relu"]).fit(X, y)
 
 
+def test_predict_reuses_its_network_until_the_weights_change():
+    from scipy import sparse
+
+    from nbmlp import estimators
+
+    X, y = _blobs(30, 3, 3)
+    clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+
+    def fresh(est, X):  # the network built anew from coefs_ and intercepts_, as before the cache
+        return est._network(est.coefs_[0].dtype.type).forward(X)
+    before = dict(vars(clf))
+    P = clf.predict_proba(X)
+    np.testing.assert_array_equal(P, fresh(clf, X))
+    assert vars(clf).keys() == before.keys()  # kept beside the estimator, not in it
+    net = estimators._PREDICTING[clf][3]
+    clf.predict_proba(X[:1])
+    assert estimators._PREDICTING[clf][3] is net
+    clf.coefs_[0][0, 0] += 1.0  # written in place: seen by the next call
+    np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    assert not np.array_equal(clf.predict_proba(X), P)
+    for change in (lambda: clf.partial_fit(X, y), lambda: clf.set_params(warm_start=True).fit(X, y),
+                   lambda: setattr(clf, "coefs_", [c * 0.5 for c in clf.coefs_])):
+        change()
+        np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    clf.coefs_[1][...] = 0  # by hand, not views into one buffer: copied on every call
+    np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict_proba(sparse.csr_matrix(X)), clf.predict_proba(X))
+    # the shortcut past validate_data gives validate_data's outcome: dtype rule, errors
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(clf.predict_proba(X32), fresh(clf, X32))
+    np.testing.assert_array_equal(clf.predict_proba(np.asfortranarray(X)), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.predict(np.where(X > 1, np.nan, X))
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3"):
+        clf.predict(X[:, :2])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X[:0])
+    clf.feature_names_in_ = np.array(["a", "b", "c"], dtype=object)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        clf.predict(X)
+
+
 # -- persistence ------------------------------------------------------------------------------
 def _fitted_pair():
     X, y = _blobs(40, 3, 3)
@@ -326,6 +370,11 @@ def _same(a, b, X):
 
 
 def test_save_load_round_trip_is_exact(tmp_path):
+    import nbmlp.estimators
+    import nbmlp.persistence
+    # persistence.py holds save and load; the older import paths still give the same functions
+    assert nbmlp.load is nbmlp.estimators.load is nbmlp.persistence.load
+    assert nbmlp.estimators.load_with_inputs is nbmlp.persistence.load_with_inputs
     X, clf, reg = _fitted_pair()
     for est in (clf, reg):
         path = tmp_path / f"{type(est).__name__}.npz"
@@ -380,7 +429,7 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
     (dict(momentum=1.5), "momentum"), (dict(validation_fraction=1.0), "validation_fraction"),
     (dict(beta_1=1.0), "beta_1"), (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
     (dict(activation="swish"), "activation"), (dict(dtype="int8"), "dtype"), (dict(callbacks=[1]), "callbacks"),
-    (dict(class_weight="bad"), "class_weight"),
+    (dict(callbacks=print), "callbacks"), (dict(class_weight="bad"), "class_weight"),
 ])
 def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
     X, y = _blobs(30, 3, 3)
@@ -391,6 +440,30 @@ def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
     for a, b in zip(before[0], est.coefs_):
         np.testing.assert_array_equal(a, b)
     assert est.loss_curve_ == before[1]
+
+
+def test_every_parameter_has_a_rule():
+    # _parameter_rules (the declarative checks of _check_params) names each constructor parameter once
+    for cls in (MLPClassifier, MLPRegressor):
+        assert list(cls._parameter_rules) != [] and set(cls._parameter_rules) == set(cls().get_params())
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'hinge'"):
+        MLPRegressor(loss="hinge")._check_params()
+    # the messages the hand-written checks gave, word for word
+    for params, error, message in [
+            (dict(momentum=1.5), ValueError, "momentum must be in [0, 1], got 1.5"),
+            (dict(validation_fraction=1.0), ValueError, "validation_fraction must be in (0, 1), got 1.0"),
+            (dict(beta_2=1), ValueError, "beta_2 must be in [0, 1), got 1"),
+            (dict(epsilon=0.0), ValueError, "epsilon must be > 0, got 0.0"),
+            (dict(max_iter=2.0), TypeError, "max_iter must be an integer, got 2.0"),
+            (dict(n_iter_no_change=np.inf, batch_size="big"), TypeError, "batch_size must be an integer, got 'big'"),
+            (dict(random_state=2**32), ValueError, "random_state must be in [0, 2**32), got 4294967296"),
+            (dict(shuffle=1), TypeError, "shuffle must be True or False, got 1"),
+            (dict(hidden_layer_sizes=(3, 2), activation=["relu"]), ValueError, "activation: 1 names for 2 hidden layers"),
+            (dict(solver="lbfgs", dropout=0.5), ValueError, "dropout=0.5 is not available with solver='lbfgs'"),
+            (dict(class_weight=[1]), ValueError, "class_weight must be a dict, 'balanced' or None, got [1]")]:
+        with pytest.raises(error) as caught:
+            MLPClassifier(**params)._check_params()
+        assert str(caught.value).startswith(message), str(caught.value)
 
 
 def test_bad_data_follows_scikit_learn():

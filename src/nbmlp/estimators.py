@@ -2,7 +2,10 @@
 
 They take scikit-learn's parameters with scikit-learn's meanings and train with the compiled
 epoch of ``kernels.epoch.train_epoch_opt`` (SGD, momentum, Nesterov or Adam; L2 penalty and
-sample weights inside the kernels). This is the only module of nbmlp that imports scikit-learn.
+sample weights inside the kernels). ``import nbmlp`` does not import scikit-learn: this module
+and ``persistence`` (their model file) load it when the estimators are first used, and
+``distributed``, ``tabular``, ``datasets``, ``cli`` and ``bench`` import it inside the functions
+that need it.
 
 Conventions matched with scikit-learn (``sklearn/neural_network/_multilayer_perceptron.py``):
 initial weights and biases uniform in ``±√(6/(fan_in+fan_out))`` (``√(2/…)`` before a logistic
@@ -18,9 +21,9 @@ binary ones). ``dtype=None`` (the default) follows scikit-learn's rule: float32 
 predicts in float32, any other input in float64; ``dtype="float32"`` asks for float32 whatever
 the input (faster, see the README).
 """
-import json
 import numbers
 import warnings
+import weakref
 
 import numpy as np
 from scipy import sparse
@@ -34,19 +37,19 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from . import _validation as V
+from . import _parameters as P
+from . import persistence
 from .kernels.epoch import train_epoch_opt
 from ._threads import train_epoch_in_runs, training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
+from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
     from tqdm.auto import tqdm
 except ImportError:  # pragma: no cover - exercised only without tqdm
     tqdm = None
 
-FORMAT_NAME = "nbmlp-estimator"
-FORMAT_VERSION = 1
 HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
           "leaky_relu": "leaky_relu", "gelu": "gelu", "gelu_tanh": "gelu_tanh", "silu": "silu"}
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
@@ -54,6 +57,9 @@ SOLVERS = ("sgd", "adam", "adamw", "lbfgs")
 # scikit-learn's names of the output activations
 OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "exp": "exp"}
 CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
+# estimator → (coefs_ and intercepts_ arrays, activations, output, MLP, flat parameters or None):
+# the network that predict reuses while the fitted weights are the same (_predicting_network)
+_PREDICTING = weakref.WeakKeyDictionary()
 
 
 def _stochastic(est):
@@ -105,76 +111,48 @@ class _BaseMLP(BaseEstimator):
         self.dropout = dropout
 
     # -- parameters ----------------------------------------------------------------------
+    # what each constructor parameter accepts, checked in this order by ``_check_params``
+    # (``_parameters.check_parameters``: plain values first, then at most one rule). scikit-learn's
+    # ``_parameter_constraints`` in nbmlp's own form, under another name so that scikit-learn's
+    # ``_validate_params`` never reads it
+    _parameter_rules = {
+        "hidden_layer_sizes": [P.HiddenSizes()],
+        "activation": [P.HiddenActivations(HIDDEN)],  # per hidden layer: after hidden_layer_sizes
+        "solver": [P.Options(*SOLVERS)],
+        "max_fun": [P.Interval(numbers.Integral, 1)],
+        "learning_rate": [P.Options(*SCHEDULES)],
+        "alpha": [P.Interval(numbers.Real, 0)],
+        "learning_rate_init": [P.Interval(numbers.Real, 0, closed="neither")],
+        "power_t": [P.Interval(numbers.Real, 0)],
+        "max_iter": [P.Interval(numbers.Integral, 1)],
+        "tol": [P.Interval(numbers.Real, 0)],
+        "momentum": [P.Interval(numbers.Real, 0, 1, closed="both")],
+        "validation_fraction": [P.Interval(numbers.Real, 0, 1, closed="neither")],
+        "beta_1": [P.Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [P.Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [P.Interval(numbers.Real, 0, closed="neither")],
+        "n_iter_no_change": [np.inf, P.Interval(numbers.Integral, 1)],
+        "weight_decay": [P.Interval(numbers.Real, 0)],
+        "max_grad_norm": [None, P.Interval(numbers.Real, 0, closed="neither")],
+        "warmup_epochs": [P.Interval(numbers.Integral, 0)],
+        "dropout": [P.Dropout()],  # per hidden layer, and not with lbfgs: after solver
+        "random_state": [None, np.random.RandomState, P.Seed()],
+        "batch_size": ["auto", P.Interval(numbers.Integral, 1)],
+        "shuffle": [P.Boolean()],
+        "warm_start": [P.Boolean()],
+        "nesterovs_momentum": [P.Boolean()],
+        "early_stopping": [P.Boolean()],
+        "callbacks": [P.Callables()],
+        "dtype": [None, P.FloatType()],
+        "verbose": [object],  # any value (True or an int prints, as in scikit-learn)
+    }
+
     def _check_params(self):
-        """Every constructor parameter checked (ValueError/TypeError naming it); returns resolved ones."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = [sizes]
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}") from None
-        for n in sizes:
-            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-                raise TypeError(f"hidden_layer_sizes must hold integers, got {self.hidden_layer_sizes!r}")
-            if n < 1:
-                raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes!r}")
-        acts = [self.activation] * len(sizes) if isinstance(self.activation, str) else self.activation
-        try:
-            acts = list(acts)
-        except TypeError:
-            raise TypeError(f"activation must be a name or a list of names, got {self.activation!r}") from None
-        if len(acts) != len(sizes):
-            raise ValueError(f"activation: {len(acts)} names for {len(sizes)} hidden layers")
-        for a in acts:
-            if not isinstance(a, str) or a not in HIDDEN:
-                raise ValueError(f"activation: unknown activation {a!r}; choose one of {', '.join(HIDDEN)}")
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
-        V.check_number(self.max_fun, "max_fun", low=1, integer=True)
-        if self.learning_rate not in SCHEDULES:
-            raise ValueError(f"learning_rate must be one of {', '.join(SCHEDULES)}, got {self.learning_rate!r}")
-        V.check_number(self.alpha, "alpha", low=0)
-        V.check_number(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
-        V.check_number(self.power_t, "power_t", low=0)
-        V.check_number(self.max_iter, "max_iter", low=1, integer=True)
-        V.check_number(self.tol, "tol", low=0)
-        V.check_number(self.momentum, "momentum", low=0)
-        if self.momentum > 1:
-            raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
-        V.check_number(self.validation_fraction, "validation_fraction", low=0, low_open=True)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        for name in ("beta_1", "beta_2"):
-            value = V.check_number(getattr(self, name), name, low=0)
-            if value >= 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        V.check_number(self.epsilon, "epsilon", low=0, low_open=True)
-        if not (isinstance(self.n_iter_no_change, numbers.Real) and self.n_iter_no_change == np.inf):
-            V.check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
-        V.check_number(self.weight_decay, "weight_decay", low=0)
-        if self.max_grad_norm is not None:
-            V.check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
-        V.check_number(self.warmup_epochs, "warmup_epochs", low=0, integer=True)
-        if any(check_dropout(self.dropout, len(sizes))) and self.solver == "lbfgs":
-            raise ValueError(f"dropout={self.dropout!r} is not available with solver='lbfgs' (a full-batch "
-                             "solver needs the same loss at every evaluation); use dropout=0.0")
-        rs = self.random_state
-        if not (rs is None or isinstance(rs, np.random.RandomState)):
-            if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
-                raise TypeError(f"random_state must be None, an int or a numpy RandomState, got {rs!r}")
-            if not 0 <= rs < 2**32:
-                raise ValueError(f"random_state must be in [0, 2**32), got {rs!r}")
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            V.check_number(self.batch_size, "batch_size", low=1, integer=True)
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        callbacks = [] if self.callbacks is None else list(self.callbacks)
-        if not all(callable(cb) for cb in callbacks):
-            raise TypeError(f"callbacks must be a list of callables, got {self.callbacks!r}")
-        dtype = None if self.dtype is None else V.check_dtype(self.dtype)
-        return [int(n) for n in sizes], [HIDDEN[a] for a in acts], dtype, callbacks
+        """Every constructor parameter checked (ValueError/TypeError naming it, the estimator
+        unchanged) against ``_parameter_rules``; returns the resolved hidden layer sizes,
+        hidden activations (nbmlp's names), dtype (None or a NumPy type) and callbacks (a list)."""
+        p = P.check_parameters(self, self._parameter_rules)
+        return p["hidden_layer_sizes"], p["activation"], p["dtype"], p["callbacks"]
 
     # -- the network -----------------------------------------------------------------------
     def _network(self, dtype):
@@ -210,10 +188,63 @@ class _BaseMLP(BaseEstimator):
         return net
 
     def _forward(self, X):
+        """The network's outputs for X, after scikit-learn's checks of X (``_validate_X``)."""
         check_is_fitted(self, "coefs_")
+        X = self._validate_X(X, self.coefs_[0].dtype.type)
+        net, params = self._predicting_network()
+        if X.shape[1] != net.layers[0]:  # n_features_in_ set apart from coefs_: refused as MLP.forward does
+            raise ValueError(f"X has {X.shape[1]} features but the network takes {net.layers[0]}")
+        return _net_forward(net, X, params)
+
+    def _validate_X(self, X, dtype):
+        """X checked as scikit-learn checks it (``validate_data``), then as a C-contiguous array
+        of ``dtype`` (``_as_dtype``).
+
+        A NumPy float64 or float32 array of ``n_features_in_`` columns and at least one row,
+        with no feature names fitted and every value finite, passes every one of those checks
+        and comes out converted: it takes that shortcut (``validate_data`` costs most of a
+        one-row prediction). Anything else, including a non-finite value, goes through
+        ``validate_data``, which gives scikit-learn's warnings and errors.
+        """
+        if (type(X) is np.ndarray and X.ndim == 2 and (X.dtype == np.float64 or X.dtype == np.float32)
+                and X.shape[0] > 0 and X.shape[1] == getattr(self, "n_features_in_", None)
+                and not hasattr(self, "feature_names_in_")):
+            with np.errstate(over="ignore"):
+                Xc = np.ascontiguousarray(X, dtype=dtype)
+            if np.isfinite(Xc).all():
+                return Xc
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
-        dtype = self.coefs_[0].dtype.type
-        return _net_forward(self._network(dtype), _as_dtype(X, dtype, "X"))
+        return _as_dtype(X, dtype, "X")
+
+    def _predicting_network(self):
+        """The network of the fitted weights and the flat parameters to run it with, for ``predict``.
+
+        The network (layout, activations) is built once and kept beside the estimator (in
+        ``_PREDICTING``, so the estimator itself does not change) while ``coefs_`` and
+        ``intercepts_`` hold the same arrays and the fitted activations are the same: ``fit``,
+        ``partial_fit`` and ``load`` set new arrays, which builds it again. The parameters are
+        the buffer that ``coefs_`` and ``intercepts_`` are views into (as ``fit`` and ``load``
+        leave them), so that writes into them are seen; arrays set another way (by hand,
+        unpickled) are copied into a new buffer on every call, for the same reason.
+        """
+        arrays = (*self.coefs_, *self.intercepts_)
+        entry = _PREDICTING.get(self)
+        if (entry is None or len(entry[0]) != len(arrays) or any(a is not b for a, b in zip(entry[0], arrays))
+                or entry[1] != self._activations_ or entry[2] != self.out_activation_):
+            net = self._network(self.coefs_[0].dtype.type)
+            shared = _flat_base(arrays, net)
+            # the cache holds no copy of the weights: the shared buffer, or nothing
+            net.params = shared if shared is not None else net.params[:0]
+            entry = (arrays, list(self._activations_), self.out_activation_, net, shared)
+            _PREDICTING[self] = entry
+        net, params = entry[3], entry[4]
+        if params is None:
+            params = np.empty(net.n_params, net.dtype)
+            weights, biases = net._views(params)
+            for w, b, coef, intercept in zip(weights, biases, self.coefs_, self.intercepts_):
+                w[...] = coef
+                b[...] = intercept
+        return net, params
 
     # -- training --------------------------------------------------------------------------
     def _batch_size(self, n):
@@ -676,39 +707,7 @@ class _BaseMLP(BaseEstimator):
           Adam's moments and step count), so that ``partial_fit`` continues as it would have;
           ``shuffle_rng``: the shuffle generator's state (uint64).
         """
-        check_is_fitted(self, "coefs_")
-        params = self.get_params(deep=False)
-        params["callbacks"] = None
-        state = self._optimizer_state
-        attrs = {name: getattr(self, name) for name in (
-            "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
-            "best_validation_score_", "validation_loss_curve_", "n_features_in_", "n_layers_",
-            "n_outputs_", "out_activation_", "_activations_", "_no_improvement_count")}
-        attrs["optimizer_code"] = state["code"]
-        attrs["optimizer_learning_rate"] = state["learning_rate"]
-        arrays = {
-            "format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION),
-            "estimator": np.array(type(self).__name__),
-            "params_json": np.array(json.dumps(_encode(params))),
-            "attrs_json": np.array(json.dumps(_encode(attrs))),
-            "layer_units": np.array([c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]], np.int64),
-            "parameters": np.concatenate([a.ravel() for w, b in zip(self.coefs_, self.intercepts_) for a in (w, b)]),
-            "optimizer_a": state["a"], "optimizer_b": state["b"], "optimizer_step": state["step"],
-            "shuffle_rng": self._shuffle_rng,
-        }
-        if hasattr(self, "feature_names_in_"):
-            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
-        arrays.update(self._extra_arrays())
-        if inputs:
-            from .tabular import MEMBERS
-            if set(inputs) - set(MEMBERS):
-                raise ValueError(f"inputs: only the members {', '.join(MEMBERS)} may be added, got "
-                                 f"{sorted(set(inputs) - set(MEMBERS))}")
-            arrays.update(inputs)
-        np.savez(path, **arrays)
-
-    def _extra_arrays(self):
-        return {}
+        persistence.save(self, path, inputs)
 
 
 def _copy_into(targets, sources):
@@ -736,12 +735,17 @@ def _upper_work(net, cap, with_backward):
             np.empty(cap * upper[-1], net.dtype), np.empty(cap, net.dtype))
 
 
-def _net_forward(net, X):
-    """``net.forward(X)``, for a sparse X through ``kernels.sparse`` (chunks of rows, never densified)."""
+def _net_forward(net, X, params=None):
+    """``net.forward(X)``, for a sparse X through ``kernels.sparse`` (chunks of rows, never densified).
+
+    With ``params`` (a flat buffer of the network's layout: ``_predicting_network``) X is taken
+    as checked (``_as_dtype``, the network's feature count) and the kernels read ``params``.
+    """
     if not sparse.issparse(X):
-        return net.forward(X)
+        return net.forward(X) if params is None else net._forward_checked(X, params)
     if len(net.layers) == 2:
-        return net.forward(X.toarray())
+        return net.forward(X.toarray()) if params is None else net._forward_checked(X.toarray(), params)
+    params = net.params if params is None else params
     from ._threads import use_chosen
     from .kernels.sparse import sparse_forward_pass, upper_layout
     from .network import PREDICT_CHUNK
@@ -755,9 +759,24 @@ def _net_forward(net, X):
         for start in range(0, N, cap):
             nb = min(cap, N - start)
             rows = np.arange(start, start + nb, dtype=np.int64)
-            sparse_forward_pass(Y, U, net.params, net.layout, up, csr, rows, cap, nb)
+            sparse_forward_pass(Y, U, params, net.layout, up, csr, rows, cap, nb)
             out[start:start + nb] = Y[start_out:start_out + nb * n_out].reshape(nb, n_out)
     return out
+
+
+def _flat_base(arrays, net):
+    """The flat buffer that ``arrays`` (``coefs_`` then ``intercepts_``) are views into, exactly
+    where ``net._views`` puts each layer's weights and biases, or None."""
+    base = arrays[0].base
+    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == net.dtype
+            and base.size == net.n_params and base.flags.c_contiguous):
+        return None
+    weights, biases = net._views(base)
+    for a, v in zip(arrays, (*weights, *biases)):
+        if not (a.base is base and a.dtype == v.dtype and a.shape == v.shape and a.strides == v.strides
+                and a.__array_interface__["data"][0] == v.__array_interface__["data"][0]):
+            return None
+    return base
 
 
 def _input_dtype(X):
@@ -779,311 +798,6 @@ def _as_dtype(a, dtype, name):
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
     return out
 
-
-def _encode(value):
-    """JSON-ready form of parameters and attributes (see ``save``)."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _encode(v) for k, v in value.items()}
-        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, type):
-        return np.dtype(value).name
-    if isinstance(value, float) and not np.isfinite(value):
-        return {"__float__": repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot save a parameter or attribute of type {type(value).__name__}: {value!r}")
-
-
-def _decode(value):
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {_decode(k): _decode(v) for k, v in value["__dict__"]}
-        if "__float__" in value:
-            return float(value["__float__"])
-        return {k: _decode(v) for k, v in value.items()}
-    return value
-
-
-def load(path):
-    """Read an estimator written by ``save``; safe for files from elsewhere.
-
-    The whole file is checked against the format (``docs/model_format.md``) before anything is
-    built: only the known members, each with the dtype and shape that the layer sizes imply,
-    its size in the zip directory checked before it is read (uncompressed members only, none
-    larger than the file), finite parameters and optimizer state, consistent fitted attributes
-    and constructor parameters that pass the estimator's checks. No pickle is loaded and no
-    attribute outside the format is set, so a crafted file gives a ``ValueError``, never code
-    execution or a crash of the compiled kernels.
-
-    Parameters
-    ----------
-    path : str, path-like or binary file object
-        An ``.npz`` file written by ``save``.
-
-    Raises
-    ------
-    ValueError
-        If the file is unreadable, truncated or corrupted, not an nbmlp model, of another
-        format version, or breaks the format anywhere (the message names the member).
-    """
-    return load_with_inputs(path)[0]
-
-
-def load_with_inputs(path):
-    """``load``, and the file's column encoding (``nbmlp.tabular.ColumnEncoder``, or None)."""
-    from ._npz import NpzReader
-    from .tabular import read_encoder
-
-    with NpzReader(path) as reader:
-        try:
-            est = _load(reader)
-            return est, read_encoder(reader, est.n_features_in_)
-        except ValueError as e:
-            raise ValueError(f"path: {path!r} is not a valid nbmlp model file: {e}") from None
-
-
-# every member of the format: (kinds or exact dtype, shape) are checked in _load
-_COMMON_MEMBERS = ("format", "format_version", "estimator", "params_json", "attrs_json", "layer_units",
-                   "parameters", "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng")
-_CLASSIFIER_MEMBERS = ("classes", "label_type", "classes_are_objects")
-# feature names; the command's column encoding (nbmlp.tabular.MEMBERS, checked by tabular.read_encoder)
-_OPTIONAL_MEMBERS = ("feature_names_in", "input_columns", "input_kinds", "input_na", "input_fill",
-                     "input_text_fill", "input_category_counts", "input_categories")
-_ATTRS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
-          "validation_loss_curve_", "n_features_in_", "n_layers_", "n_outputs_", "out_activation_",
-          "_activations_", "_no_improvement_count", "optimizer_code", "optimizer_learning_rate")
-_MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
-_MAX_UNITS = 2**31 - 1
-_MAX_COUNT = 2**62
-_SHORT = 4 * 64  # item size of a short string member (64 characters)
-
-
-def _load(reader):
-    """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
-    from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-
-    def text(key, max_itemsize=None):
-        return str(reader.read(key, "U", (), max_itemsize)[()])
-
-    if "format" not in reader or text("format", _SHORT) != FORMAT_NAME:
-        raise ValueError("not an nbmlp model file (no member 'format' naming the format)")
-    version = reader.read("format_version", "iu", ())[()]
-    if version != FORMAT_VERSION:
-        raise ValueError(f"member 'format_version': nbmlp model format version {version}; "
-                         f"this nbmlp reads version {FORMAT_VERSION}")
-    kind = text("estimator", _SHORT)
-    classes_by_name = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    if kind not in classes_by_name:
-        raise ValueError(f"member 'estimator': unknown estimator {kind!r}")
-    cls = classes_by_name[kind]
-    classifier = cls is MLPClassifier
-    allowed = set(_COMMON_MEMBERS + _OPTIONAL_MEMBERS + (_CLASSIFIER_MEMBERS if classifier else ()))
-    required = set(_COMMON_MEMBERS + (_CLASSIFIER_MEMBERS if classifier else ()))
-    for name in reader.names():
-        if name not in allowed:
-            raise ValueError(f"member {name!r}: not part of the {kind} model format")
-    for name in sorted(required - set(reader.names())):
-        raise ValueError(f"member {name!r}: missing")
-
-    # the layer sizes fix every other shape
-    units_arr = reader.read("layer_units", "iu", 1)
-    if not 2 <= len(units_arr) <= _MAX_LAYERS:
-        raise ValueError(f"member 'layer_units': {len(units_arr)} layers (2 to {_MAX_LAYERS} allowed)")
-    units = [int(n) for n in units_arr]
-    if any(not 1 <= n <= _MAX_UNITS for n in units):
-        raise ValueError(f"member 'layer_units': sizes must be in [1, {_MAX_UNITS}], got {units}")
-    P = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
-
-    # constructor parameters and fitted attributes
-    params = _json_member(reader, "params_json", dict, lambda d: all(isinstance(k, str) for k in d))
-    unknown = sorted(set(params) - set(cls._get_param_names()))
-    if unknown:
-        raise ValueError(f"member 'params_json': unknown parameters {unknown}")
-    est = cls(**params)
-    attrs = _json_member(reader, "attrs_json", dict)
-    _check_loaded_params(est)
-    extra = sorted(set(attrs) - set(_ATTRS))
-    missing = sorted(set(_ATTRS) - set(attrs))
-    if extra or missing:
-        raise ValueError(f"member 'attrs_json': unknown attributes {extra}, missing attributes {missing}")
-    _check_attrs(attrs, units)
-    code = attrs["optimizer_code"]
-    if code not in (SGD, MOMENTUM, NESTEROV, ADAM, ADAMW):
-        raise ValueError(f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
-                         f"{ADAMW}, got {code!r}")
-
-    # the arrays, each with its dtype and shape checked before it is read
-    dtype = reader.header("parameters")[0]
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
-    flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
-    opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
-    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
-    if np.any(opt_b < 0):
-        raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
-    step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
-    if not 0 <= step[0] < _MAX_COUNT:
-        raise ValueError(f"member 'optimizer_step': must be in [0, 2**62), got {step[0]}")
-    rng = reader.read("shuffle_rng", np.dtype(np.uint64), (1,))
-    names = None
-    if "feature_names_in" in reader:
-        names = reader.read("feature_names_in", "U", (units[0],))
-        if len(set(names.tolist())) != len(names):
-            raise ValueError("member 'feature_names_in': repeated feature names")
-    lb = _read_labels(reader, attrs, units) if classifier else None
-    if attrs["out_activation_"] != (OUT_NAMES[est._out_activation_core] if lb is None else OUT_NAMES[
-            "softmax" if lb.y_type_ == "multiclass" else "sigmoid"]):
-        raise ValueError(f"member 'attrs_json': out_activation_ {attrs['out_activation_']!r} does not fit the "
-                         "estimator and its label type")
-
-    # everything checked: build the estimator
-    est._activations_ = attrs["_activations_"]
-    for name in _ATTRS:
-        if name not in ("_activations_", "optimizer_code", "optimizer_learning_rate"):
-            setattr(est, name, attrs[name])
-    if lb is not None:
-        est._label_binarizer, est.classes_ = lb, lb.classes_
-    net = MLP(units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core,
-              dtype=dtype, seed=0)
-    net.params[...] = flat
-    est._set_weights(net)
-    est._optimizer_state = {"code": int(code), "a": opt_a, "b": opt_b, "step": step,
-                            "learning_rate": float(attrs["optimizer_learning_rate"])}
-    est._shuffle_rng = rng
-    if names is not None:
-        est.feature_names_in_ = names.astype(object)
-    return est
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not allowed (non-finite numbers are written as {{'__float__': ...}})")
-
-
-def _json_member(reader, key, kind, check=None):
-    try:
-        value = _decode(json.loads(str(reader.read(key, "U", ())[()]), parse_constant=_reject_constant))
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as e:
-        raise ValueError(f"member {key!r}: not valid ({type(e).__name__}: {e})") from None
-    if not isinstance(value, kind) or (check is not None and not check(value)):
-        raise ValueError(f"member {key!r}: expected a JSON object with string keys")
-    return value
-
-
-def _check_loaded_params(est):
-    """The constructor parameters of a loaded file pass the checks of ``fit``."""
-    try:
-        est._check_params()
-        rs = est.random_state
-        if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
-            raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
-        if not isinstance(est.verbose, (bool, int)):
-            raise ValueError(f"verbose must be a bool or an int, got {est.verbose!r}")
-        if is_classifier(est):
-            cw = est.class_weight
-            if not (cw is None or cw == "balanced" or (isinstance(cw, dict) and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
-                    for v in cw.values()))):
-                raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
-        elif est.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {est.loss!r}")
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"member 'params_json': {e}") from None
-
-
-def _is_int(v, low=0):
-    return isinstance(v, int) and not isinstance(v, bool) and low <= v < _MAX_COUNT
-
-
-def _is_number(v, finite=False):
-    """A float (±inf unless ``finite``; never NaN) or an int in the range of floats."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    if isinstance(v, int):
-        return abs(v) <= 2**1023
-    return not np.isnan(v) and (not finite or np.isfinite(v))
-
-
-def _check_attrs(attrs, units):
-    def bad(name, what):
-        raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
-
-    def number_list(name):
-        v = attrs[name]
-        return isinstance(v, list) and all(_is_number(x) for x in v)
-
-    for name in ("n_iter_", "t_", "_no_improvement_count"):
-        if not _is_int(attrs[name]):
-            bad(name, "an integer in [0, 2**62)")
-    if not _is_number(attrs["loss_"], finite=True):
-        bad("loss_", "a finite number")
-    if not number_list("loss_curve_"):
-        bad("loss_curve_", "a list of numbers")
-    if not (attrs["best_loss_"] is None or _is_number(attrs["best_loss_"])):
-        bad("best_loss_", "None or a number")
-    validation = [attrs[n] is None for n in ("validation_scores_", "validation_loss_curve_",
-                                             "best_validation_score_")]
-    if any(validation) and not all(validation):
-        bad("validation_scores_", "None exactly when validation_loss_curve_ and best_validation_score_ are")
-    if not all(validation):
-        for name in ("validation_scores_", "validation_loss_curve_"):
-            if not number_list(name):
-                bad(name, "None or a list of numbers")
-        if not _is_number(attrs["best_validation_score_"]):
-            bad("best_validation_score_", "None or a number")
-    for name, value in (("n_features_in_", units[0]), ("n_layers_", len(units)), ("n_outputs_", units[-1])):
-        if not _is_int(attrs[name]) or attrs[name] != value:
-            bad(name, f"{value} (from layer_units)")
-    acts = attrs["_activations_"]
-    if not (isinstance(acts, list) and len(acts) == len(units) - 2
-            and all(isinstance(a, str) and a in HIDDEN.values() for a in acts)):
-        bad("_activations_", f"a list of {len(units) - 2} hidden activations")
-    if not isinstance(attrs["out_activation_"], str):
-        bad("out_activation_", "a string")
-    if not isinstance(attrs["optimizer_code"], int) or isinstance(attrs["optimizer_code"], bool):
-        bad("optimizer_code", "an integer")
-    lr = attrs["optimizer_learning_rate"]
-    if not (_is_number(lr, finite=True) and lr > 0):
-        bad("optimizer_learning_rate", "a finite number > 0")
-
-
-def _read_labels(reader, attrs, units):
-    """The classifier's ``LabelBinarizer`` from ``classes``, ``label_type``, ``classes_are_objects``."""
-    label_type = str(reader.read("label_type", "U", (), _SHORT)[()])
-    if label_type not in ("binary", "multiclass", "multilabel-indicator"):
-        raise ValueError(f"member 'label_type': unknown label type {label_type!r}")
-    classes = reader.read("classes", "iufbU", 1)
-    n_out = units[-1]
-    expected = {"binary": (1, 2) if n_out == 1 else (), "multiclass": (n_out,) if n_out >= 3 else (),
-                "multilabel-indicator": (n_out,)}[label_type]
-    if len(classes) not in expected:
-        raise ValueError(f"member 'classes': {len(classes)} classes for {label_type} labels and {n_out} outputs")
-    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
-        raise ValueError("member 'classes': NaN or infinite class labels")
-    if len(classes) > 1 and not np.all(classes[1:] > classes[:-1]):
-        raise ValueError("member 'classes': labels must be sorted and unique")
-    objects = reader.read("classes_are_objects", np.dtype(np.bool_), ())[()]
-    lb = LabelBinarizer()
-    lb.classes_ = classes.astype(object) if objects else classes
-    lb.y_type_ = label_type
-    lb.sparse_input_ = False
-    return lb
-
-
-def _finite(array, name):
-    if not np.isfinite(array).all():
-        raise ValueError(f"member {name!r}: NaN or infinite values")
-    return array
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -1164,6 +878,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          warmup_epochs=warmup_epochs, dropout=dropout)
         self.class_weight = class_weight
 
+    _parameter_rules = {**_BaseMLP._parameter_rules,
+                        "class_weight": [None, dict, P.Options("balanced", text="a dict, 'balanced' or None")]}
+
     @property
     def _out_activation_core(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
@@ -1204,8 +921,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         T = new_lb.transform(y).astype(dtype)
         c = None
         if self.class_weight is not None:
-            if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {self.class_weight!r}")
             c = compute_sample_weight(self.class_weight, y).astype(np.float64)
         return T, c, new_lb
 
@@ -1264,12 +979,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _extra_arrays(self):
-        return {"classes": np.asarray(self.classes_) if self.classes_.dtype != object
-                else np.asarray(self.classes_.tolist(), dtype=str),
-                "label_type": np.array(self._label_binarizer.y_type_),
-                "classes_are_objects": np.array(self.classes_.dtype == object)}
-
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor, a drop-in for scikit-learn's ``MLPRegressor``.
@@ -1324,9 +1033,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          warmup_epochs=warmup_epochs, dropout=dropout)
         self.loss = loss
 
+    _parameter_rules = {**_BaseMLP._parameter_rules,
+                        "loss": [P.Options("squared_error", "poisson", text="'squared_error' or 'poisson'")]}
+
     def _targets(self, y, first_pass, incremental, classes, dtype):
-        if self.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         y = np.asarray(y)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("y: loss='poisson' needs targets >= 0 (counts or rates)")

@@ -231,7 +231,12 @@ class MLP:
     # -- public computations ---------------------------------------------------------------
     def forward(self, X):
         """Network output ``y_k`` for each row of X, shape (N, n_out), in the network's dtype."""
-        X = self._check_X(X)
+        return self._forward_checked(self._check_X(X), self.params)
+
+    def _forward_checked(self, X, params):
+        """``forward`` of an X already checked (as ``_check_X`` leaves it: C-contiguous, of the
+        network's dtype, finite, ``layers[0]`` columns, rows ≥ 1) with the parameters ``params``
+        (``self.params``, or another flat buffer of the same layout and dtype)."""
         N = X.shape[0]
         cap = min(N, PREDICT_CHUNK)
         Y, U = self._work(cap, with_backward=False)
@@ -240,7 +245,7 @@ class MLP:
             for start in range(0, N, cap):
                 nb = min(cap, N - start)
                 Y[:nb * self.layers[0]] = X[start:start + nb].ravel()
-                forward_pass(Y, U, self.params, self.layout, cap, nb)
+                forward_pass(Y, U, params, self.layout, cap, nb)
                 out[start:start + nb] = self._output_block(Y, cap, nb)
         return out
 

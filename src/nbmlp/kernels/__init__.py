@@ -1,4 +1,5 @@
-"""Compiled loops only, one module per part of the derivation (see ``shared/notation.md``).
+"""Compiled loops only, one module per part of the derivation (``docs/derivation.md``: each
+formula beside the kernel that computes it).
 
 Index legend used in every kernel (from the notation):
   s  sample in the mini-batch (N samples)

@@ -165,16 +165,17 @@ def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
 
 
 @njit(**JIT_PARALLEL)
-def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
+def optimizer_step(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     """One optimizer step over every parameter, threads owning blocks of ``UPDATE_BLOCK`` entries.
 
     Parameters
     ----------
     theta : (P,) array, in/out
         Every weight and bias θ.
-    a, b : (P,) arrays, in/out
-        Optimizer state: the velocity ``v`` in ``a`` (momentum, Nesterov); Adam's (AdamW's)
-        moments ``m`` in ``a`` and ``s`` in ``b``. Unused ones may be empty.
+    m, s : (P,) arrays, in/out
+        Optimizer state: ``m`` holds the velocity ``v`` (momentum, Nesterov) or Adam's (AdamW's)
+        first moment ``m``, ``s`` Adam's (AdamW's) second moment. Unused ones may be empty. (The
+        model file stores them as ``optimizer_a`` and ``optimizer_b``.)
     dtheta : (P,) array
         Gradients ``∂E/∂θ``.
     optimizer : int
@@ -196,16 +197,16 @@ def optimizer_step(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     P = theta.shape[0]
     if P <= SERIAL_UPDATE:
         # a small network: no parallel launch (the same results: each entry is updated on its own)
-        update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), P)
+        update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), P)
         return
     # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
     for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
-        update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps,
+        update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps,
                      k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK))
 
 
 @njit(**JIT_SERIAL)
-def update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0, p1):
+def update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0, p1):
     """The optimizer's rule on the parameters ``p0 ≤ p < p1`` (one block of ``optimizer_step``).
 
     Notes
@@ -213,15 +214,16 @@ def update_block(theta, a, b, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0,
     SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
     ``v ← μ v − η ∂θ, θ ← θ + μ v − η ∂θ``; Adam ``m ← β₁ m + (1 − β₁) ∂θ,
     s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW ``θ ← (1 − η λ) θ`` then Adam's.
+    The buffer ``m`` is the velocity ``v`` of momentum and Nesterov.
     """
     if optimizer == MOMENTUM:
-        momentum_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+        momentum_update(theta[p0:p1], m[p0:p1], dtheta[p0:p1], eta, mu)
     elif optimizer == NESTEROV:
-        nesterov_update(theta[p0:p1], a[p0:p1], dtheta[p0:p1], eta, mu)
+        nesterov_update(theta[p0:p1], m[p0:p1], dtheta[p0:p1], eta, mu)
     elif optimizer == ADAM:
-        adam_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
+        adam_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
     elif optimizer == ADAMW:
-        adamw_update(theta[p0:p1], a[p0:p1], b[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps, mu)
+        adamw_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps, mu)
     else:
         sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
 
