@@ -3,7 +3,8 @@
 Run: python benchmarks/perf_targets.py [--repeats 5] [--threads 2] [--skip startup,memory]
 
 Rows: small (digits 64-64-10, batch 32, one epoch) against scikit-learn, a PyTorch eager loop
-and a hand-written NumPy SGD (matrix products through its BLAS); mid (784-256-128-10, batch
+and a hand-written NumPy SGD (matrix products through its BLAS); small batches (784-30-10, batch
+10, sigmoid and squared error) in µs per step beside the time of its arithmetic at 50 GFLOP/s; mid (784-256-128-10, batch
 128, 10,000 samples) and large (784-1024-1024-10, batch 256) in samples per second; the dense
 kernels at 1024×1024, batch 1024, in GFLOP/s against NumPy's gemm on the same shapes; 1 → 2
 thread scaling; start-up (import + first fit, warm cache; first compile into an empty cache);
@@ -140,6 +141,27 @@ def time_case(layers, X, y, batch, lr, repeats, peers):
     return in_turns(fns, repeats)
 
 
+def small_batches(repeats, layers=(784, 30, 10), batch=10, N=3000):
+    """µs per step of a small-batch epoch (sigmoid, squared error, SGD) against its arithmetic:
+    forward and ∂w ``2·b·Σ lm`` flops each, ∂y ``2·b·Σ lm`` over the layers above the first."""
+    X, y = synthetic(N, layers[0], layers[-1])
+    T = np.eye(layers[-1], dtype=np.float32)[y]
+    net = nbmlp.MLP(list(layers), activation="sigmoid", output="sigmoid", loss="squared_error", dtype="float32",
+                    seed=0)
+    fns = {"nbmlp": lambda: net.fit(X, T, epochs=1, batch_size=batch, lr=0.5)}
+    ref = NumpySGD(list(layers), np.float32)
+    fns["numpy (ReLU, softmax)"] = lambda: ref.epoch(X, T, batch, 0.5)
+    for fn in fns.values():
+        fn()
+    t = in_turns(fns, repeats)
+    steps = -(-N // batch)
+    lm = [l * m for l, m in zip(layers[:-1], layers[1:])]
+    flop = 2.0 * batch * (2 * sum(lm) + sum(lm[1:]))
+    print(f"\nsmall batches {'-'.join(map(str, layers))} b{batch} (sigmoid, squared error), µs per step: " +
+          ", ".join(f"{k} {v / steps * 1e6:.1f}" for k, v in t.items()) +
+          f"; its arithmetic, {flop / 1e6:.2f} MFLOP, takes {flop / 50e9 * 1e6:.1f} µs at 50 GFLOP/s")
+
+
 def set_threads(n):
     nbmlp.set_num_threads(n, adaptive=False)  # exactly n threads, as the peers
     if torch is not None:
@@ -206,7 +228,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma-separated: small,mid,large,dense,scaling,startup,memory")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated: small,batch10,mid,large,dense,scaling,startup,memory")
     args = parser.parse_args()
     skip = set(args.skip.split(",")) - {""}
     r = args.repeats
@@ -222,6 +245,8 @@ def main():
             for k in ("sklearn", "torch", "numpy"):
                 if k in t:
                     print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
+        if "batch10" not in skip:
+            small_batches(r)
         cases = {"mid": ([784, 256, 128, 10], 10000, 128), "large": ([784, 1024, 1024, 10], 4096, 256)}
         for name, (layers, N, batch) in cases.items():
             if name in skip:
