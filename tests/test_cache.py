@@ -1,8 +1,11 @@
 """The compile cache works across processes (``cache=True``), including the sequence that crashes
 a cached serial function calling a parallel one (numba issue #8578)."""
+import json
 import os
 import subprocess
 import sys
+
+import background
 
 KERNELS_ONLY = """
 import numpy as np
@@ -32,16 +35,41 @@ def run(code, cache_dir):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_cached_drivers_load_in_later_processes(tmp_path):
-    assert run(KERNELS_ONLY, tmp_path).returncode == 0
+# the four processes of test_cached_drivers_load_in_later_processes, one after the other, in a
+# child started at collection (``background``): kernels alone, then the network three times
+SEQUENCE = """
+import json, os, subprocess, sys
+codes, cache = json.loads(sys.argv[1]), sys.argv[2]
+env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+        for code in codes]
+print(json.dumps([[r.returncode, r.stdout, r.stderr[-2000:]] for r in runs]))
+"""
+
+
+def _start_sequence():
+    cache = background.scratch("cache-sequence")
+    background.launch("cache-sequence", [sys.executable, "-c", SEQUENCE, json.dumps([KERNELS_ONLY] + [NETWORK] * 3),
+                                         cache])
+    _CACHES.append(cache)
+
+
+_CACHES = []
+
+
+@background.child(_start_sequence)
+def test_cached_drivers_load_in_later_processes():
+    returncode, out, err = background.result("cache-sequence", _start_sequence, timeout=2400)
+    assert returncode == 0, err[-2000:]
+    runs = json.loads(out.strip().splitlines()[-1])
+    assert runs[0][0] == 0, runs[0][2]
     outputs = []
-    for _ in range(3):  # compile and cache the drivers, then load them from the cache twice
-        res = run(NETWORK, tmp_path)
-        assert res.returncode == 0, f"exit {res.returncode}: {res.stderr[-2000:]}"
-        assert "Warning" not in res.stderr, res.stderr
-        outputs.append(res.stdout)
+    for code, stdout, stderr in runs[1:]:  # compile and cache the drivers, then load them from the cache twice
+        assert code == 0, f"exit {code}: {stderr}"
+        assert "Warning" not in stderr, stderr
+        outputs.append(stdout)
     assert outputs[0] == outputs[1] == outputs[2]
-    assert any(f.endswith(".nbc") for _, _, files in os.walk(tmp_path) for f in files)
+    assert any(f.endswith(".nbc") for _, _, files in os.walk(_CACHES[-1]) for f in files)
 
 
 def _kernel_dispatchers():
