@@ -24,9 +24,10 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   broadcast operand into tiles of 6 (``pack_samples``, ``pack_y``: the 6 values of one step of
   the sum side by side). A serial forward step of at most ``DIRECT_TILES`` tiles reads its full
   weight panels in place instead (each panel feeds so few tiles that copying it would cost as
-  much as using it); the copies of a row's panels are masked loads (``lanes.vload_part``). The epilogue works on the tile: the bias comes first (the panel's last
-  row, the weight of a constant input 1), f (forward) or f′ (∂y) is applied to the tile just
-  stored, and ∂w's tile is multiplied by 1/N before it is stored.
+  much as using it); a row's panels are copied with masked loads (``lanes.vload_part``). The
+  epilogue works on the tile: the bias comes first (the panel's last row, the weight of a
+  constant input 1), f (forward) or f′ (∂y) is applied to the tile just stored, and ∂w's tile
+  is multiplied by 1/N before it is stored.
 
 The ``*_serial`` drivers pack and run every tile on one thread (a small step); the ``*_parallel``
 drivers pack with threads owning rows, then give each thread blocks of tiles × panels (``blocks``).
