@@ -314,6 +314,9 @@ class MLP:
         DivergenceError
             If an epoch produces a non-finite loss or weight; the weights from before that
             epoch are restored.
+        KeyboardInterrupt
+            Re-raised after the weights (and the shuffle state) of the last finished epoch are
+            restored (``nbmlp.training.Trainer``).
         """
         V.check_number(epochs, "epochs", low=0, integer=True)
         V.check_number(batch_size, "batch_size", low=1, integer=True)
