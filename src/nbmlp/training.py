@@ -66,37 +66,46 @@ def optimizer_arrays(state):
 
 
 class DenseStep:
-    """One epoch of ``train_epoch_opt`` over dense ``X``, in runs of batches (``_threads``).
+    """One epoch of ``kernels.epoch.train_epoch_opt`` over dense ``X``, in runs of batches
+    (``_threads.train_epoch_in_runs``), with ``net.dropout``'s rates.
 
     Parameters
     ----------
     net : MLP
         The network; its ``params`` are trained in place.
     X, T : (N, l), (N, n) arrays of the network's dtype
-    c : (N,) array or None
-        Sample weights (None: unweighted).
+        Inputs and targets.
+    c : (N,) array of the network's dtype, or None
+        Sample weights ``c_s`` (None: unweighted).
     batch : int
-        Mini-batch size.
-    optimizer : int and arrays
-        ``code`` (``kernels.optim``) and the state tuple ``(a, b, step)``.
+        Mini-batch size B.
+    code : int
+        The optimizer (``kernels.optim``: ``SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM``, ``ADAMW``).
+    state : tuple ``(a, b, step)``
+        The optimizer's arrays (``optimizer_arrays``), updated in place.
     rng : (1,) uint64 array
-        The shuffle (and dropout) generator.
+        The shuffle (and dropout) generator, advanced in place.
     shuffle : bool
-    dropout : bool
-        Use ``net.dropout``'s rates.
+        Reshuffle before every epoch.
+
+    The buffers (``grads``, ``perm``, ``work``, the batch's weights ``cb`` in ``data``, the dropout
+    masks) are allocated here, once per fit.
     """
 
-    def __init__(self, net, X, T, c, batch, code, state, rng, shuffle, dropout=True):
-        dtype = net.dtype
-        self.net, self.batch, self.code, self.state, self.rng, self.shuffle = net, batch, code, state, rng, shuffle
-        self.n_samples = X.shape[0]
-        self.grads = np.empty_like(net.params)
-        self.perm = np.arange(self.n_samples, dtype=np.int64)
+    def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
+        self._parts(net, X.shape[0], c, batch, code, state, rng, shuffle)
         self.work = net._work(batch, with_backward=True)
-        weighted = c is not None
-        self.data = (X, T, c if weighted else net.params[:0], np.empty(batch if weighted else 0, dtype=dtype))
-        empty = np.empty(0, dtype)
-        self.dropout = net._dropout(batch) if dropout else (empty, empty, empty)
+        self.data = (X, T) + self.weights
+        self.dropout = net._dropout(batch)
+
+    def _parts(self, net, N, c, batch, code, state, rng, shuffle):
+        self.net, self.n_samples, self.batch = net, N, batch
+        self.code, self.state, self.rng, self.shuffle = code, state, rng, shuffle
+        self.grads = np.empty_like(net.params)
+        self.perm = np.arange(N, dtype=np.int64)
+        # (c, cb): the sample weights and one batch's, both empty when unweighted
+        self.weights = ((c, np.empty(batch, net.dtype)) if c is not None
+                        else (net.params[:0], np.empty(0, net.dtype)))
 
     def __call__(self, hyper):
         net = self.net
@@ -109,21 +118,17 @@ class DenseStep:
 
 
 class SparseStep(DenseStep):
-    """One epoch of ``kernels.sparse.train_epoch_sparse`` over CSR ``X`` (``(indptr, indices, data)``).
+    """One epoch of ``kernels.sparse.train_epoch_sparse`` over CSR ``X = (indptr, indices, data)``.
 
-    As ``DenseStep``, without dropout; the network has a hidden layer.
+    As ``DenseStep``, without dropout; the network has a hidden layer. The work buffers are
+    those of the layers above the input (``upper_work``).
     """
 
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
         from .kernels.sparse import upper_layout
-        dtype = net.dtype
-        self.net, self.batch, self.code, self.state, self.rng, self.shuffle = net, batch, code, state, rng, shuffle
-        self.n_samples = X[0].shape[0] - 1
-        self.grads = np.empty_like(net.params)
-        self.perm = np.arange(self.n_samples, dtype=np.int64)
+        self._parts(net, X[0].shape[0] - 1, c, batch, code, state, rng, shuffle)
         self.up, self.work = upper_layout(net.layout), upper_work(net, batch, with_backward=True)
-        weighted = c is not None
-        self.data = X + (T, c if weighted else net.params[:0], np.empty(batch if weighted else 0, dtype=dtype))
+        self.data = X + (T,) + self.weights
 
     def __call__(self, hyper):
         from .kernels.sparse import train_epoch_sparse
