@@ -496,7 +496,7 @@ class _BaseMLP(BaseEstimator):
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
         live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
-        trainer = Trainer(step, N, live, state, self._hyper_constants(), net.dtype, schedule=self._schedule(),
+        trainer = Trainer(step, N, live, state, self._hyper_constants, net.dtype, schedule=self._schedule(),
                           stopping=stopping, validate=validate, say=lambda msg: self._say(bar, msg),
                           hint=f"Try a smaller learning_rate_init (now {self.learning_rate_init}).")
 

@@ -256,8 +256,9 @@ class Trainer:
         epoch after a divergence or a Ctrl-C.
     state : dict
         Holds ``learning_rate``, read before every epoch (a callback may change it).
-    hyper : Hyper
-        The optimizer's other constants.
+    hyper : Hyper, or a callable returning one
+        The optimizer's other constants (a callable is asked before every epoch: the estimators
+        read their parameters then, as a callback may have changed them).
     schedule : Constant, InvScaling, Adaptive or Cosine
     stopping : NoImprovement, optional
     validate : callable ``() -> (score, loss)``, optional
@@ -284,7 +285,8 @@ class Trainer:
     def epoch(self, e):
         """Train epoch e (over every call); return its mean loss, or raise ``DivergenceError``."""
         self.state["learning_rate"] = self.schedule.begin_epoch(self.state["learning_rate"], e)
-        loss = self.step(self.hyper.at(self.state["learning_rate"], self.dtype)) / self.n_samples
+        hyper = self.hyper() if callable(self.hyper) else self.hyper
+        loss = self.step(hyper.at(self.state["learning_rate"], self.dtype)) / self.n_samples
         if not (np.isfinite(loss) and np.isfinite(self.params).all()):
             self.rollback()
             raise DivergenceError(f"training diverged in epoch {self.epochs + 1} (loss {loss}); "
