@@ -37,7 +37,7 @@ class DivergenceError(FloatingPointError):
 
 
 # -- the optimizer's constants ------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Hyper:
     """The optimizer's constants by name; ``at(rate, dtype)`` is the kernels' ``hyper`` tuple.
 
@@ -55,8 +55,9 @@ class Hyper:
 
     def at(self, eta, dtype):
         """``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``: ``kernels.epoch``'s ``ETA`` … ``MAX_NORM``."""
-        return tuple(dtype(v) for v in (eta, self.alpha, self.mu, self.beta1, self.beta2, self.eps, self.kappa,
-                                        self.weight_decay, self.max_norm))
+        d = dtype  # written out, not a generator: this runs before every epoch
+        return (d(eta), d(self.alpha), d(self.mu), d(self.beta1), d(self.beta2), d(self.eps), d(self.kappa),
+                d(self.weight_decay), d(self.max_norm))
 
 
 # -- steps: one epoch each, their buffers allocated once ---------------------------------------------
