@@ -12,7 +12,7 @@ def test_the_kernels_are_discovered():
     names = {D.kernel_name(k) for k in KERNELS}
     assert {"dense_forward", "dense_backward_dy", "dense_backward_dw", "dense_backward_db",
             "activation_forward", "activation_backward", "loss_forward", "output_delta",
-            "sgd_update", "forward_pass", "backward_pass", "train_epoch"} <= names
+            "sgd_update", "forward_pass", "backward_pass", "train_epoch_opt"} <= names
     assert {m.__name__.rsplit(".", 1)[1] for m in D.kernel_modules()} >= {
         "activations", "dense", "epoch", "losses", "optim", "passes"}
 

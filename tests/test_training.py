@@ -157,3 +157,59 @@ def test_divergence_raises_and_keeps_last_good_weights():
         net.fit(X, T, epochs=5, batch_size=8, lr=10.0)
     assert np.array_equal(net.params, before)
     assert np.isfinite(net.params).all()
+
+
+# -- nbmlp.training: the trainer's parts, in plain Python (no compiled step) ------------------------
+def test_schedules_give_scikit_learns_rates():
+    from nbmlp import training as tr
+    inv = tr.InvScaling(0.5, 0.25)
+    assert inv.end_epoch(0.5, 99) == 0.5 / 100 ** 0.25 and inv.begin_epoch(0.3, 7) == 0.3
+    adaptive = tr.Adaptive()
+    assert adaptive.trigger_stopping(1.0) == (0.2, False)
+    assert adaptive.trigger_stopping(1e-6) == (1e-6, True)  # scikit-learn stops at η ≤ 1e-6
+    assert tr.Constant().trigger_stopping(0.1) == (0.1, True)
+    cos = tr.Cosine(1.0, 2, 6)
+    rates = [cos.begin_epoch(None, e) for e in range(8)]
+    np.testing.assert_allclose(rates[:2], [0.5, 1.0])        # warm-up η₀ (e + 1) / W
+    np.testing.assert_allclose(rates[2:6], [0.5 * (1 + np.cos(np.pi * k / 4)) for k in range(4)])
+    assert rates[6] == rates[7] == rates[5]                    # past max_iter: the last rate
+
+
+def test_no_improvement_counts_epochs_within_tol():
+    from nbmlp.training import NoImprovement
+    loss = NoImprovement(tol=0.1, patience=1, maximize=False, best=np.inf)
+    for value, count in [(1.0, 0), (0.95, 1), (0.85, 0), (0.8, 1), (0.9, 2)]:
+        loss.update(value)
+        assert loss.count == count
+    assert loss.best == 0.8 and loss.triggered
+    score = NoImprovement(tol=0.0, patience=2, maximize=True, best=-np.inf)
+    for value in (0.5, 0.5, 0.7):
+        score.update(value)
+    assert (score.count, score.best, score.triggered) == (0, 0.7, False)
+
+
+def test_trainer_rolls_back_a_diverging_or_interrupted_epoch():
+    from nbmlp import training as tr
+    params, rng = np.ones(3), np.zeros(1, np.uint64)
+    events = iter(["ok", "nan", "ok", "interrupt"])
+    hypers = []
+
+    def step(hyper):
+        hypers.append(hyper)
+        params[...] += 1
+        rng[0] += 1
+        event = next(events)
+        if event == "interrupt":
+            raise KeyboardInterrupt
+        return np.nan if event == "nan" else 2.0
+
+    trainer = tr.Trainer(step, 2, (params, rng), {"learning_rate": 0.5}, tr.Hyper(alpha=0.25), np.float32,
+                         hint="Try again.")
+    with pytest.raises(nbmlp.DivergenceError, match=r"diverged in epoch 2 \(loss nan\); the weights from before "
+                                                     r"that epoch were kept\. Try again\."):
+        trainer.run(5)
+    assert params.tolist() == [2, 2, 2] and rng[0] == 1      # after epoch 1
+    assert hypers[0] == (np.float32(0.5), np.float32(0.25), 0, 0, 0, 0, 1, 0, 0)
+    assert all(type(v) is np.float32 for v in hypers[0])
+    assert trainer.run(5, catch_interrupt=True) == "interrupted"
+    assert params.tolist() == [3, 3, 3] and rng[0] == 2      # after the epoch before the interrupt

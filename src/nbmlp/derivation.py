@@ -173,10 +173,11 @@ for each mini-batch of B samples:
     forward: u, y        error: E = (1/B) Σ_s E_s
     backward: δ, ∂w = (1/B) Σ_s y_s δ_s, ∂b = (1/B) Σ_s δ_s
     update: w ← w − η ∂w,  b ← b − η ∂b""",
-        "`train_epoch` runs a whole epoch in compiled code: it shuffles the sample order, "
+        "`train_epoch_opt` runs a whole epoch in compiled code: it shuffles the sample order, "
         "copies each mini-batch into the work buffers, and calls the forward pass, the error, "
-        "the backward pass and the update for it.",
-        ("epoch.train_epoch", "epoch.shuffle", "epoch.gather_rows"),
+        "the backward pass and the update for it (plain SGD as above, or momentum, Nesterov, Adam, "
+        "AdamW). `nbmlp.training` runs it epoch after epoch.",
+        ("epoch.train_epoch_opt", "epoch.shuffle", "epoch.gather_rows"),
     ),
 )
 

@@ -29,12 +29,14 @@ import signal
 import sys
 import threading
 import traceback
+from dataclasses import replace
 
 import numba
 import numpy as np
 
 from . import _threads
 from .network import DivergenceError, check_dropout
+from .training import optimizer_arrays, validation_loss_sum
 
 __all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
@@ -134,15 +136,19 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
     # checking sets n_features_in_ (and feature_names_in_): put them back if any rank fails
     saved = {k: v for k, v in vars(est).items() if k in ("n_features_in_", "feature_names_in_")}
     try:
-        plan = _agree(est, X, y, comm, MPI, sample_weight, incremental, classes)
+        plan, pos, N = _agree(est, X, y, comm, MPI, sample_weight, incremental, classes)
     except BaseException:
         est._put_back_features(saved)
         raise
-    return _train(est, comm, MPI, *plan, incremental)
+    return _train(est, comm, MPI, plan, pos, N)
 
 
 def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
-    """Steps 1–3 of a distributed fit: checks, global agreement, this rank's part of the data."""
+    """Steps 1–3 of a distributed fit: checks, global agreement, this rank's part of the data.
+
+    Returns the estimator's ``FitPlan`` for this rank's rows (its own split), ``pos`` (the local
+    row of each global training sample, −1 when another rank holds it) and N, the global count.
+    """
     from sklearn.base import is_classifier
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -195,18 +201,18 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
         try:
             if class_weight is not None:
                 est.class_weight = class_weight
-            Xc, yc, T, c, lb, units, acts, dtype, callbacks, first_pass = est._check_fit(
-                X, y, sample_weight, incremental, lb_classes)
-            if any(check_dropout(est.dropout, len(units) - 2)):
+            plan = est._check_fit(X, y, sample_weight, incremental, lb_classes)
+            if any(check_dropout(est.dropout, len(plan.units) - 2)):
                 raise ValueError("dropout: not supported by distributed training (the sharded step has no "
                                  "masks); use dropout=0")
-            return (_as_dtype(Xc, dtype, "X_shard"), yc, _as_dtype(T, dtype, "y_shard"), c, lb, units, acts,
-                    dtype, callbacks, first_pass)
+            return replace(plan, X=_as_dtype(plan.X, plan.dtype, "X_shard"),
+                           T=_as_dtype(plan.T, plan.dtype, "y_shard"))
         finally:
             if class_weight is not None:
                 est.class_weight = saved
 
-    Xc, yc, T, c, lb, units, acts, dtype, callbacks, first_pass = _agreed(comm, estimator_checks)
+    plan = _agreed(comm, estimator_checks)
+    Xc, yc, T, c, lb, units, dtype = plan.X, plan.y, plan.T, plan.c, plan.lb, plan.units, plan.dtype
     _same(comm, (units, np.dtype(dtype).name), "the layer sizes and dtype (features, outputs)")
     counts = comm.allgather(Xc.shape[0])
     offset, N_all = sum(counts[:rank]), sum(counts)
@@ -246,12 +252,12 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     N = len(g_train)
     if not early_stopping:
         X_val = y_val = T_val = None
-    return (Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, acts, dtype, rs, callbacks, first_pass,
-            early_stopping)
+    plan = replace(plan, X=Xt, T=Tt, c=cs, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val,
+                   T_val=T_val)
+    return plan, pos, N
 
 
-def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, acts, dtype, rs, callbacks,
-           first_pass, early_stopping, incremental):
+def _train(est, comm, MPI, plan, pos, N):
     """Step 4 of a distributed fit: from here on the estimator changes; an error on one rank ends the job."""
     rank, size = comm.Get_rank(), comm.Get_size()
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
@@ -264,8 +270,7 @@ def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, a
             numba.set_num_threads(threads)
         if rank != 0:
             est.verbose = False
-        net = est._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
-        est._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+        net = est._begin_fit(plan)
         opt = est._optimizer_state
         # the same memory alignment on every rank, so that vectorized loops split their
         # iterations alike and the update rounds alike (see _aligned)
@@ -273,12 +278,13 @@ def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, a
         opt["a"], opt["b"] = _aligned(opt["a"]), _aligned(opt["b"])
         for array in (net.params, opt["a"], opt["b"], opt["step"], est._shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
-        epoch = _epoch(comm, MPI, est, net, Xt, Tt, cs, pos, N)
-        validate = _validate(comm, MPI, est, net, X_val, y_val, T_val) if early_stopping else None
+        step = ShardedStep(comm, MPI, net, plan.X, plan.T, plan.c, pos, N, est._batch_size(N), opt,
+                           est._shuffle_rng, est.shuffle)
+        validate = _validate(comm, est, net, plan) if plan.early_stopping else None
         # every rank runs the agreed callback (one collective per epoch), with or without callbacks
         # of its own, so that the ranks make the same collective calls whatever their callbacks
-        callbacks = [_agreed_callback(comm, callbacks)]
-        est._epochs(net, N, epoch, validate, incremental, callbacks, catch_interrupt=False)
+        plan = replace(plan, callbacks=[_agreed_callback(comm, plan.callbacks)])
+        est._run_epochs(plan, net, step, validate, catch_interrupt=False)
     except DivergenceError:
         raise  # decided from global numbers: raised on every rank alike
     except BaseException as e:
@@ -296,46 +302,56 @@ def _train(est, comm, MPI, Xt, Tt, cs, pos, N, X_val, y_val, T_val, lb, units, a
     return est
 
 
-def _epoch(comm, MPI, est, net, X, T, c, pos, N):
-    """``epoch()`` for ``_epochs``: one pass over the N global samples, one Allreduce per step."""
-    from .kernels.epoch import shuffle
-    from .kernels.sharded import shard_gradient_sums, shard_update
+class ShardedStep:
+    """The step of ``training.Trainer`` for a rank: one pass over the N global samples, one
+    ``Allreduce`` per mini-batch (``kernels.sharded``); every rank takes the same update.
 
-    dtype, opt = net.dtype, est._optimizer_state
-    batch = est._batch_size(N)
-    work = net._work(batch, with_backward=True)
-    data = (X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
-    buf = _aligned(np.zeros(net.n_params + 2, dtype=dtype))  # [Σ c ∂θ …, Σ c E, Σ c], all-reduced in place
-    grads = _aligned(np.zeros_like(net.params))
-    idx = np.empty(batch, dtype=np.int64)
-    perm = np.arange(N, dtype=np.int64)
-    opt_state = (opt["a"], opt["b"], opt["step"])
+    Its buffers are allocated once: the work buffers of ``batch`` rows, ``buf`` =
+    ``[Σ c ∂θ …, Σ c E, Σ c]`` (all-reduced in place) and a gradient (both aligned alike on
+    every rank, see ``_aligned``), and the batch's local rows. ``X, T, c`` are this rank's
+    training rows (``c`` None: unweighted), ``pos`` the local row of each global sample (−1:
+    held elsewhere).
+    """
 
-    def epoch():
-        hyper = est._hyper(dtype)
-        if est.shuffle:
-            shuffle(perm, est._shuffle_rng)
+    def __init__(self, comm, MPI, net, X, T, c, pos, N, batch, opt, rng, shuffle):
+        dtype = net.dtype
+        self.comm, self.MPI, self.net, self.pos, self.n_samples, self.batch = comm, MPI, net, pos, N, batch
+        self.code, self.state, self.rng, self.shuffle = opt["code"], optimizer_arrays(opt), rng, shuffle
+        self.weighted = c is not None
+        self.work = net._work(batch, with_backward=True)
+        self.data = (X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
+        self.buf = _aligned(np.zeros(net.n_params + 2, dtype=dtype))
+        self.grads = _aligned(np.zeros_like(net.params))
+        self.idx = np.empty(batch, dtype=np.int64)
+        self.perm = np.arange(N, dtype=np.int64)
+
+    def __call__(self, hyper):
+        from .kernels.epoch import shuffle
+        from .kernels.sharded import shard_gradient_sums, shard_update
+
+        net, N, batch, buf = self.net, self.n_samples, self.batch, self.buf
+        if self.shuffle:
+            shuffle(self.perm, self.rng)
         total = 0.0
         for start in range(0, N, batch):
             nb = min(batch, N - start)
-            shard_gradient_sums(buf, grads, idx, net.params, work, data, pos, perm, start, nb, net.layout,
-                                net._loss_code, batch)
-            comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
-            total = shard_update(net.params, grads, buf, opt_state, net.layout, opt["code"], hyper, nb,
-                                 c is not None, total)
+            shard_gradient_sums(buf, self.grads, self.idx, net.params, self.work, self.data, self.pos, self.perm,
+                                start, nb, net.layout, net._loss_code, batch)
+            self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
+            total = shard_update(net.params, self.grads, buf, self.state, net.layout, self.code, hyper, nb,
+                                 self.weighted, total)
         return total
 
-    return epoch
 
-
-def _validate(comm, MPI, est, net, X_val, y_val, T_val):
-    """``validate()`` for ``_epochs``: score and loss of the global validation set, from sums."""
+def _validate(comm, est, net, plan):
+    """``validate()`` for the trainer: score and loss of the global validation set, from sums."""
+    X_val, y_val, T_val = plan.X_val, plan.y_val, plan.T_val
     n, k = T_val.shape
 
     def validate():
         if n:
             Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
-            loss_sum, count = est._validation_loss_sum(Y, T_val, net.dtype)
+            loss_sum, count = validation_loss_sum(est._loss_core, Y, T_val, net.dtype)
         else:
             Y, loss_sum, count = np.zeros((0, k)), 0.0, 0
         if hasattr(est, "classes_"):

@@ -24,6 +24,7 @@ the input (faster, see the README).
 import numbers
 import warnings
 import weakref
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -39,11 +40,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _parameters as P
 from . import persistence
-from .kernels.epoch import train_epoch_opt
-from ._threads import train_epoch_in_runs, training_threads
+from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
 from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)
+from .training import (Adaptive, Constant, Cosine, DenseStep, Hyper, InvScaling, NoImprovement, SparseStep, Trainer,
+                       optimizer_arrays, validation_loss_sum)
+from .training import upper_work as _upper_work
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
     from tqdm.auto import tqdm
@@ -60,6 +63,29 @@ CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
 # estimator → (coefs_ and intercepts_ arrays, activations, output, MLP, flat parameters or None):
 # the network that predict reuses while the fitted weights are the same (_predicting_network)
 _PREDICTING = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class FitPlan:
+    """What a checked fit trains on, and how: ``_check_fit`` fills the data and the network's
+    shape, ``_check_fit_input`` the split and the conversions (``distributed``: its own split).
+    """
+    X: object                     # inputs (N, l): an array, or a sparse matrix; of ``dtype`` once split
+    y: object                     # the validated targets, as given (labels for a classifier)
+    T: object                     # encoded targets (N, n): one-hot, label indicators, or values
+    c: object                     # sample weights c_s (N,), float64, or None
+    lb: object                    # the classifier's LabelBinarizer, or None
+    units: list                   # neurons per layer, input first
+    acts: list                    # hidden activations (``MLP``'s names)
+    dtype: type                   # np.float32 or np.float64
+    callbacks: list = field(default_factory=list)
+    first_pass: bool = True       # a new network (not a warm start, not partial_fit continuing)
+    incremental: bool = False     # partial_fit: one epoch
+    rs: object = None             # the RandomState of random_state (initial weights, split, shuffle seed)
+    early_stopping: bool = False
+    X_val: object = None          # the validation set (early stopping)
+    y_val: object = None
+    T_val: object = None
 
 
 def _stochastic(est):
@@ -259,11 +285,11 @@ class _BaseMLP(BaseEstimator):
         # put them back if any later check fails, so that a failed call changes nothing
         saved = {k: v for k, v in vars(self).items() if k in ("n_features_in_", "feature_names_in_")}
         try:
-            checked = self._check_fit_input(X, y, sample_weight, incremental, classes)
+            plan = self._check_fit_input(X, y, sample_weight, incremental, classes)
         except BaseException:
             self._put_back_features(saved)
             raise
-        self._fit_checked(*checked, incremental)
+        self._fit_checked(plan)
         return self
 
     def _put_back_features(self, saved):
@@ -272,29 +298,30 @@ class _BaseMLP(BaseEstimator):
         vars(self).update(saved)
 
     def _check_fit_input(self, X, y, sample_weight, incremental, classes):
-        X, y, T, c, lb, units, acts, dtype, callbacks, first_pass = self._check_fit(
-            X, y, sample_weight, incremental, classes)
+        """``_check_fit``, then the early-stopping split and the conversions: the fit's ``FitPlan``."""
+        plan = self._check_fit(X, y, sample_weight, incremental, classes)
         rs = check_random_state(self.random_state)
         # as scikit-learn: early stopping is for the stochastic solvers only
         early_stopping = self.early_stopping and not incremental and self.solver != "lbfgs"
+        X, T, c, X_val, y_val, T_val = plan.X, plan.T, plan.c, None, None, None
         if early_stopping:
-            X, T, c, X_val, y_val, T_val = self._split(X, y, T, c, rs, lb)
-        else:
-            X_val = y_val = T_val = None
-        X = _as_dtype(X, dtype, "X")
-        if sparse.issparse(X) and (len(units) == 2 or self.solver == "lbfgs"):
+            X, T, c, X_val, y_val, T_val = self._split(X, plan.y, T, c, rs, plan.lb)
+        X = _as_dtype(X, plan.dtype, "X")
+        if sparse.issparse(X) and (len(plan.units) == 2 or self.solver == "lbfgs"):
             X = X.toarray()  # no hidden layer, or L-BFGS (all samples at once): the dense kernels
-        if sparse.issparse(X) and any(check_dropout(self.dropout, len(units) - 2)):
+        if sparse.issparse(X) and any(check_dropout(self.dropout, len(plan.units) - 2)):
             raise ValueError(f"dropout={self.dropout!r} is not available with sparse input X (use dropout=0.0)")
-        T = _as_dtype(T, dtype, "y")
-        return X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs, callbacks
+        T = _as_dtype(T, plan.dtype, "y")
+        return replace(plan, X=X, T=T, c=c, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val,
+                       T_val=T_val)
 
     def _check_fit(self, X, y, sample_weight, incremental, classes):
         """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
 
-        Returns ``X, y, T, c, lb, units, acts, dtype, callbacks, first_pass``: the validated data,
-        the encoded targets, the sample weights (or None), the label binarizer (classifier), the
-        layer sizes and hidden activations. ``classes`` (when given) fixes the classes.
+        Returns a ``FitPlan`` without the split (``rs`` None, no validation set): the validated
+        data, the encoded targets, the sample weights (or None), the label binarizer
+        (classifier), the layer sizes and hidden activations. ``classes`` (when given) fixes
+        the classes.
         """
         sizes, acts, dtype, callbacks = self._check_params()
         if incremental and self.early_stopping:
@@ -328,44 +355,45 @@ class _BaseMLP(BaseEstimator):
         if not first_pass and [w.shape[0] for w in self.coefs_] + [self.coefs_[-1].shape[1]] != units:
             raise ValueError(f"the network's layers {units} differ from the fitted ones; "
                              "hidden_layer_sizes and the targets cannot change between warm-started fits")
-        return X, y, T, c, lb, units, acts, dtype, callbacks, first_pass
+        return FitPlan(X=X, y=y, T=T, c=c, lb=lb, units=units, acts=acts, dtype=dtype, callbacks=callbacks,
+                       first_pass=first_pass, incremental=incremental)
 
-    def _fit_checked(self, X, T, c, lb, X_val, y_val, T_val, first_pass, early_stopping, units, acts, dtype, rs,
-                     callbacks, incremental):
-        """Train on checked input; from here on the estimator changes."""
-        net = self._begin_fit(first_pass, lb, units, acts, dtype, rs, early_stopping, incremental)
-        self._shuffle_rng = np.array([rs.randint(0, 2**62)], dtype=np.uint64)
+    def _fit_checked(self, plan):
+        """Train on checked input (a ``FitPlan``); from here on the estimator changes."""
+        net = self._begin_fit(plan)
         if self.solver == "lbfgs":
-            self._train_lbfgs(net, X, T, c)
+            self._train_lbfgs(net, plan.X, plan.T, plan.c)
             return
-        self._train(net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks)
+        self._train(net, plan)
 
-    def _begin_fit(self, first_pass, lb, units, acts, dtype, rs, early_stopping, incremental):
-        """Set the attributes a fit starts with; return the network to train (new or fitted)."""
-        if lb is not None:
-            self._label_binarizer, self.classes_ = lb, lb.classes_
-        if first_pass:
-            self._activations_ = acts
-            self.n_outputs_ = units[-1]
-            self.n_layers_ = len(units)
+    def _begin_fit(self, plan):
+        """Set the attributes a fit starts with (``distributed`` too); return the network to train
+        (new or fitted). The optimizer state and the shuffle generator are ready after it."""
+        if plan.lb is not None:
+            self._label_binarizer, self.classes_ = plan.lb, plan.lb.classes_
+        if plan.first_pass:
+            self._activations_ = plan.acts
+            self.n_outputs_ = plan.units[-1]
+            self.n_layers_ = len(plan.units)
             self.out_activation_ = OUT_NAMES[self._out_activation_core]
-            net = self._init_network(units, acts, dtype, rs)
+            net = self._init_network(plan.units, plan.acts, plan.dtype, plan.rs)
             self.n_iter_, self.t_ = 0, 0
             self.loss_curve_ = []
             self._no_improvement_count = 0
-            if early_stopping:
+            if plan.early_stopping:
                 self.validation_scores_, self.validation_loss_curve_ = [], []
                 self.best_validation_score_, self.best_loss_ = -np.inf, None
             else:
                 self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
                 self.best_loss_ = np.inf
         else:
-            net = self._network(dtype)
-            if early_stopping and self.validation_scores_ is None:  # warm start, now with early stopping
+            net = self._network(plan.dtype)
+            if plan.early_stopping and self.validation_scores_ is None:  # warm start, now with early stopping
                 self.validation_scores_, self.validation_loss_curve_ = [], []
                 self.best_validation_score_, self.best_loss_ = -np.inf, None
-        if not incremental or not hasattr(self, "_optimizer_state"):
-            self._new_optimizer(net.n_params, dtype)
+        if not plan.incremental or not hasattr(self, "_optimizer_state"):
+            self._new_optimizer(net.n_params, plan.dtype)
+        self._shuffle_rng = np.array([plan.rs.randint(0, 2**62)], dtype=np.uint64)
         return net
 
     def _new_optimizer(self, P, dtype):
@@ -390,44 +418,25 @@ class _BaseMLP(BaseEstimator):
         cw = None if c is None else c[idx_train]
         return X[idx_train], T[idx_train], cw, X[idx_val], y[idx_val], T[idx_val]
 
-    def _train(self, net, X, T, c, early_stopping, X_val, y_val, T_val, incremental, callbacks):
-        N, dtype, state = X.shape[0], net.dtype, self._optimizer_state
+    def _train(self, net, plan):
+        """A stochastic solver's fit on this process: a ``DenseStep`` (or ``SparseStep``) and ``_run_epochs``."""
+        N, dtype, state = plan.X.shape[0], net.dtype, self._optimizer_state
         batch = self._batch_size(N)
-        grads = np.empty_like(net.params)
-        perm = np.arange(N, dtype=np.int64)
-        weighted = c is not None and not np.all(c == 1)
-        cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
-        data = (X, T, cs, np.empty(batch if weighted else 0, dtype=dtype))
-        opt_state = (state["a"], state["b"], state["step"])
+        weighted = plan.c is not None and not np.all(plan.c == 1)
+        c = np.ascontiguousarray(plan.c, dtype=dtype) if weighted else None
         net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
-        is_sparse = sparse.issparse(X)
-        if is_sparse:  # CSR rows read in place; the first layer over the non-zeros only
+        parts = (batch, state["code"], optimizer_arrays(state), self._shuffle_rng, self.shuffle)
+        if sparse.issparse(plan.X):  # CSR rows read in place; the first layer over the non-zeros only
             if any(net.dropout):
                 raise ValueError(f"dropout={self.dropout!r} is not available with sparse input (use dropout=0.0)")
-            from .kernels.sparse import train_epoch_sparse, upper_layout
-            up, work = upper_layout(net.layout), _upper_work(net, batch, with_backward=True)
-            data = _csr_arrays(X, dtype) + data[1:]
+            step = SparseStep(net, _csr_arrays(plan.X, dtype), plan.T, c, *parts)
         else:
-            work = net._work(batch, with_backward=True)
-        dropout = net._dropout(batch)
-
-        def epoch():
-            hyper, rng = self._hyper(dtype), self._shuffle_rng
-
-            if is_sparse:
-                def train(order, do_shuffle):
-                    return train_epoch_sparse(net.params, grads, opt_state, work, data, order, rng, net.layout, up,
-                                              net._loss_code, batch, state["code"], hyper, do_shuffle)
-            else:
-                def train(order, do_shuffle):
-                    return train_epoch_opt(net.params, grads, opt_state, work, data, order, rng, net.layout,
-                                           net._loss_code, batch, state["code"], hyper, do_shuffle, dropout)
-            return train_epoch_in_runs(net.layers, batch, perm, rng if self.shuffle else None, train)
+            step = DenseStep(net, plan.X, plan.T, c, *parts)
 
         def validate():
-            return self._validate(net, X_val, y_val, T_val)
+            return self._validate(net, plan.X_val, plan.y_val, plan.T_val)
 
-        self._epochs(net, N, epoch, validate if early_stopping else None, incremental, callbacks)
+        self._run_epochs(plan, net, step, validate if plan.early_stopping else None)
 
     def _train_lbfgs(self, net, X, T, c):
         """scipy's L-BFGS-B over the flat parameters; each evaluation of the loss and its gradient
@@ -475,152 +484,96 @@ class _BaseMLP(BaseEstimator):
         net.params[...] = result.x
         self._set_weights(net)
 
-    def _hyper(self, dtype):
-        """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
+    def _hyper_constants(self):
+        """The optimizer's constants (``training.Hyper``); the rate comes from the schedule."""
         kappa = 1.0 / self.n_outputs_ if self._loss_core == "squared_error" else 1.0
         clip = 0.0 if self.max_grad_norm is None else self.max_grad_norm
-        return tuple(dtype(v) for v in (self._optimizer_state["learning_rate"], self.alpha, self.momentum,
-                                         self.beta_1, self.beta_2, self.epsilon, kappa, self.weight_decay, clip))
+        return Hyper(alpha=self.alpha, mu=self.momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+                     kappa=kappa, weight_decay=self.weight_decay, max_norm=clip)
 
-    def _epochs(self, net, N, epoch, validate, incremental, callbacks, catch_interrupt=True):
-        """The epoch loop and its bookkeeping (also used by ``distributed``).
+    def _hyper(self, dtype):
+        """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
+        return self._hyper_constants().at(self._optimizer_state["learning_rate"], dtype)
 
-        ``epoch()`` trains one epoch over the N samples and returns the summed loss;
-        ``validate()`` (None without early stopping) returns the validation score and loss.
+    def _schedule(self):
+        """The learning-rate schedule (``training``): ``invscaling`` and ``adaptive`` act on SGD only."""
+        if self.learning_rate == "cosine":
+            return Cosine(self.learning_rate_init, self.warmup_epochs, self.max_iter)
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            return InvScaling(float(self.learning_rate_init), self.power_t)
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            return Adaptive()
+        return Constant()
+
+    def _run_epochs(self, plan, net, step, validate, catch_interrupt=True):
+        """Run a ``training.Trainer`` over ``step`` and keep the estimator's record of it.
+
+        The interface of ``distributed`` too: ``step(hyper)`` trains one epoch over its
+        ``n_samples`` and returns the summed loss; ``validate()`` (None without early stopping)
+        returns the validation score and loss; ``plan.callbacks`` run after every epoch.
         ``KeyboardInterrupt`` keeps the last finished epoch and then ends training with a
         warning, or is re-raised when ``catch_interrupt`` is False (``distributed``: one rank
         must not return alone).
         """
-        state, early_stopping = self._optimizer_state, validate is not None
-        # the parameters, optimizer state and shuffle state after the last finished epoch
-        live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
-        last_good = [a.copy() for a in live]
-        best = net.params.copy() if early_stopping else None
-        best_epoch = 0  # the epoch (of this call) whose weights ``best`` holds; 0: the starting weights
-
-        def kept():
-            """What the weights are after an interruption or divergence (see ``finally``)."""
-            if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
-                if best_epoch == 0:
-                    return "the starting weights of this fit (no epoch beat the best validation score) are kept"
-                return f"the weights of epoch {best_epoch}, the best validation score, are kept"
-            return None
-        self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
+        state, N, incremental = self._optimizer_state, step.n_samples, plan.incremental
+        if validate is not None:
+            stopping = NoImprovement(self.tol, self.n_iter_no_change, True, self.best_validation_score_,
+                                     self._no_improvement_count)
+        else:  # best_loss_ is None after a fit with early stopping (partial_fit or warm start without it)
+            stopping = NoImprovement(self.tol, self.n_iter_no_change, False,
+                                     np.inf if self.best_loss_ is None else self.best_loss_, self._no_improvement_count)
         bar = None
         if self.verbose and tqdm is not None:
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
+        # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
+        live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
+        trainer = Trainer(step, N, live, state, self._hyper_constants, net.dtype, schedule=self._schedule(),
+                          stopping=stopping, validate=validate, say=lambda msg: self._say(bar, msg),
+                          hint=f"Try a smaller learning_rate_init (now {self.learning_rate_init}).")
+
+        def keep_record():
+            self._no_improvement_count = stopping.count
+            if validate is not None:
+                self.best_validation_score_ = stopping.best
+            else:
+                self.best_loss_ = stopping.best
+
+        def on_epoch(record):
+            self.n_iter_ = record["epoch"]
+            self.loss_ = record["loss"]
+            self.t_ += N
+            self.loss_curve_.append(self.loss_)
+            keep_record()
+            if validate is not None:
+                self.validation_scores_.append(record["validation_score"])
+                self.validation_loss_curve_.append(record["validation_loss"])
+            self._report(bar, record)
+            if plan.callbacks:
+                self._set_weights(net)  # callbacks see this epoch's coefs_ and intercepts_
+            return any([bool(cb(self, record)) for cb in plan.callbacks])
+
+        self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         try:
-            for _ in range(self.max_iter):
-                if self.learning_rate == "cosine":
-                    state["learning_rate"] = self._cosine_rate(len(self.loss_curve_) if incremental else self.n_iter_)
-                total = epoch()
-                loss = total / N
-                if not (np.isfinite(loss) and np.isfinite(net.params).all()):
-                    _copy_into(live, last_good)
-                    raise DivergenceError(
-                        f"training diverged in epoch {self.n_iter_ + 1} (loss {loss}); "
-                        f"{kept() or 'the weights from before that epoch were kept'}. Try a smaller "
-                        f"learning_rate_init (now {self.learning_rate_init}).")
-                _copy_into(last_good, live)
-                self.n_iter_ += 1
-                self.loss_ = float(loss)
-                self.t_ += N
-                self.loss_curve_.append(self.loss_)
-                record = {"epoch": self.n_iter_, "loss": self.loss_, "validation_score": None,
-                          "validation_loss": None, "learning_rate": state["learning_rate"]}
-                if early_stopping:
-                    record["validation_score"], record["validation_loss"] = validate()
-                    if record["validation_score"] > self.best_validation_score_:
-                        best[...] = net.params
-                        best_epoch = self.n_iter_
-                self._update_no_improvement_count(early_stopping, record)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    state["learning_rate"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
-                self._report(bar, record)
-                if callbacks:
-                    self._set_weights(net)  # callbacks see this epoch's coefs_ and intercepts_
-                stop = any([bool(cb(self, record)) for cb in callbacks])
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
-                           f"{self.n_iter_no_change} consecutive epochs.")
-                    if self.solver == "sgd" and self.learning_rate == "adaptive" and state["learning_rate"] > 1e-6:
-                        state["learning_rate"] /= 5.0
-                        self._no_improvement_count = 0
-                        self._say(bar, f"{msg} Setting learning rate to {state['learning_rate']:f}")
-                    else:
-                        self._say(bar, f"{msg} Stopping.")
-                        break
-                if stop:
-                    self._say(bar, "A callback asked to stop. Stopping.")
-                    break
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                                  "the optimization hasn't converged yet.", ConvergenceWarning)
-        except KeyboardInterrupt:
-            _copy_into(live, last_good)
-            if not catch_interrupt:
-                raise
-            warnings.warn(f"Training interrupted by user; {kept() or 'the weights of the last finished epoch are kept'}.")
+            ended = trainer.run(1 if incremental else self.max_iter, first=len(self.loss_curve_) if incremental else 0,
+                                t=self.t_, on_epoch=on_epoch, catch_interrupt=catch_interrupt)
+            if ended == "interrupted":
+                warnings.warn("Training interrupted by user; "
+                              f"{trainer.kept() or 'the weights of the last finished epoch are kept'}.")
+            elif ended == "max_epochs" and not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                              "the optimization hasn't converged yet.", ConvergenceWarning)
         finally:
             if bar is not None:
                 bar.close()
-            if early_stopping and self.n_iter_ > 0 and np.isfinite(self.best_validation_score_):
-                net.params[...] = best
+            if trainer.epochs > 0:
+                keep_record()
             self._set_weights(net)
-
-    def _cosine_rate(self, e):
-        """``learning_rate="cosine"``: the rate of epoch e (0, 1, …) of ``max_iter``, any solver.
-
-        ``η_e = η₀ (e + 1) / W`` for the W = ``warmup_epochs`` first epochs, then
-        ``η_e = ½ η₀ (1 + cos(π (e − W) / (max_iter − W)))``; ``partial_fit`` counts e over every
-        call (``len(loss_curve_)``), and keeps the last rate of the cosine past ``max_iter``.
-        """
-        eta0, W, T = float(self.learning_rate_init), int(self.warmup_epochs), int(self.max_iter)
-        if e < W:
-            return eta0 * (e + 1) / W
-        if T <= W:
-            return eta0
-        e = min(e, T - 1)
-        return 0.5 * eta0 * (1.0 + np.cos(np.pi * (e - W) / (T - W)))
-
-    def _update_no_improvement_count(self, early_stopping, record):
-        if early_stopping:
-            score = record["validation_score"]
-            self.validation_scores_.append(score)
-            self.validation_loss_curve_.append(record["validation_loss"])
-            self._no_improvement_count = (self._no_improvement_count + 1
-                                          if score < self.best_validation_score_ + self.tol else 0)
-            self.best_validation_score_ = max(self.best_validation_score_, score)
-        else:
-            loss = self.loss_curve_[-1]
-            # best_loss_ is None after a fit with early stopping (partial_fit or warm start without it)
-            best = np.inf if self.best_loss_ is None else self.best_loss_
-            self._no_improvement_count = (self._no_improvement_count + 1 if loss > best - self.tol else 0)
-            self.best_loss_ = min(best, loss)
 
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
         Y = _net_forward(net, _as_dtype(X_val, net.dtype, "X")).astype(np.float64)
-        loss_sum, count = self._validation_loss_sum(Y, T_val, net.dtype)
+        loss_sum, count = validation_loss_sum(self._loss_core, Y, T_val, net.dtype)
         return float(self._score_outputs(Y, y_val)), float(loss_sum / count)
-
-    def _validation_loss_sum(self, Y, T_val, dtype):
-        """Sum of the validation losses of the float64 outputs Y of a ``dtype`` network, and their count."""
-        T = T_val.astype(np.float64)
-        if self._loss_core == "squared_error":
-            return 0.5 * np.sum((Y - T) ** 2), Y.size
-        tiny = np.finfo(dtype).tiny
-        if self._loss_core == "poisson":  # t log(t/y) − t + y, summed over outputs
-            tlog = np.where(T > 0, T * np.log(np.where(T > 0, T, 1) / np.maximum(Y, tiny)), 0.0)
-            return np.sum(tlog - T + Y), Y.shape[0]
-        P = np.clip(Y, tiny, 1)
-        if self._loss_core == "cross_entropy":
-            return -np.sum(np.sum(T * np.log(P), axis=1)), Y.shape[0]
-        Q = np.clip(1 - Y, tiny, 1)
-        return -np.sum(np.sum(T * np.log(P) + (1 - T) * np.log(Q), axis=1)), Y.shape[0]
 
     def _report(self, bar, record):
         if not self.verbose:
@@ -710,29 +663,11 @@ class _BaseMLP(BaseEstimator):
         persistence.save(self, path, inputs)
 
 
-def _copy_into(targets, sources):
-    for target, source in zip(targets, sources):
-        target[...] = source
-
-
 def _csr_arrays(X, dtype):
     """``(indptr, indices, data)`` of a sparse matrix as CSR, int64 indices, data of ``dtype``."""
     X = X.tocsr()
     return (np.ascontiguousarray(X.indptr, dtype=np.int64), np.ascontiguousarray(X.indices, dtype=np.int64),
             np.ascontiguousarray(X.data, dtype=dtype))
-
-
-def _upper_work(net, cap, with_backward):
-    """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
-    input block, which CSR inputs do not need."""
-    from .kernels.passes import pack_size
-    upper = net.layers[1:]
-    size = cap * sum(upper)
-    Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
-    if not with_backward:
-        return Y, U
-    return (Y, U, np.empty(size, net.dtype), np.empty(size, net.dtype),
-            np.empty(cap * upper[-1], net.dtype), np.empty(cap, net.dtype))
 
 
 def _net_forward(net, X, params=None):

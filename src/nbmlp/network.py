@@ -6,10 +6,10 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 import numpy as np
 
 from . import _validation as V
-from ._threads import train_epoch_in_runs, use_chosen
+from ._threads import use_chosen
 from .kernels import activations, losses
-from .kernels.epoch import train_epoch_opt
 from .kernels.optim import SGD
+from .training import DenseStep, DivergenceError, Hyper, Trainer
 from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
@@ -20,10 +20,6 @@ HE_INIT = ("relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
 LOSSES = tuple(losses.CODES)
 DEFAULT_LOSS = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "exp": "poisson"}
 PREDICT_CHUNK = 4096  # rows per forward call in forward/predict: bounds the work buffers
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weight; the network keeps its last good weights."""
 
 
 def _activation_name(name, argument, allowed):
@@ -323,6 +319,9 @@ class MLP:
         DivergenceError
             If an epoch produces a non-finite loss or weight; the weights from before that
             epoch are restored.
+        KeyboardInterrupt
+            Re-raised after the weights (and the shuffle state) of the last finished epoch are
+            restored (``nbmlp.training.Trainer``).
         """
         V.check_number(epochs, "epochs", low=0, integer=True)
         V.check_number(batch_size, "batch_size", low=1, integer=True)
@@ -335,35 +334,14 @@ class MLP:
         T = self._check_T(T, X.shape[0])
         N = X.shape[0]
         batch = int(min(batch_size, N))
-        work = self._work(batch, with_backward=True)
-        dropout = self._dropout(batch)
-        grads = np.empty_like(self.params)
-        last_good = np.empty_like(self.params)
-        perm = np.arange(N, dtype=np.int64)
-        eta = self.dtype(lr)
-        # train_epoch's call of train_epoch_opt, made from here: the compiled train_epoch would be one
-        # more driver to compile, and the estimators run this same specialization
-        empty, zero = self.params[:0], self.dtype(0)
-        clip = self.dtype(0 if max_grad_norm is None else max_grad_norm)
-        sgd = ((empty, empty, perm[:0]), (X, T, empty, empty),
-               (eta, zero, zero, zero, zero, zero, self.dtype(1), zero, clip))
+        # plain SGD: no optimizer state, unweighted samples, no penalty (the estimators' compiled epoch)
+        empty = self.params[:0]
+        step = DenseStep(self, X, T, None, batch, SGD, (empty, empty, np.empty(0, np.int64)), self._rng, shuffle)
+        hyper = Hyper(max_norm=0.0 if max_grad_norm is None else max_grad_norm)
+        trainer = Trainer(step, N, (self.params, self._rng), {"learning_rate": lr}, hyper, self.dtype,
+                          hint=f"Try a smaller lr (now {lr}).")
         history = []
-
-        def train(order, do_shuffle):
-            return train_epoch_opt(self.params, grads, sgd[0], work, sgd[1], order, self._rng, self.layout,
-                                   self._loss_code, batch, SGD, sgd[2], do_shuffle, dropout)
-        for epoch in range(int(epochs)):
-            last_good[...] = self.params
-            rng_before = self._rng.copy()
-            total = train_epoch_in_runs(self.layers, batch, perm, self._rng if shuffle else None, train)
-            mean = total / N
-            if not (np.isfinite(mean) and np.isfinite(self.params).all()):
-                self.params[...] = last_good
-                self._rng[...] = rng_before
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1} (loss {mean}); the weights from before "
-                    f"that epoch were kept. Try a smaller lr (now {lr}).")
-            history.append(float(mean))
+        trainer.run(int(epochs), on_epoch=lambda record: history.append(record["loss"]))
         return history
 
     def summary(self, file=None, title=None):

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE, JIT_SERIAL
-from .optim import ADAM, ADAMW, SGD, clip_gradient, l2_gradient, optimizer_step, weight_sqnorm
+from .optim import ADAM, ADAMW, clip_gradient, l2_gradient, optimizer_step, weight_sqnorm
 from .passes import backward_layers, batch_scale, forward_layers, input_block, layer_block, loss_sum, rows
 
 
@@ -120,47 +120,6 @@ def gather_rows(out, src, perm, start):
             out[s, c] = src[row, c]
 
 
-@njit(**JIT_DRIVER)
-def train_epoch(params, grads, work, X, T, perm, rng, layout, loss, batch, eta, do_shuffle):
-    """Train for one epoch of plain mini-batch gradient descent; return the summed per-sample loss.
-
-    Parameters
-    ----------
-    params, grads : (P,) arrays
-        Flat parameters θ (updated in place) and a gradient buffer of the same layout.
-    work : tuple of arrays
-        ``(Y, U, D, DY, Tb, e)``: flat work buffers of ``batch`` rows per layer, the batch's
-        targets (batch, n) and per-sample errors (batch,).
-    X, T : (N, l), (N, n) arrays
-        Inputs and targets.
-    perm : (N,) int64 array
-        Sample order, shuffled in place when ``do_shuffle``.
-    rng : (1,) uint64 array
-        Shuffle generator state, advanced in place.
-    layout : (L, 5) int64 array
-        The network (see ``passes``).
-    loss : int
-        Loss code.
-    batch : int
-        Mini-batch size B (the last batch may be smaller).
-    eta : float
-        Learning rate ``η`` of the params' dtype.
-
-    Notes
-    -----
-    For each mini-batch: forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward
-    ``δ``, ``∂w_ij = y_i δ_j``, ``∂b_j = δ_j`` (means over the batch); update
-    ``w ← w − η ∂w``, ``b ← b − η ∂b``. The loss of each batch is taken before its update.
-    This is ``train_epoch_opt`` with plain SGD, no penalty and unweighted samples (``MLP.fit``
-    calls ``train_epoch_opt`` with these arguments itself: the same compiled specialization as the
-    estimators', and one driver fewer to compile).
-    """
-    empty, zero, one = params[:0], params.dtype.type(0), params.dtype.type(1)
-    hyper = (eta, zero, zero, zero, zero, zero, one, zero, zero)
-    return train_epoch_opt(params, grads, (empty, empty, perm[:0]), work, (X, T, empty, empty), perm, rng,
-                           layout, loss, batch, np.int64(SGD), hyper, do_shuffle, (empty, empty, empty))
-
-
 # entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
 ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE, WEIGHT_DECAY, MAX_NORM = 0, 1, 2, 3, 4, 5, 6, 7, 8
 N_HYPER = 9
@@ -180,13 +139,23 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         Adam's moments ``m`` in ``a`` and ``s`` in ``b``, each (P,) (empty when unused), and
         ``step`` (1,) int64, Adam's step count t.
     work : tuple of arrays
-        ``(Y, U, D, DY, Tb, e)`` as in ``train_epoch``.
+        ``(Y, U, D, DY, Tb, e)``: flat work buffers of ``batch`` rows per layer, the batch's
+        targets (batch, n) and per-sample errors (batch,).
     data : tuple ``(X, T, c, cb)``
         Inputs (N, l), targets (N, n), sample weights ``c_s`` (N,) and a (batch,) buffer for one
         batch's weights; ``c`` and ``cb`` are empty for unweighted samples.
-    perm, rng, layout, loss, batch
-        As in ``train_epoch``; the call trains the samples ``perm[0], perm[1], …`` in batches, so
-        a slice of the epoch's order trains a run of its batches (``_threads.epoch_runs``).
+    perm : (N,) int64 array
+        Sample order, shuffled in place when ``do_shuffle``; the call trains the samples
+        ``perm[0], perm[1], …`` in batches, so a slice of the epoch's order trains a run of its
+        batches (``_threads.epoch_runs``).
+    rng : (1,) uint64 array
+        Shuffle (and dropout) generator state, advanced in place.
+    layout : (L, 5) int64 array
+        The network (see ``passes``).
+    loss : int
+        Loss code.
+    batch : int
+        Mini-batch size B (the last batch may be smaller).
     optimizer : int
         ``optim.SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
     hyper : tuple of 9 floats of the params' dtype
@@ -222,8 +191,6 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     X, T, c, cb = data
     rates, M, Yk = dropout
     dropping = rates.shape[0] > 0
-    alpha = hyper[ALPHA]
-    kappa = float(hyper[LOSS_SCALE])
     weighted = c.shape[0] > 0
     N = perm.shape[0]  # the samples of this call: all of X's, or a run of them (``_threads.epoch_runs``)
     if do_shuffle:
@@ -244,13 +211,41 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
             batch_sum, c_sum = batch_weights(cb, c, perm[start:start + nb], e)
             if c_sum == 0.0:
                 continue  # a batch of zero weight has no error and no gradient: no step
-            batch_sum *= nb / c_sum
-        total += kappa * batch_sum
-        if alpha > 0:
-            total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
+        total = add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
         backward_layers(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb],
                         batch_scale(params, cb[:nb], nb), rates, M, Yk)
         apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
+    return total
+
+
+@njit(**JIT_DRIVER_INLINE)
+def add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper):
+    """The epoch's loss total plus one batch's share, weights before the batch's update.
+
+    Parameters
+    ----------
+    total : float
+        The loss total so far.
+    batch_sum, c_sum : float
+        ``Σ_s c_s E_s`` and ``Σ_s c_s`` of the batch (``Σ_s E_s`` and nb when unweighted).
+    nb : int
+        The batch's size B_b.
+    weighted : bool
+        Whether samples carry weights (then ``Σ_s c_s E_s`` is rescaled to nb samples).
+    params, layout, hyper
+        As in ``train_epoch_opt`` (κ is ``hyper[LOSS_SCALE]``, α is ``hyper[ALPHA]``).
+
+    Notes
+    -----
+    ``total ← total + B_b (κ Σ_s c_s E_s / Σ_s c_s + (α/2) Σ w² / Σ_s c_s)``, added term by
+    term in that order (the same bits in the epoch, the sparse epoch and the sharded step).
+    """
+    if weighted:
+        batch_sum *= nb / c_sum
+    total += float(hyper[LOSS_SCALE]) * batch_sum
+    alpha = hyper[ALPHA]
+    if alpha > 0:
+        total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
     return total
 
 

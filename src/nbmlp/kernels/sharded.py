@@ -12,8 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_PARALLEL
-from .epoch import ALPHA, LOSS_SCALE, apply_update, batch_weights, gather_rows
-from .optim import weight_sqnorm
+from .epoch import add_batch_loss, apply_update, batch_weights, gather_rows
 from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, rows
 
 
@@ -106,20 +105,15 @@ def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weight
 
     Notes
     -----
-    ``∂θ = Σ_s c_s ∂θ_s / Σ_s c_s``, then ``epoch.apply_update``.
+    ``∂θ = Σ_s c_s ∂θ_s / Σ_s c_s``; the loss total as ``epoch.add_batch_loss``; then
+    ``epoch.apply_update``.
     """
     P = params.shape[0]
     c_sum = float(buf[P + 1])
     if c_sum == 0.0:
         return total  # a batch of zero weight has no error and no gradient: no step
     copy_scaled(grads, buf[:P], params.dtype.type(1) / params.dtype.type(c_sum))
-    batch_sum = float(buf[P])
-    if weighted:
-        batch_sum *= nb / c_sum
-    total += float(hyper[LOSS_SCALE]) * batch_sum
-    alpha = hyper[ALPHA]
-    if alpha > 0:
-        total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
+    total = add_batch_loss(total, float(buf[P]), c_sum, nb, weighted, params, layout, hyper)
     apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
     return total
 

@@ -16,8 +16,7 @@ from numba import njit, prange
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
 from .activations import SOFTMAX, activation_block, softmax_rows
 from .dense import PARALLEL_MIN_MACS, dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
-from .epoch import ALPHA, LOSS_SCALE, apply_update, batch_weights, gather_rows, shuffle
-from .optim import weight_sqnorm
+from .epoch import add_batch_loss, apply_update, batch_weights, gather_rows, shuffle
 from .passes import (A_IN, ACT, N_IN, N_OUT, backward_pass, forward_pass, input_block, layer_block, layer_params,
                      loss_sum, pack_region, rows as block_rows)
 
@@ -155,8 +154,6 @@ def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, 
     """
     Y, U, D, DY, Tb, e = work
     indptr, indices, values, T, c, cb = data
-    alpha = hyper[ALPHA]
-    kappa = float(hyper[LOSS_SCALE])
     weighted = c.shape[0] > 0
     N = perm.shape[0]  # all samples, or a run of them (``_threads.epoch_runs``)
     m = layout[0, N_OUT]
@@ -176,10 +173,7 @@ def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, 
             batch_sum, c_sum = batch_weights(cb, c, rows, e)
             if c_sum == 0.0:
                 continue
-            batch_sum *= nb / c_sum
-        total += kappa * batch_sum
-        if alpha > 0:
-            total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
+        total = add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
         backward_pass(grads, D, DY, params, Y, U, t, up, loss, batch, nb, cb[:nb])
         # δ of the first hidden layer: ∂y_j = Σ_q δ_q w_jq, δ_j = ∂y_j f'(u_j)
         l1, m1 = up[0, N_IN], up[0, N_OUT]
