@@ -13,6 +13,7 @@ synthetic data. Rank 0 prints medians over the timed steps of
 
 It also prints the ``Allreduce`` time of buffers of 8 B … 8 MB, to fit latency and bandwidth.
 """
+
 import argparse
 import time
 import warnings
@@ -44,8 +45,9 @@ def main():
     mine = np.array_split(np.arange(N), size)[rank]
     Xs, ys = X[mine], y[mine]
     warnings.simplefilter("ignore")
-    est = nbmlp.MLPClassifier(LAYERS, batch_size=BATCH, max_iter=1, random_state=0, dtype=args.dtype,
-                              tol=0.0, n_iter_no_change=1000)
+    est = nbmlp.MLPClassifier(
+        LAYERS, batch_size=BATCH, max_iter=1, random_state=0, dtype=args.dtype, tol=0.0, n_iter_no_change=1000
+    )
     fit_mpi(est, Xs, ys, comm)  # compiles (or loads the cache) and sets the estimator up
 
     # whole steps: a fit of 4 epochs minus a fit of 1 (the set-up cancels), over 3 epochs' steps
@@ -69,7 +71,7 @@ def main():
     idx = np.empty(BATCH, dtype=np.int64)
     offset = sum(comm.allgather(len(mine))[:rank])
     pos = np.full(N, -1, dtype=np.int64)
-    pos[offset:offset + len(mine)] = np.arange(len(mine))
+    pos[offset : offset + len(mine)] = np.arange(len(mine))
     perm = np.arange(N, dtype=np.int64)
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
@@ -77,8 +79,9 @@ def main():
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()
-        shard_gradient_sums(buf, grads, idx, net.params, work, data, pos, perm, start, BATCH, net.layout,
-                            net._loss_code, BATCH)
+        shard_gradient_sums(
+            buf, grads, idx, net.params, work, data, pos, perm, start, BATCH, net.layout, net._loss_code, BATCH
+        )
         t1 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         t2 = time.perf_counter()
@@ -107,11 +110,16 @@ def main():
         ring[nbytes] = comm.allreduce(float(np.median(times)), op=MPI.MAX)
     if rank == 0:
         P = net.n_params
-        print(f"ranks {size}, threads per rank {nbmlp.get_num_threads()}, {args.dtype}, P = {P}, "
-              f"buffer {(P + 2) * buf.itemsize} B")
-        print(f"step in fit_mpi {step * 1e3:.2f} ms, step in the loop {np.median(whole) * 1e3:.2f} ms, compute {compute * 1e3:.2f} ms, allreduce {np.median(alone) * 1e3:.3f} ms, "
-              f"update {np.median(update) * 1e3:.3f} ms, "
-              f"wait {np.median(wait) * 1e3:.3f} ms")
+        print(
+            f"ranks {size}, threads per rank {nbmlp.get_num_threads()}, {args.dtype}, P = {P}, "
+            f"buffer {(P + 2) * buf.itemsize} B"
+        )
+        print(
+            f"step in fit_mpi {step * 1e3:.2f} ms, step in the loop {np.median(whole) * 1e3:.2f} ms, "
+            f"compute {compute * 1e3:.2f} ms, allreduce {np.median(alone) * 1e3:.3f} ms, "
+            f"update {np.median(update) * 1e3:.3f} ms, "
+            f"wait {np.median(wait) * 1e3:.3f} ms"
+        )
         print("allreduce of n bytes (ms): " + ", ".join(f"{n}: {t * 1e3:.3f}" for n, t in ring.items()))
 
 

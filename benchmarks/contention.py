@@ -14,10 +14,12 @@ median fit time of
 
 and the ratios the threading policy is judged by: ``N / 1`` (busy: at most 1.3) and ``N / N fixed``
 (idle: not above 1). ``--grid`` adds ``GridSearchCV(nbmlp.MLPClassifier(), …)`` with ``n_jobs=1``
-and ``n_jobs=2`` (8 candidates × 5 folds on breast-cancer). Every contender runs in turn in each round, with a pause before each call
-(idle threads of OpenMP and OpenBLAS spin for a while after a call), and the medians are over the
-rounds. Say which CPU the figures come from: they are printed in the header.
+and ``n_jobs=2`` (8 candidates × 5 folds on breast-cancer). Every contender runs in turn in
+each round, with a pause before each call (idle threads of OpenMP and OpenBLAS spin for a
+while after a call), and the medians are over the rounds. Say which CPU the figures come from:
+they are printed in the header.
 """
+
 import argparse
 import subprocess
 import sys
@@ -30,16 +32,13 @@ import nbmlp
 
 # name: (hidden layers, batch size, samples, epochs); the breast-cancer case is scikit-learn's defaults
 CASES = {
-    "small": ((64,), 32, None, 20),             # digits 64-64-10: steps too small for threads
+    "small": ((64,), 32, None, 20),  # digits 64-64-10: steps too small for threads
     "breast-cancer": ((100,), 200, None, 200),  # 569 × 30, MLPClassifier() defaults
-    "mid": ((256, 128), 128, 4_096, 3),         # 784-256-128-10
-    "large": ((1024, 1024), 256, 2_048, 2),     # 784-1024-1024-10
+    "mid": ((256, 128), 128, 4_096, 3),  # 784-256-128-10
+    "large": ((1024, 1024), 256, 2_048, 2),  # 784-1024-1024-10
 }
 PAUSE = 0.15
-SPIN = ("import time, sys\n"
-        "end = time.monotonic() + float(sys.argv[1])\n"
-        "while time.monotonic() < end:\n"
-        "    pass\n")
+SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
 
 
 def case_data(name, seed=0):
@@ -66,8 +65,14 @@ def case_data(name, seed=0):
 def settings(name):
     """The estimator parameters of a case, the same for nbmlp and scikit-learn."""
     hidden, batch, _, epochs = CASES[name]
-    return dict(hidden_layer_sizes=hidden, batch_size=batch, max_iter=epochs, tol=0.0,
-                n_iter_no_change=epochs + 1, random_state=0)
+    return dict(
+        hidden_layer_sizes=hidden,
+        batch_size=batch,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        random_state=0,
+    )
 
 
 class Spinner:
@@ -99,6 +104,7 @@ def contenders(name, n_threads):
             t0 = time.perf_counter()
             nbmlp.MLPClassifier(dtype="float32", **params).fit(X, y)
             return time.perf_counter() - t0
+
         return fit
 
     def sklearn_fit():
@@ -106,8 +112,12 @@ def contenders(name, n_threads):
         SkMLP(**params).fit(X, y)
         return time.perf_counter() - t0
 
-    fns = {"nbmlp 1": nbmlp_on(1, False), f"nbmlp {n_threads} fixed": nbmlp_on(n_threads, False),
-           f"nbmlp {n_threads}": nbmlp_on(n_threads, True), "scikit-learn": sklearn_fit}
+    fns = {
+        "nbmlp 1": nbmlp_on(1, False),
+        f"nbmlp {n_threads} fixed": nbmlp_on(n_threads, False),
+        f"nbmlp {n_threads}": nbmlp_on(n_threads, True),
+        "scikit-learn": sklearn_fit,
+    }
     nbmlp.MLPClassifier(dtype="float32", **dict(params, max_iter=1)).fit(X[:50], y[:50])  # compile
     return fns
 
@@ -150,8 +160,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each contender (default 5)")
-    parser.add_argument("--threads", type=int, default=nbmlp.get_num_threads(),
-                        help="threads of the parallel contender (default: all)")
+    parser.add_argument(
+        "--threads", type=int, default=nbmlp.get_num_threads(), help="threads of the parallel contender (default: all)"
+    )
     parser.add_argument("--grid", action="store_true", help="also time GridSearchCV with n_jobs 1 and 2")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")  # scikit-learn's ConvergenceWarning at a fixed number of epochs
@@ -163,8 +174,10 @@ def main(argv=None):
     for line in machine_description():
         print("#", line)
     print(f"# float32 lanes {LANES32}; nbmlp threads {n}; {args.rounds} rounds; median fit time in s")
-    print(f"{'case':<14} {'machine':<6} {'nbmlp 1':>9} {f'nbmlp {n} fixed':>15} {f'nbmlp {n}':>9} "
-          f"{'sklearn':>9} {f'{n}/1':>6} {f'{n}/fixed':>8} {'sklearn/nbmlp':>13}")
+    print(
+        f"{'case':<14} {'machine':<6} {'nbmlp 1':>9} {f'nbmlp {n} fixed':>15} {f'nbmlp {n}':>9} "
+        f"{'sklearn':>9} {f'{n}/1':>6} {f'{n}/fixed':>8} {'sklearn/nbmlp':>13}"
+    )
     try:
         for name in args.cases:
             fns = contenders(name, n)
@@ -175,8 +188,11 @@ def main(argv=None):
                 else:
                     t = measure(fns, args.rounds)
                 one, fixed, adaptive, sk = t["nbmlp 1"], t[f"nbmlp {n} fixed"], t[f"nbmlp {n}"], t["scikit-learn"]
-                print(f"{name:<14} {state:<6} {one:9.4f} {fixed:15.4f} {adaptive:9.4f} {sk:9.4f} "
-                      f"{adaptive / one:6.2f} {adaptive / fixed:8.2f} {sk / adaptive:13.1f}", flush=True)
+                print(
+                    f"{name:<14} {state:<6} {one:9.4f} {fixed:15.4f} {adaptive:9.4f} {sk:9.4f} "
+                    f"{adaptive / one:6.2f} {adaptive / fixed:8.2f} {sk / adaptive:13.1f}",
+                    flush=True,
+                )
         if args.grid:
             nbmlp.set_num_threads(before)
             for state in ("idle", "busy"):
@@ -185,8 +201,10 @@ def main(argv=None):
                         t = grid_search(rounds=args.rounds)
                 else:
                     t = grid_search(rounds=args.rounds)
-                print(f"GridSearchCV   {state:<6} n_jobs=1 {t[1]:.3f} s, n_jobs=2 {t[2]:.3f} s, "
-                      f"ratio {t[2] / t[1]:.2f}", flush=True)
+                print(
+                    f"GridSearchCV   {state:<6} n_jobs=1 {t[1]:.3f} s, n_jobs=2 {t[2]:.3f} s, ratio {t[2] / t[1]:.2f}",
+                    flush=True,
+                )
     finally:
         nbmlp.set_num_threads(before)
 

@@ -14,6 +14,7 @@ Each is timed ``--repeats`` times (median, pauses between contenders). Then ``nb
 
     python benchmarks/csv_read.py [--rows 100000] [--repeats 5] [--no-train]
 """
+
 import argparse
 import csv
 import os
@@ -52,12 +53,14 @@ def read_before(path):
 
 def read_nbmlp(path):
     from nbmlp.tabular import read_table
+
     t = read_table(path)
     return np.column_stack([t.numbers(c) for c in t.header])
 
 
 def read_nbmlp_python(path):
     from nbmlp import tabular
+
     pd = tabular._pandas
     tabular._pandas = lambda: None
     try:
@@ -68,6 +71,7 @@ def read_nbmlp_python(path):
 
 def read_pandas(path):
     import pandas as pd
+
     return pd.read_csv(path).to_numpy(dtype=np.float64)
 
 
@@ -90,14 +94,21 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-train", action="store_true", help="skip the 10-epoch nbmlp train run")
     args = ap.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}; python {platform.python_version()}")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}; python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "big.csv")
         make_csv(path, args.rows)
         print(f"{path}: {args.rows} rows × 21 columns, {os.path.getsize(path) / 1e6:.1f} MB")
-        contenders = [("nbmlp (pandas)", read_nbmlp), ("pandas.read_csv", read_pandas), ("np.loadtxt", read_loadtxt),
-                      ("nbmlp, no pandas (csv module)", read_nbmlp_python), ("before (float() per cell)", read_before)]
+        contenders = [
+            ("nbmlp (pandas)", read_nbmlp),
+            ("pandas.read_csv", read_pandas),
+            ("np.loadtxt", read_loadtxt),
+            ("nbmlp, no pandas (csv module)", read_nbmlp_python),
+            ("before (float() per cell)", read_before),
+        ]
         results, reference = {}, None
         for name, fn in contenders:
             time.sleep(1)
@@ -107,21 +118,38 @@ def main():
             assert X.shape == reference.shape and np.array_equal(X, reference), name
             results[name] = seconds
         base = results["pandas.read_csv"]
-        print(f"\n| reader | median s | × pandas.read_csv |\n|---|---:|---:|")
+        print("\n| reader | median s | × pandas.read_csv |\n|---|---:|---:|")
         for name, seconds in results.items():
             print(f"| {name} | {seconds:.3f} | {seconds / base:.2f} |")
         if not args.no_train:
             start = time.perf_counter()
-            res = subprocess.run([sys.executable, "-m", "nbmlp", "train", path, "--target", "y", "--epochs", "10",
-                                  "--validation", "0.2"], capture_output=True, text=True)
+            res = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "nbmlp",
+                    "train",
+                    path,
+                    "--target",
+                    "y",
+                    "--epochs",
+                    "10",
+                    "--validation",
+                    "0.2",
+                ],
+                capture_output=True,
+                text=True,
+            )
             total = time.perf_counter() - start
             if res.returncode:
                 sys.exit(res.stderr)
             read = float(re.search(r"reading the CSV took ([\d.]+) s", res.stdout).group(1))
             epochs = float(re.search(r"epoch\(s\) in ([\d.]+) s", res.stdout).group(1))
-            print(f"\nnbmlp train, 10 epochs (hidden 64, batch 32, adam, float32): {total:.2f} s in all "
-                  f"(process start and imports included), training {epochs:.2f} s, reading {read:.2f} s "
-                  f"= {100 * read / total:.1f} % of the total")
+            print(
+                f"\nnbmlp train, 10 epochs (hidden 64, batch 32, adam, float32): {total:.2f} s in all "
+                f"(process start and imports included), training {epochs:.2f} s, reading {read:.2f} s "
+                f"= {100 * read / total:.1f} % of the total"
+            )
 
 
 if __name__ == "__main__":

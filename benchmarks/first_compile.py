@@ -7,6 +7,7 @@ Prints the median seconds of each case over ``repeats`` fresh processes (default
 time, and the CPU time of the process (all its threads; less sensitive to other processes on a
 busy machine).
 """
+
 import os
 import statistics
 import subprocess
@@ -42,8 +43,9 @@ print(time.perf_counter() - t0, time.process_time() - c0)
 def first_compile(body):
     with tempfile.TemporaryDirectory(prefix="nbmlp-cold-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = subprocess.run([sys.executable, "-c", CHILD.format(body=body)], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD.format(body=body)], env=env, capture_output=True, text=True, check=True
+        )
         wall, cpu = out.stdout.strip().splitlines()[-1].split()
         return float(wall), float(cpu)
 
@@ -53,9 +55,11 @@ def main():
     for name, body in CASES.items():
         runs = [first_compile(body) for _ in range(repeats)]
         wall, cpu = [w for w, _ in runs], [c for _, c in runs]
-        print(f"{name}: wall median {statistics.median(wall):.1f} s ({', '.join(f'{t:.1f}' for t in wall)}), "
-              f"CPU median {statistics.median(cpu):.1f} s ({', '.join(f'{t:.1f}' for t in cpu)}) over {repeats}",
-              flush=True)
+        print(
+            f"{name}: wall median {statistics.median(wall):.1f} s ({', '.join(f'{t:.1f}' for t in wall)}), "
+            f"CPU median {statistics.median(cpu):.1f} s ({', '.join(f'{t:.1f}' for t in cpu)}) over {repeats}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Times one epoch of ``MLP.fit`` (ReLU, softmax, plain SGD, no clipping) and one e
 code before and with the code after (``PYTHONPATH=<old checkout>/src``), in alternation, on
 the same machine; the ratio of the medians is the overhead.
 """
+
 import statistics
 import sys
 import time

@@ -4,13 +4,14 @@ Run: python benchmarks/perf_targets.py [--repeats 5] [--threads 2] [--skip start
 
 Rows: small (digits 64-64-10, batch 32, one epoch) against scikit-learn, a PyTorch eager loop
 and a hand-written NumPy SGD (matrix products through its BLAS); small batches (784-30-10, batch
-10, sigmoid and squared error) in µs per step beside the time of its arithmetic at 50 GFLOP/s; mid (784-256-128-10, batch
-128, 10,000 samples) and large (784-1024-1024-10, batch 256) in samples per second; the dense
+10, sigmoid and squared error) in µs per step beside the time of its arithmetic at 50 GFLOP/s;
+mid (784-256-128-10, batch 128, 10,000 samples) and large (784-1024-1024-10, batch 256) in samples per second; the dense
 kernels at 1024×1024, batch 1024, in GFLOP/s against NumPy's gemm on the same shapes; 1 → 2
 thread scaling; start-up (import + first fit, warm cache; first compile into an empty cache);
 peak RSS of fit after 1 and 5 epochs. Everything float32 unless stated, ReLU hidden layers,
 softmax + cross-entropy, plain SGD. PyTorch is optional (rows are skipped without it).
 """
+
 import argparse
 import os
 import platform
@@ -59,14 +60,16 @@ class NumpySGD:
 
     def __init__(self, layers, dtype, seed=0):
         rng = np.random.default_rng(seed)
-        self.w = [rng.uniform(-1, 1, (l, m)).astype(dtype) * dtype(np.sqrt(6 / l)) for l, m in zip(layers[:-1], layers[1:])]
+        self.w = [
+            rng.uniform(-1, 1, (l, m)).astype(dtype) * dtype(np.sqrt(6 / l)) for l, m in zip(layers[:-1], layers[1:])
+        ]
         self.b = [np.zeros(m, dtype) for m in layers[1:]]
         self.rng = rng
 
     def epoch(self, X, T, batch, lr):
         order = self.rng.permutation(X.shape[0])
         for start in range(0, X.shape[0], batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             x, t = X[idx], T[idx]
             ys = [x]
             for w, b in zip(self.w[:-1], self.b[:-1]):
@@ -94,18 +97,31 @@ def torch_epoch_fn(layers, X, y, batch, lr):
     def epoch():
         perm = torch.randperm(Xt.shape[0])
         for start in range(0, Xt.shape[0], batch):
-            idx = perm[start:start + batch]
+            idx = perm[start : start + batch]
             opt.zero_grad()
             loss_fn(model(Xt[idx]), yt[idx]).backward()
             opt.step()
+
     return epoch
 
 
 def sklearn_epoch_fn(X, y, hidden, batch, lr):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="sgd", alpha=0.0, batch_size=batch,
-                        learning_rate_init=lr, momentum=0.0, max_iter=1, shuffle=True, random_state=0, tol=0)
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=hidden,
+        activation="relu",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=batch,
+        learning_rate_init=lr,
+        momentum=0.0,
+        max_iter=1,
+        shuffle=True,
+        random_state=0,
+        tol=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.partial_fit(X, y, classes=np.unique(y))
@@ -114,6 +130,7 @@ def sklearn_epoch_fn(X, y, hidden, batch, lr):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.partial_fit(X, y)
+
     return epoch
 
 
@@ -146,8 +163,7 @@ def small_batches(repeats, layers=(784, 30, 10), batch=10, N=3000):
     forward and ∂w ``2·b·Σ lm`` flops each, ∂y ``2·b·Σ lm`` over the layers above the first."""
     X, y = synthetic(N, layers[0], layers[-1])
     T = np.eye(layers[-1], dtype=np.float32)[y]
-    net = nbmlp.MLP(list(layers), activation="sigmoid", output="sigmoid", loss="squared_error", dtype="float32",
-                    seed=0)
+    net = nbmlp.MLP(list(layers), activation="sigmoid", output="sigmoid", loss="squared_error", dtype="float32", seed=0)
     fns = {"nbmlp": lambda: net.fit(X, T, epochs=1, batch_size=batch, lr=0.5)}
     ref = NumpySGD(list(layers), np.float32)
     fns["numpy (ReLU, softmax)"] = lambda: ref.epoch(X, T, batch, 0.5)
@@ -157,9 +173,11 @@ def small_batches(repeats, layers=(784, 30, 10), batch=10, N=3000):
     steps = -(-N // batch)
     lm = [l * m for l, m in zip(layers[:-1], layers[1:])]
     flop = 2.0 * batch * (2 * sum(lm) + sum(lm[1:]))
-    print(f"\nsmall batches {'-'.join(map(str, layers))} b{batch} (sigmoid, squared error), µs per step: " +
-          ", ".join(f"{k} {v / steps * 1e6:.1f}" for k, v in t.items()) +
-          f"; its arithmetic, {flop / 1e6:.2f} MFLOP, takes {flop / 50e9 * 1e6:.1f} µs at 50 GFLOP/s")
+    print(
+        f"\nsmall batches {'-'.join(map(str, layers))} b{batch} (sigmoid, squared error), µs per step: "
+        + ", ".join(f"{k} {v / steps * 1e6:.1f}" for k, v in t.items())
+        + f"; its arithmetic, {flop / 1e6:.2f} MFLOP, takes {flop / 50e9 * 1e6:.1f} µs at 50 GFLOP/s"
+    )
 
 
 def set_threads(n):
@@ -178,16 +196,18 @@ def dense_gflops(dtype, repeats, n=1024):
     db = np.empty(n, dtype)
     nr = 2 * lanes.lanes_for(dtype)
     P = np.empty(dense.pack_elements(n, n, n, nr), dtype)
-    (wp, ys), (wtp, ds), (yp, dp) = (f(P, n, n, n) for f in (dense.forward_packing, dense.dy_packing,
-                                                               dense.dw_packing))
+    (wp, ys), (wtp, ds), (yp, dp) = (f(P, n, n, n) for f in (dense.forward_packing, dense.dy_packing, dense.dw_packing))
     ident = activations.IDENTITY
-    fwd = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, ident)          # noqa: E731
+    fwd = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, ident)  # noqa: E731
     bdy = lambda: dense.dense_backward_dy_parallel(d_in, dy, delta, w, wtp, ds, y, y, ident)  # noqa: E731
-    bdw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)      # noqa: E731
-    flops = 2.0 * n ** 3
+    bdw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)  # noqa: E731
+    flops = 2.0 * n**3
     res = {}
-    for name, fn, blas in (("forward", fwd, lambda: y @ w), ("dy", bdy, lambda: delta @ w.T),
-                           ("dw", bdw, lambda: y.T @ delta)):
+    for name, fn, blas in (
+        ("forward", fwd, lambda: y @ w),
+        ("dy", bdy, lambda: delta @ w.T),
+        ("dw", bdw, lambda: y.T @ delta),
+    ):
         fn()
         blas()
         t = in_turns({"ours": fn, "blas": blas}, repeats)
@@ -228,20 +248,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", default="",
-                        help="comma-separated: small,batch10,mid,large,dense,scaling,startup,memory")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: small,batch10,mid,large,dense,scaling,startup,memory"
+    )
     args = parser.parse_args()
     skip = set(args.skip.split(",")) - {""}
     r = args.repeats
-    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; numpy {np.__version__}, "
-          f"torch {getattr(torch, '__version__', '-')}, threads {args.threads}, repeats {r} (medians)")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; numpy {np.__version__}, "
+        f"torch {getattr(torch, '__version__', '-')}, threads {args.threads}, repeats {r} (medians)"
+    )
     with threadpool_limits(args.threads):
         set_threads(args.threads)
         if "small" not in skip:
             X, y = load_digits()
             X = X.astype(np.float32)
             t = time_case([64, 64, 10], X, y, 32, 0.1, r, ("numpy", "torch", "sklearn"))
-            print(f"\nsmall digits 64-64-10 b32, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
+            print("\nsmall digits 64-64-10 b32, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
             for k in ("sklearn", "torch", "numpy"):
                 if k in t:
                     print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
@@ -254,8 +277,10 @@ def main():
             X, y = synthetic(N, layers[0], layers[-1])
             t = time_case(layers, X, y, batch, 0.01, r, ("numpy", "torch"))
             flop = 6.0 * N * sum(l * m for l, m in zip(layers[:-1], layers[1:]))
-            print(f"\n{name} {'-'.join(map(str, layers))} b{batch}, {N} samples, samples/s (GFLOP/s): " +
-                  ", ".join(f"{k} {N / v:.0f} ({flop / v / 1e9:.1f})" for k, v in t.items()))
+            print(
+                f"\n{name} {'-'.join(map(str, layers))} b{batch}, {N} samples, samples/s (GFLOP/s): "
+                + ", ".join(f"{k} {N / v:.0f} ({flop / v / 1e9:.1f})" for k, v in t.items())
+            )
             for k in ("numpy", "torch"):
                 if k in t:
                     print(f"  nbmlp speed / {k} speed = {t[k] / t['nbmlp']:.2f}x")
@@ -275,7 +300,9 @@ def main():
                 def run():
                     nbmlp.set_num_threads(th, adaptive=False)
                     net.fit(X, y, epochs=1, batch_size=batch, lr=0.01)
+
                 return run
+
             fns = {th: epoch_on(th) for th in (1, 2)}
             for fn in fns.values():
                 fn()
@@ -290,8 +317,10 @@ def main():
         print(f"first compile (empty cache), import + fit: float32 {cold[0]:.1f} s, then float64 {cold[1]:.1f} s")
     if "memory" not in skip:
         base, one, five = (float(v) for v in run_python(MEMORY))
-        print(f"\npeak RSS, mid case: after compile {base:.0f} MB, 1 epoch {one:.0f} MB, 5 more epochs {five:.0f} MB "
-              f"(data {10000 * 784 * 4 / 2**20:.0f} MB)")
+        print(
+            f"\npeak RSS, mid case: after compile {base:.0f} MB, 1 epoch {one:.0f} MB, 5 more epochs {five:.0f} MB "
+            f"(data {10000 * 784 * 4 / 2**20:.0f} MB)"
+        )
     print(f"\nload at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -9,6 +9,7 @@ is made of: ``MLP.forward`` of the fitted network and scikit-learn's ``validate_
 nbmlp skips for a plain float array whose checks would all pass); and the path before issue 19
 (``validate_data``, then a new ``MLP`` built from ``coefs_`` for every call).
 """
+
 import argparse
 import os
 import platform
@@ -48,7 +49,8 @@ def main():
         "scikit-learn predict_proba": lambda: theirs.predict_proba(row),
         "  nbmlp MLP.forward (the network alone)": lambda: net.forward(row),
         "  scikit-learn validate_data (alone)": lambda: validate_data(
-            ours, row, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]),
+            ours, row, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
+        ),
         "nbmlp before issue 19 (new MLP per call)": before,
     }
     np.testing.assert_allclose(ours.predict_proba(row), net.forward(row))
@@ -64,8 +66,10 @@ def main():
                 f()
             times[name].append((time.perf_counter() - t0) / args.calls * 1e6)
         load.append(os.getloadavg()[0])
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 1-min load average "
-          f"{min(load):.2f}-{max(load):.2f}; {args.dtype}; median of {args.rounds} rounds of {args.calls} calls")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; 1-min load average "
+        f"{min(load):.2f}-{max(load):.2f}; {args.dtype}; median of {args.rounds} rounds of {args.calls} calls"
+    )
     for name, t in times.items():
         print(f"{name:45s} {np.median(t):8.1f} µs")
     ratios = np.array(times["nbmlp predict_proba"]) / np.array(times["scikit-learn predict_proba"])

@@ -10,6 +10,7 @@ Medians of the fit times over the repeats; compilation is done before timing. Fo
 lbfgs figure pin scikit-learn's BLAS too: OPENBLAS_NUM_THREADS=1 with --threads 1 (measured so,
 on the shared machine at load 7: about 3 s each, the same test accuracy, 0.942 and 0.944).
 """
+
 import argparse
 import platform
 import time
@@ -52,16 +53,20 @@ def main():
     for dtype in (None, "float32"):
         nbmlp.MLPClassifier(dtype=dtype, **params).fit(X, y)  # compile
         times[dtype], est = median_fit(lambda: nbmlp.MLPClassifier(dtype=dtype, **params), X, y, args.repeats)
-        print(f"   dtype={dtype!s:8s} ({est.coefs_[0].dtype})  {times[dtype] * 1e3:8.1f} ms  "
-              f"train acc {est.score(X, y):.3f}")
+        print(
+            f"   dtype={dtype!s:8s} ({est.coefs_[0].dtype})  {times[dtype] * 1e3:8.1f} ms  "
+            f"train acc {est.score(X, y):.3f}"
+        )
     print(f"   float32 is {times[None] / times['float32']:.2f}x faster than the default float64")
 
     print("2. lbfgs, 64-(100)-10 ReLU, max_iter=200, 75 % train / 25 % test")
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
     params = dict(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=200, random_state=0)
-    rows = [("nbmlp (float64)", lambda: nbmlp.MLPClassifier(**params)),
-            ("nbmlp float32", lambda: nbmlp.MLPClassifier(dtype="float32", **params)),
-            ("scikit-learn", lambda: SkClassifier(**params))]
+    rows = [
+        ("nbmlp (float64)", lambda: nbmlp.MLPClassifier(**params)),
+        ("nbmlp float32", lambda: nbmlp.MLPClassifier(dtype="float32", **params)),
+        ("scikit-learn", lambda: SkClassifier(**params)),
+    ]
     rows[0][1]().fit(X_tr, y_tr)  # compile
     rows[1][1]().fit(X_tr, y_tr)
     for name, make in rows:

@@ -9,6 +9,7 @@ hidden layer of 128 ReLU, no early stopping, for ``--epochs`` epochs; the fit ti
 the test accuracy on the other 20 % are printed. nbmlp runs with the default dtype (float64, as
 scikit-learn on float64 input) and with dtype="float32". Compilation is done before timing.
 """
+
 import argparse
 import platform
 import time
@@ -27,8 +28,11 @@ def tfidf_like(n_rows, n_cols, nnz_per_row=50, n_classes=20, favoured=2500, own_
     y = rng.integers(0, n_classes, n_rows)
     vocab = np.stack([rng.choice(n_cols, favoured, replace=False) for _ in range(n_classes)])
     own = rng.random((n_rows, nnz_per_row)) < own_share
-    cols = np.where(own, vocab[y[:, None], rng.integers(0, favoured, (n_rows, nnz_per_row))],
-                    rng.integers(0, n_cols, (n_rows, nnz_per_row)))
+    cols = np.where(
+        own,
+        vocab[y[:, None], rng.integers(0, favoured, (n_rows, nnz_per_row))],
+        rng.integers(0, n_cols, (n_rows, nnz_per_row)),
+    )
     rows = np.repeat(np.arange(n_rows), nnz_per_row)
     counts = sp.csr_matrix((np.ones(rows.size), (rows, cols.ravel())), shape=(n_rows, n_cols))
     counts.sum_duplicates()
@@ -54,12 +58,16 @@ def main():
     X, y = tfidf_like(args.rows, args.cols)
     n_train = int(0.8 * X.shape[0])
     X_tr, y_tr, X_te, y_te = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-    print(f"TF-IDF-like CSR {X.shape}, {X.nnz} non-zeros ({100 * X.nnz / np.prod(X.shape):.3f} %), "
-          f"20 classes; 64-bit {platform.processor() or platform.machine()}, nbmlp threads {nbmlp.get_num_threads()}")
+    print(
+        f"TF-IDF-like CSR {X.shape}, {X.nnz} non-zeros ({100 * X.nnz / np.prod(X.shape):.3f} %), "
+        f"20 classes; 64-bit {platform.processor() or platform.machine()}, nbmlp threads {nbmlp.get_num_threads()}"
+    )
     params = dict(hidden_layer_sizes=(128,), solver="adam", max_iter=args.epochs, random_state=0)
-    rows = [("nbmlp (float64)", lambda: nbmlp.MLPClassifier(**params)),
-            ("nbmlp float32", lambda: nbmlp.MLPClassifier(dtype="float32", **params)),
-            ("scikit-learn", lambda: SkClassifier(**params))]
+    rows = [
+        ("nbmlp (float64)", lambda: nbmlp.MLPClassifier(**params)),
+        ("nbmlp float32", lambda: nbmlp.MLPClassifier(dtype="float32", **params)),
+        ("scikit-learn", lambda: SkClassifier(**params)),
+    ]
     for _, make in rows[:2]:  # compile on a small slice
         make().set_params(max_iter=1).fit(X_tr[:500], y_tr[:500])
     per_epoch = {}
@@ -68,8 +76,10 @@ def main():
         t0 = time.perf_counter()
         est.fit(X_tr, y_tr)
         per_epoch[name] = (time.perf_counter() - t0) / est.n_iter_
-        print(f"{name:16s} {per_epoch[name]:7.2f} s/epoch  test acc {est.score(X_te, y_te):.3f}  "
-              f"loss {est.loss_:.4f}", flush=True)
+        print(
+            f"{name:16s} {per_epoch[name]:7.2f} s/epoch  test acc {est.score(X_te, y_te):.3f}  loss {est.loss_:.4f}",
+            flush=True,
+        )
     for name in rows[:2]:
         print(f"{name[0]}: {per_epoch['scikit-learn'] / per_epoch[name[0]]:.1f}x faster per epoch than scikit-learn")
 

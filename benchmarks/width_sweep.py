@@ -6,6 +6,7 @@ Each width w trains 784-w-w-10 (ReLU, softmax, plain SGD, batch 128) on 2,048 sy
 with every installed library in one process, epochs taken in turns (``nbmlp.bench.compare``),
 prints one line per width and library, and draws the two panels to ``--out`` (matplotlib).
 """
+
 import argparse
 
 import numpy as np
@@ -32,11 +33,15 @@ def main(argv=None):
         rows = bench.compare(problem, libraries, epochs=args.epochs, n_threads=args.threads)
         for row in rows:
             results[row["library"]].append((w, row["seconds"], row["gflops"]))
-            print(f"{w:>6} {row['library']:<13} {1e3 * row['seconds']:>10.1f} {row['gflops']:>9.2f} "
-                  f"{row['speedup']:>14.2f}x")
+            print(
+                f"{w:>6} {row['library']:<13} {1e3 * row['seconds']:>10.1f} {row['gflops']:>9.2f} "
+                f"{row['speedup']:>14.2f}x"
+            )
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     for lib, points in results.items():
         w, sec, gf = np.array(points).T

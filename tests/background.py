@@ -7,6 +7,7 @@ suite mostly compiles on one core too. A test marks its child with ``@background
 compile on the otherwise idle core, and the test then waits for its child's output (``result``).
 The results do not depend on when a child runs: each uses its own cache and temporary files.
 """
+
 import atexit
 import os
 import shutil
@@ -18,9 +19,11 @@ _running = {}  # key -> (Popen, its temporary directory)
 
 def child(start):
     """Mark a test whose child processes ``start()`` launches at collection (see ``conftest``)."""
+
     def mark(test):
         test.start_in_background = start
         return test
+
     return mark
 
 
@@ -32,7 +35,7 @@ def scratch(key):
 
 
 def _remove(path):
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, _files in os.walk(path):
         os.chmod(root, 0o755)
     shutil.rmtree(path, ignore_errors=True)
 

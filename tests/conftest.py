@@ -1,7 +1,7 @@
+import background
 import numpy as np
 import pytest
 
-import background
 import nbmlp
 
 DTYPES = [np.float32, np.float64]

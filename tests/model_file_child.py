@@ -8,6 +8,7 @@ ValueError, or training diverged with ``nbmlp.DivergenceError``) or ``OTHER name
 Each loaded model is used as an attacker would hope: ``predict`` (and ``predict_proba``),
 then ``partial_fit`` on data of the right shape, then ``predict`` again.
 """
+
 import os
 import sys
 import warnings

@@ -6,9 +6,11 @@ gives rank 1 a shard with a wrong feature count; ``… OUT raise`` makes rank 1'
 in the middle of training and ``… OUT raise_outside`` makes rank 1 raise while rank 0 waits
 in a barrier (either way the job must end, not hang); ``… OUT rank0_callbacks`` gives
 callbacks to rank 0 only (one of them stops training) and ``… OUT interrupt`` raises
-KeyboardInterrupt in rank 1's callback, catching what each rank's ``fit_mpi`` raises. The data and estimators are defined here
-so that the test can train the single-process references on the concatenated shards.
+KeyboardInterrupt in rank 1's callback, catching what each rank's ``fit_mpi`` raises. The data
+and estimators are defined here so that the test can train the single-process references on
+the concatenated shards.
 """
+
 import sys
 
 import numpy as np
@@ -40,14 +42,35 @@ def cases():
     return {
         "adam": (MLPClassifier((6, 4), alpha=1e-3, **common), "fit"),
         "nesterov_weighted": (MLPRegressor((5,), solver="sgd", learning_rate_init=0.01, **common), "weighted"),
-        "early_stopping": (MLPClassifier((6,), early_stopping=True, validation_fraction=0.25,
-                                         n_iter_no_change=2, tol=0.5, class_weight="balanced",
-                                         **dict(common, max_iter=8)), "fit"),
-        "early_stopping_r2": (MLPRegressor((6,), early_stopping=True, validation_fraction=0.25, solver="sgd",
-                                           momentum=0.0, learning_rate_init=0.01, **common), "fit"),
+        "early_stopping": (
+            MLPClassifier(
+                (6,),
+                early_stopping=True,
+                validation_fraction=0.25,
+                n_iter_no_change=2,
+                tol=0.5,
+                class_weight="balanced",
+                **dict(common, max_iter=8),
+            ),
+            "fit",
+        ),
+        "early_stopping_r2": (
+            MLPRegressor(
+                (6,),
+                early_stopping=True,
+                validation_fraction=0.25,
+                solver="sgd",
+                momentum=0.0,
+                learning_rate_init=0.01,
+                **common,
+            ),
+            "fit",
+        ),
         "partial": (MLPClassifier((4,), solver="sgd", momentum=0.0, learning_rate_init=0.1, **common), "partial"),
-        "partial_momentum": (MLPClassifier((4,), solver="sgd", momentum=0.5, learning_rate_init=0.1, **common),
-                             "partial"),
+        "partial_momentum": (
+            MLPClassifier((4,), solver="sgd", momentum=0.5, learning_rate_init=0.1, **common),
+            "partial",
+        ),
     }
 
 
@@ -64,8 +87,11 @@ def train(est, how, X, labels, Y, weights, fit, partial_fit):
 
 def summary(est):
     """The arrays a test compares: flat weights, loss curve, counters, validation scores."""
-    out = {"params": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
-           "loss_curve": np.array(est.loss_curve_), "counters": np.array([est.n_iter_, est.t_])}
+    out = {
+        "params": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
+        "loss_curve": np.array(est.loss_curve_),
+        "counters": np.array([est.n_iter_, est.t_]),
+    }
     if est.validation_scores_ is not None:
         out["validation_scores"] = np.array(est.validation_scores_)
         out["validation_loss"] = np.array(est.validation_loss_curve_)
@@ -95,6 +121,7 @@ def main(out, job):
             results["message"] = np.array(str(e))
             results["unchanged"] = np.array(not hasattr(est, "coefs_") and not hasattr(est, "n_features_in_"))
     elif job == "raise":
+
         def fail_on_rank_1(est, record):
             if rank == 1 and record["epoch"] == 2:
                 raise RuntimeError("rank 1 fails in epoch 2")
@@ -117,6 +144,7 @@ def main(out, job):
             results.update({f"{name}/{k}": v for k, v in summary(est).items()})
         results["seen"] = np.array(seen)
     elif job == "interrupt":
+
         def interrupt_on_rank_1(est, record):
             if rank == 1 and record["epoch"] == 2:
                 raise KeyboardInterrupt

@@ -1,4 +1,5 @@
 """The slow, obvious NumPy version of every step, which the kernels are checked against."""
+
 import numpy as np
 from scipy.special import erf
 
@@ -99,7 +100,7 @@ def sgd_epoch(weights, biases, acts, loss, X, T, order, batch, lr):
     """One epoch of mini-batch SGD in the given sample order; returns the mean loss."""
     total = 0.0
     for start in range(0, X.shape[0], batch):
-        idx = order[start:start + batch]
+        idx = order[start : start + batch]
         E, dW, db = gradients(weights, biases, acts, loss, X[idx], T[idx])
         total += E * len(idx)
         for L in range(len(weights)):
@@ -115,9 +116,9 @@ def momentum_step(theta, v, g, lr, mu, nesterov):
 
 
 def adam_step(theta, m, s, g, lr, t, beta1, beta2, eps):
-    lr_t = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
     m[...] = beta1 * m + (1 - beta1) * g
-    s[...] = beta2 * s + (1 - beta2) * g ** 2
+    s[...] = beta2 * s + (1 - beta2) * g**2
     theta -= lr_t * m / (np.sqrt(s) + eps)
 
 

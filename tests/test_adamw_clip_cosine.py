@@ -1,12 +1,13 @@
 """AdamW against PyTorch's ``torch.optim.AdamW`` formulas (written in NumPy, float64, step by
 step), gradient clipping by the global norm, and the cosine schedule with warm-up."""
+
 import warnings
 
 import numpy as np
 import pytest
+import reference as ref
 
 import nbmlp
-import reference as ref
 from nbmlp import MLPClassifier, MLPRegressor
 from nbmlp.kernels.optim import clip_gradient
 
@@ -29,8 +30,11 @@ def _fit_recording(est, X, y, theta0):
         for c, w in zip(est.coefs_ + est.intercepts_, theta0):
             c[...] = w
         seen = []
-        est.set_params(warm_start=True, max_iter=5,
-                       callbacks=[lambda e, r: seen.append([a.copy() for a in e.coefs_ + e.intercepts_])])
+        est.set_params(
+            warm_start=True,
+            max_iter=5,
+            callbacks=[lambda e, r: seen.append([a.copy() for a in e.coefs_ + e.intercepts_])],
+        )
         est.fit(X, y)
     return seen
 
@@ -49,12 +53,29 @@ def _torch_adamw(theta, g, m, v, t, lr, beta1, beta2, eps, wd):
 def test_adamw_matches_torch_formulas_step_by_step(alpha):
     X, y = _data()
     lr, wd, b1, b2, eps = 0.05, 0.2, 0.8, 0.95, 1e-3
-    est = MLPRegressor((6,), activation="tanh", solver="adamw", alpha=alpha, batch_size=N, shuffle=False,
-                       learning_rate_init=lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps, tol=0,
-                       random_state=0, dtype="float64")
+    est = MLPRegressor(
+        (6,),
+        activation="tanh",
+        solver="adamw",
+        alpha=alpha,
+        batch_size=N,
+        shuffle=False,
+        learning_rate_init=lr,
+        weight_decay=wd,
+        beta_1=b1,
+        beta_2=b2,
+        epsilon=eps,
+        tol=0,
+        random_state=0,
+        dtype="float64",
+    )
     rng = np.random.default_rng(1)
-    theta = [rng.standard_normal((L_IN, 6)), rng.standard_normal((6, 1)), rng.standard_normal(6) * 0.1,
-             rng.standard_normal(1) * 0.1]
+    theta = [
+        rng.standard_normal((L_IN, 6)),
+        rng.standard_normal((6, 1)),
+        rng.standard_normal(6) * 0.1,
+        rng.standard_normal(1) * 0.1,
+    ]
     seen = _fit_recording(est, X, y, theta)
     assert len(seen) == 5
     m = [np.zeros_like(a) for a in theta]
@@ -106,17 +127,29 @@ def test_clip_gradient_kernel(dtype):
     clipped = g.copy()
     clip_gradient(clipped, dtype(norm / 4))
     assert clipped.dtype == dtype
-    np.testing.assert_allclose(np.sqrt(np.sum(clipped.astype(np.float64) ** 2)), norm / 4,
-                               rtol=1e-6 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        np.sqrt(np.sum(clipped.astype(np.float64) ** 2)), norm / 4, rtol=1e-6 if dtype == np.float32 else 1e-12
+    )
     np.testing.assert_allclose(clipped, g * (norm / 4 / norm), rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
 def test_clipping_sgd_step_against_the_reference():
     X, y = _data()
     lr, c = 0.1, 0.05
-    est = MLPRegressor((6,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.0, batch_size=N,
-                       shuffle=False, learning_rate_init=lr, max_grad_norm=c, tol=0, random_state=0,
-                       dtype="float64")
+    est = MLPRegressor(
+        (6,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        alpha=0.0,
+        batch_size=N,
+        shuffle=False,
+        learning_rate_init=lr,
+        max_grad_norm=c,
+        tol=0,
+        random_state=0,
+        dtype="float64",
+    )
     rng = np.random.default_rng(2)
     theta = [rng.standard_normal((L_IN, 6)), rng.standard_normal((6, 1)), np.zeros(6), np.zeros(1)]
     seen = _fit_recording(est, X, y, theta)
@@ -155,8 +188,9 @@ def test_clipping_and_adamw_bitwise_identical_across_thread_counts():
             nbmlp.set_num_threads(threads)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est = MLPClassifier((300, 70), solver="adamw", max_grad_norm=0.5, batch_size=128, max_iter=2,
-                                    random_state=0).fit(X, y)
+                est = MLPClassifier(
+                    (300, 70), solver="adamw", max_grad_norm=0.5, batch_size=128, max_iter=2, random_state=0
+                ).fit(X, y)
             results.append(b"".join(a.tobytes() for a in est.coefs_ + est.intercepts_))
     finally:
         nbmlp.set_num_threads(before)
@@ -166,9 +200,18 @@ def test_clipping_and_adamw_bitwise_identical_across_thread_counts():
 def test_cosine_schedule_with_warmup_for_adam():
     X, y = _data()
     rates = []
-    est = MLPRegressor((4,), solver="adam", learning_rate="cosine", warmup_epochs=2, learning_rate_init=0.1,
-                       max_iter=6, tol=0, n_iter_no_change=100, random_state=0,
-                       callbacks=[lambda e, r: rates.append(r["learning_rate"])])
+    est = MLPRegressor(
+        (4,),
+        solver="adam",
+        learning_rate="cosine",
+        warmup_epochs=2,
+        learning_rate_init=0.1,
+        max_iter=6,
+        tol=0,
+        n_iter_no_change=100,
+        random_state=0,
+        callbacks=[lambda e, r: rates.append(r["learning_rate"])],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -180,16 +223,31 @@ def test_sgd_schedules_leave_adams_rate_constant():
     X, y = _data()
     for schedule in ("invscaling", "adaptive"):
         rates = []
-        est = MLPRegressor((4,), solver="adam", learning_rate=schedule, max_iter=4, random_state=0,
-                           callbacks=[lambda e, r: rates.append(r["learning_rate"])])
+        est = MLPRegressor(
+            (4,),
+            solver="adam",
+            learning_rate=schedule,
+            max_iter=4,
+            random_state=0,
+            callbacks=[lambda e, r: rates.append(r["learning_rate"])],
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(X, y)
         assert rates == [0.001] * 4
 
 
-@pytest.mark.parametrize("name,value", [("weight_decay", -1.0), ("max_grad_norm", 0.0), ("max_grad_norm", "a"),
-                                        ("warmup_epochs", 1.5), ("solver", "adamax"), ("learning_rate", "cos")])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("weight_decay", -1.0),
+        ("max_grad_norm", 0.0),
+        ("max_grad_norm", "a"),
+        ("warmup_epochs", 1.5),
+        ("solver", "adamax"),
+        ("learning_rate", "cos"),
+    ],
+)
 def test_bad_parameters_name_themselves(name, value):
     X, y = _data()
     with pytest.raises((ValueError, TypeError), match=name):

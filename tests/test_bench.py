@@ -2,6 +2,7 @@
 
 No timing is asserted (the machine may be busy); only structure, finiteness and agreement.
 """
+
 import numpy as np
 import pytest
 
@@ -42,7 +43,7 @@ def test_peers_train_the_same_network(library):
         weights = peer.clf.coefs_
     else:
         weights = [lin.weight.detach().numpy().T for lin in peer.model[::2]]
-    assert not np.allclose(nb.net.weights[0], before[0])   # the epoch did train
+    assert not np.allclose(nb.net.weights[0], before[0])  # the epoch did train
     for w_nb, w_peer in zip(nb.net.weights, weights):
         np.testing.assert_allclose(w_nb, w_peer, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(nb.predict(p.X_test), peer.predict(p.X_test))
@@ -63,7 +64,7 @@ def test_compare_rows_are_finite_and_consistent():
     table = bench.format_table(p, rows, np.float32, 1, 2).splitlines()
     assert table[0].startswith("8-5-3: 8-5-3, batch 32, 40 training samples")
     body = [line for line in table if line.startswith("| ")]
-    assert len(body) == 1 + len(libraries)            # the header and one row per library
+    assert len(body) == 1 + len(libraries)  # the header and one row per library
     assert all(line.count("|") == 7 for line in body)
 
 
@@ -76,8 +77,7 @@ def test_compare_rejects_bad_arguments():
 
 
 def test_main_prints_the_machine_and_one_table(capsys):
-    bench.main(["--sizes", "small", "--epochs", "1", "--libraries", "numpy", "--threads", "1",
-                "--samples", "64"])
+    bench.main(["--sizes", "small", "--epochs", "1", "--libraries", "numpy", "--threads", "1", "--samples", "64"])
     out = capsys.readouterr().out
     assert out.startswith("CPU: ") and "versions: nbmlp" in out
     assert "command: python -m nbmlp.bench --sizes small" in out

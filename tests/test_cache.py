@@ -1,5 +1,6 @@
 """The compile cache works across processes (``cache=True``), including the sequence that crashes
 a cached serial function calling a parallel one (numba issue #8578)."""
+
 import json
 import os
 import subprocess
@@ -49,8 +50,9 @@ print(json.dumps([[r.returncode, r.stdout, r.stderr[-2000:]] for r in runs]))
 
 def _start_sequence():
     cache = background.scratch("cache-sequence")
-    background.launch("cache-sequence", [sys.executable, "-c", SEQUENCE, json.dumps([KERNELS_ONLY] + [NETWORK] * 3),
-                                         cache])
+    background.launch(
+        "cache-sequence", [sys.executable, "-c", SEQUENCE, json.dumps([KERNELS_ONLY] + [NETWORK] * 3), cache]
+    )
     _CACHES.append(cache)
 
 
@@ -76,8 +78,10 @@ def _kernel_dispatchers():
     import importlib
     import pkgutil
 
-    import nbmlp.kernels
     from numba.core.registry import CPUDispatcher
+
+    import nbmlp.kernels
+
     for info in pkgutil.iter_modules(nbmlp.kernels.__path__):
         module = importlib.import_module(f"nbmlp.kernels.{info.name}")
         for name, obj in vars(module).items():
@@ -88,6 +92,7 @@ def _kernel_dispatchers():
 def _calls_parallel(dispatcher, seen=()):
     """Whether a compiled function reaches a parallel kernel through the functions it calls."""
     from numba.core.registry import CPUDispatcher
+
     for name in dispatcher.py_func.__code__.co_names:
         callee = dispatcher.py_func.__globals__.get(name)
         if isinstance(callee, CPUDispatcher) and callee not in seen:
@@ -98,8 +103,9 @@ def _calls_parallel(dispatcher, seen=()):
 
 def test_serial_functions_do_not_call_parallel_kernels():
     """A cached serial caller of a parallel kernel crashes on reload: such callers use JIT_DRIVER."""
-    offenders = [name for name, d in _kernel_dispatchers()
-                 if not d.targetoptions.get("parallel") and _calls_parallel(d)]
+    offenders = [
+        name for name, d in _kernel_dispatchers() if not d.targetoptions.get("parallel") and _calls_parallel(d)
+    ]
     assert offenders == []
 
 

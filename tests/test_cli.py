@@ -1,4 +1,5 @@
 """End-to-end tests of the ``nbmlp`` command, run in a subprocess as a user would."""
+
 import csv
 import os
 import struct
@@ -15,8 +16,9 @@ from nbmlp.datasets import DATASETS
 def run(*args, cwd=None, timeout=600):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("NBMLP_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "nbmlp", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "nbmlp", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env
+    )
 
 
 def png_size(path):
@@ -30,6 +32,7 @@ def png_size(path):
 def have_matplotlib():
     try:
         import matplotlib  # noqa: F401
+
         return True
     except ImportError:
         return False
@@ -89,8 +92,23 @@ def test_demo_shows_progress(tmp_path):
 def test_train_then_predict(blobs_csv, tmp_path):
     data, names = blobs_csv
     model, plot, out = tmp_path / "model.npz", tmp_path / "loss.png", tmp_path / "pred.csv"
-    res = run("train", str(data), "--target", "colour", "--hidden", "16", "--epochs", "40", "--lr", "0.01",
-              "--out", str(model), "--plot", str(plot), "--quiet")
+    res = run(
+        "train",
+        str(data),
+        "--target",
+        "colour",
+        "--hidden",
+        "16",
+        "--epochs",
+        "40",
+        "--lr",
+        "0.01",
+        "--out",
+        str(model),
+        "--plot",
+        str(plot),
+        "--quiet",
+    )
     assert res.returncode == 0, res.stderr
     assert "training accuracy" in res.stdout and "validation accuracy" in res.stdout
     assert float(res.stdout.split("validation accuracy")[1].split()[0]) >= 0.9
@@ -115,8 +133,21 @@ def test_train_regression(tmp_path):
     data = tmp_path / "reg.csv"
     write_csv(data, ["x1", "x2", "price"], np.column_stack([X, y]).tolist())
     model = tmp_path / "reg.npz"
-    res = run("train", str(data), "--target", "price", "--task", "regress", "--epochs", "100", "--lr", "0.01",
-              "--out", str(model), "--quiet")
+    res = run(
+        "train",
+        str(data),
+        "--target",
+        "price",
+        "--task",
+        "regress",
+        "--epochs",
+        "100",
+        "--lr",
+        "0.01",
+        "--out",
+        str(model),
+        "--quiet",
+    )
     assert res.returncode == 0, res.stderr
     assert float(res.stdout.split("validation R²")[1].split()[0]) >= 0.8
     res = run("predict", str(model), str(data))
@@ -177,7 +208,9 @@ def test_bad_model_files(blobs_csv, tmp_path):
 def test_feature_count_mismatch(blobs_csv, tmp_path):
     data, _ = blobs_csv
     model = tmp_path / "m.npz"
-    assert run("train", str(data), "--target", "colour", "--epochs", "2", "--out", str(model), "--quiet").returncode == 0
+    assert (
+        run("train", str(data), "--target", "colour", "--epochs", "2", "--out", str(model), "--quiet").returncode == 0
+    )
     two = tmp_path / "two.csv"
     write_csv(two, ["p", "q"], [[1, 2], [3, 4]])
     pred = tmp_path / "pred.csv"
@@ -198,8 +231,13 @@ def test_plots_skipped_without_matplotlib(tmp_path):
     (fake / "matplotlib").mkdir(parents=True)
     (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
     env = dict(os.environ, PYTHONPATH=str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    res = subprocess.run([sys.executable, "-m", "nbmlp", "demo", "xor", "--epochs", "2", "--quiet",
-                          "--out-dir", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "nbmlp", "demo", "xor", "--epochs", "2", "--quiet", "--out-dir", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr
     assert "plots skipped: matplotlib is not installed" in res.stdout
     assert not list((tmp_path / "out").glob("*.png"))
@@ -244,8 +282,9 @@ def test_output_files_respect_the_umask(blobs_csv, model_file, tmp_path):
     os.chmod(tmp_path / "kept.csv", 0o604)  # an existing file keeps its mode
     old = os.umask(0o027)
     try:
-        res = run("train", str(data), "--target", "colour", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
-                  "--quiet")
+        res = run(
+            "train", str(data), "--target", "colour", "--epochs", "1", "--out", str(tmp_path / "m.npz"), "--quiet"
+        )
         assert res.returncode == 0, res.stderr
         assert run("predict", str(model_file), str(data), "--out", str(tmp_path / "p.csv")).returncode == 0
         assert run("predict", str(model_file), str(data), "--out", str(tmp_path / "kept.csv")).returncode == 0
@@ -271,10 +310,34 @@ def test_user_mistakes_are_one_line_and_leave_no_file(blobs_csv, tmp_path):
     (tmp_path / "adir").mkdir()
     bad("train", str(data), "--target", "colour", "--out", str(tmp_path / "adir"), match="is a directory")
     bad("train", str(data), "--target", "colour", "--out", str(tmp_path / "no" / "m.npz"), match="does not exist")
-    bad("train", str(data), "--target", "colour", "--solver", "sgd", "--lr", "1e6", "--epochs", "20", "--quiet",
-        "--out", str(tmp_path / "m.npz"), match="training diverged")
-    bad("train", str(data), "--target", "colour", "--hidden", "1000000,1000000", "--quiet",
-        "--out", str(tmp_path / "m.npz"), match="not enough memory")
+    bad(
+        "train",
+        str(data),
+        "--target",
+        "colour",
+        "--solver",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--epochs",
+        "20",
+        "--quiet",
+        "--out",
+        str(tmp_path / "m.npz"),
+        match="training diverged",
+    )
+    bad(
+        "train",
+        str(data),
+        "--target",
+        "colour",
+        "--hidden",
+        "1000000,1000000",
+        "--quiet",
+        "--out",
+        str(tmp_path / "m.npz"),
+        match="not enough memory",
+    )
     res = bad("demo", "xor", "--out-dir", str(data), match="is a file, not a directory")
     assert "test accuracy" not in res.stdout  # refused before training
     crafted = tmp_path / "crafted.npz"
@@ -312,8 +375,9 @@ def test_broken_pipe_is_quiet(model_file, tmp_path):
     big = tmp_path / "big.csv"
     rng = np.random.default_rng(0)
     np.savetxt(big, rng.normal(size=(100_000, 3)), delimiter=",", header="a,b,c", comments="", fmt="%.3f")
-    proc = subprocess.Popen([sys.executable, "-m", "nbmlp", "predict", str(model), str(big)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbmlp", "predict", str(model), str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     head = [proc.stdout.readline() for _ in range(4)]
     proc.stdout.close()  # as `| head -4` does
     stderr = proc.stderr.read().decode()
@@ -330,8 +394,19 @@ def test_ctrl_c_during_train_says_so_and_exits_130(blobs_csv, tmp_path, keep):
 
     data, _ = blobs_csv
     model = tmp_path / "m.npz"
-    cmd = [sys.executable, "-m", "nbmlp", "train", str(data), "--target", "colour", "--epochs", "1000000",
-           "--out", str(model)] + (["--save-interrupted"] if keep else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbmlp",
+        "train",
+        str(data),
+        "--target",
+        "colour",
+        "--epochs",
+        "1000000",
+        "--out",
+        str(model),
+    ] + (["--save-interrupted"] if keep else [])
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = proc.stderr.readline()  # the progress line of the first epoch: training is under way
@@ -365,8 +440,15 @@ def shop_rows(n, seed):
     label = np.where((colour == "red") | (x1 > 1), "buy", "skip")
     rows = []
     for i in range(n):
-        rows.append([f"c{1000 + i}", "" if i % 7 == 3 else f"{x1[i]:.3f}", "NA" if i % 11 == 5 else f"{x2[i]:.3f}",
-                     "" if i % 13 == 6 else colour[i], label[i]])
+        rows.append(
+            [
+                f"c{1000 + i}",
+                "" if i % 7 == 3 else f"{x1[i]:.3f}",
+                "NA" if i % 11 == 5 else f"{x2[i]:.3f}",
+                "" if i % 13 == 6 else colour[i],
+                label[i],
+            ]
+        )
     return rows
 
 
@@ -377,9 +459,37 @@ def shop(tmp_path_factory):
     d = tmp_path_factory.mktemp("shop")
     data, model = d / "shop.csv", d / "shop.npz"
     write_rows(data, ["id", "x1", "x2", "colour", "label"], shop_rows(160, 0), ";")
-    res = run("train", str(data), "--target", "label", "--ignore", "id", "--na", "median", "--hidden", "16",
-              "--epochs", "40", "--early-stopping", "5", "--alpha", "0.001", "--batch-size", "16", "--lr", "0.01",
-              "--solver", "adam", "--activation", "tanh", "--dtype", "float32", "--out", str(model), "--quiet")
+    res = run(
+        "train",
+        str(data),
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        "--na",
+        "median",
+        "--hidden",
+        "16",
+        "--epochs",
+        "40",
+        "--early-stopping",
+        "5",
+        "--alpha",
+        "0.001",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.01",
+        "--solver",
+        "adam",
+        "--activation",
+        "tanh",
+        "--dtype",
+        "float32",
+        "--out",
+        str(model),
+        "--quiet",
+    )
     assert res.returncode == 0, res.stderr
     return data, model, res.stdout
 
@@ -448,10 +558,41 @@ def test_csv_module_reader_without_pandas_gives_the_same_model(shop, tmp_path):
     (fake / "pandas" / "__init__.py").write_text("raise ImportError('no pandas here')\n")
     env = dict(os.environ, PYTHONPATH=str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     again = tmp_path / "again.npz"
-    res = subprocess.run([sys.executable, "-m", "nbmlp", "train", str(data), "--target", "label", "--ignore", "id",
-                          "--na", "median", "--hidden", "16", "--epochs", "40", "--early-stopping", "5", "--alpha",
-                          "0.001", "--batch-size", "16", "--lr", "0.01", "--activation", "tanh", "--out", str(again)],
-                         capture_output=True, text=True, env=env, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbmlp",
+            "train",
+            str(data),
+            "--target",
+            "label",
+            "--ignore",
+            "id",
+            "--na",
+            "median",
+            "--hidden",
+            "16",
+            "--epochs",
+            "40",
+            "--early-stopping",
+            "5",
+            "--alpha",
+            "0.001",
+            "--batch-size",
+            "16",
+            "--lr",
+            "0.01",
+            "--activation",
+            "tanh",
+            "--out",
+            str(again),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr
     assert "pip install 'nbmlp[csv]'" in res.stderr
     a, b = nbmlp.load(model), nbmlp.load(again)
@@ -468,8 +609,22 @@ def test_regression_reports_rmse_and_mae_and_drops_rows_with_gaps(tmp_path):
     data = tmp_path / "reg.csv"
     write_rows(data, ["x1", "x2", "price"], rows, "|")
     model = tmp_path / "reg.npz"
-    res = run("train", str(data), "--target", "price", "--na", "drop", "--epochs", "60", "--lr", "0.01",
-              "--dtype", "float64", "--out", str(model))
+    res = run(
+        "train",
+        str(data),
+        "--target",
+        "price",
+        "--na",
+        "drop",
+        "--epochs",
+        "60",
+        "--lr",
+        "0.01",
+        "--dtype",
+        "float64",
+        "--out",
+        str(model),
+    )
     assert res.returncode == 0, res.stderr
     assert "left out 1 row(s) with a missing value" in res.stdout
     line = [s for s in res.stdout.splitlines() if s.startswith("training R²")][0]
@@ -481,6 +636,7 @@ def test_regression_reports_rmse_and_mae_and_drops_rows_with_gaps(tmp_path):
     pred = [r[0] for r in csv.reader(res.stdout.splitlines()[1:])]
     assert len(pred) == 120 and pred[4] == "" and all(pred[i] for i in range(120) if i != 4)
     import nbmlp
+
     assert nbmlp.load(model).coefs_[0].dtype == np.float64
     res = run("train", str(data), "--target", "price", "--epochs", "1", "--proba", "--quiet")
     assert res.returncode != 0 and "unrecognized arguments: --proba" in res.stderr
@@ -491,8 +647,18 @@ def test_missing_values_are_an_error_by_default_and_options_are_checked(tmp_path
     write_rows(data, ["a", "b", "y"], [[1, 2, 0], [3, 4, 1], [5, "", 0], [7, 8, 1]], ";")
     bad("train", str(data), "--target", "y", match="line 4, column 'b': '' is a missing value (--na drop")
     bad("train", str(data), "--target", "y", "--ignore", "zz", match="--ignore: column(s) 'zz' not in")
-    bad("train", str(data), "--target", "y", "--na", "mean", "--validation", "0", "--early-stopping",
-        match="--early-stopping needs validation rows")
+    bad(
+        "train",
+        str(data),
+        "--target",
+        "y",
+        "--na",
+        "mean",
+        "--validation",
+        "0",
+        "--early-stopping",
+        match="--early-stopping needs validation rows",
+    )
     res = run("train", str(data), "--target", "y", "--na", "sometimes")
     assert res.returncode == 2 and "invalid choice: 'sometimes'" in res.stderr
     res = run("--version")
@@ -503,6 +669,7 @@ def test_help_names_real_files_and_steps_and_bench_shows_its_options():
     res = run("--help")
     assert "digits_loss.png" in res.stdout and "loss_curve.png" not in res.stdout
     from nbmlp.derivation import STEP_NAMES
+
     step = res.stdout.split("nbmlp explain ")[1].split()[0]
     assert step in STEP_NAMES
     res = run("bench", "--help")
@@ -510,19 +677,22 @@ def test_help_names_real_files_and_steps_and_bench_shows_its_options():
     assert "--sizes" in res.stdout and "--libraries" in res.stdout
 
 
-@pytest.mark.parametrize("change, member", [
-    (lambda a: a.pop("input_fill"), "input_fill"),
-    (lambda a: a.update(input_fill=np.array([np.nan, 0.0, 0.0])), "input_fill"),
-    (lambda a: a.update(input_category_counts=np.array([0, 0, 4])), "input_category_counts"),
-    (lambda a: a.update(input_category_counts=np.array([1, 0, 2])), "input_category_counts"),
-    (lambda a: a.update(input_categories=np.array(["red", "green", "blue"])), "input_categories"),
-    (lambda a: a.update(input_text_fill=np.array(["", "", "purple"])), "input_text_fill"),
-    (lambda a: a.update(input_kinds=np.array([0, 0, 7], dtype=np.int8)), "input_kinds"),
-    (lambda a: a.update(input_na=np.array("sometimes")), "input_na"),
-    (lambda a: a.update(input_columns=np.array(["x1", "x1", "colour"])), "input_columns"),
-    (lambda a: a.update(input_columns=np.array(["x"] * 9)), "input_columns"),
-    (lambda a: a.update(input_categories=np.array([b"blue", b"green", b"red"], dtype=object)), "input_categories"),
-])
+@pytest.mark.parametrize(
+    "change, member",
+    [
+        (lambda a: a.pop("input_fill"), "input_fill"),
+        (lambda a: a.update(input_fill=np.array([np.nan, 0.0, 0.0])), "input_fill"),
+        (lambda a: a.update(input_category_counts=np.array([0, 0, 4])), "input_category_counts"),
+        (lambda a: a.update(input_category_counts=np.array([1, 0, 2])), "input_category_counts"),
+        (lambda a: a.update(input_categories=np.array(["red", "green", "blue"])), "input_categories"),
+        (lambda a: a.update(input_text_fill=np.array(["", "", "purple"])), "input_text_fill"),
+        (lambda a: a.update(input_kinds=np.array([0, 0, 7], dtype=np.int8)), "input_kinds"),
+        (lambda a: a.update(input_na=np.array("sometimes")), "input_na"),
+        (lambda a: a.update(input_columns=np.array(["x1", "x1", "colour"])), "input_columns"),
+        (lambda a: a.update(input_columns=np.array(["x"] * 9)), "input_columns"),
+        (lambda a: a.update(input_categories=np.array([b"blue", b"green", b"red"], dtype=object)), "input_categories"),
+    ],
+)
 def test_crafted_column_encodings_are_refused(shop, tmp_path, change, member):
     import nbmlp
 
@@ -542,7 +712,7 @@ def test_reader_details(tmp_path):
     from nbmlp import tabular
 
     cases = {
-        "semi.csv": ('a;b;c\n1,5;2;x\n3;4;y\n', None),
+        "semi.csv": ("a;b;c\n1,5;2;x\n3;4;y\n", None),
         "quoted.csv": ('a,b,c\n"1",2,"two\nlines"\n\n,,\n3,abc,y\n', "line 6, column 'b': 'abc' is not a number"),
         "short.csv": ("a|b|c\n1|2|x\n\n3|4\n", "line 4: 2 values but the header has 3 columns"),
         "long.csv": ("a,b,c\n1,2,x\n3,4,y,z\n", "line 3: 4 values but the header has 3 columns"),
@@ -561,8 +731,16 @@ def test_reader_details(tmp_path):
                         t.numbers("b")
                     continue
                 t = tabular.read_table(str(path))
-                results.append((t.delimiter, t.header, t.n_rows, t.strings("a").tolist(),
-                                t.numbers("b", allow_missing=True).tolist(), t.strings("c").tolist()))
+                results.append(
+                    (
+                        t.delimiter,
+                        t.header,
+                        t.n_rows,
+                        t.strings("a").tolist(),
+                        t.numbers("b", allow_missing=True).tolist(),
+                        t.strings("c").tolist(),
+                    )
+                )
             finally:
                 tabular._pandas = saved
         if not error:

@@ -1,5 +1,6 @@
 """What the first ``fit`` compiles, in a fresh process with an empty cache: each kernel once, no
 copy for a literal argument, and the inlined drivers not on their own (see ``_config``)."""
+
 import json
 import os
 import sys
@@ -21,8 +22,9 @@ INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "ep
 def _start_first_fit():
     env = dict(os.environ, NUMBA_CACHE_DIR=background.scratch("first-fit"))
     # run from tests/, so that ``python -c`` finds test_cache's helper on its path
-    background.launch("first-fit", [sys.executable, "-c", FIRST_FIT], env=env,
-                      cwd=os.path.dirname(os.path.abspath(__file__)))
+    background.launch(
+        "first-fit", [sys.executable, "-c", FIRST_FIT], env=env, cwd=os.path.dirname(os.path.abspath(__file__))
+    )
 
 
 @background.child(_start_first_fit)

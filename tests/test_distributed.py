@@ -5,6 +5,7 @@ concatenated shards (allclose in float64: only the order of the sums differs); o
 match it bitwise; a shard that fails a check makes every rank raise; an exception on one rank
 ends the job with a non-zero status instead of hanging it.
 """
+
 import os
 import pathlib
 import shutil
@@ -21,8 +22,9 @@ pytest.importorskip("sklearn")
 import mpi_job  # noqa: E402  (tests/ is on sys.path under pytest's rootdir conftest)
 
 HERE = pathlib.Path(__file__).resolve().parent
-MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(pathlib.Path(sys.executable).parent),
-                                                       os.environ.get("PATH", "")]))
+MPIEXEC = shutil.which(
+    "mpiexec", path=os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")])
+)
 TIMEOUT = 600  # the first launch compiles the sharded kernels (~1 min on 2 busy cores)
 
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip install 'nbmlp[mpi]')")
@@ -30,9 +32,13 @@ pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip 
 
 def launch(ranks, job, out, timeout=TIMEOUT):
     env = dict(os.environ, NUMBA_NUM_THREADS="1")  # no oversubscription of the CI machine
-    return subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, "-m", "mpi4py",
-                           str(HERE / "mpi_job.py"), str(out), job],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "mpi4py", str(HERE / "mpi_job.py"), str(out), job],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def ranks_results(ranks, job, out, timeout=TIMEOUT):
@@ -52,8 +58,16 @@ def single_process():
     nbmlp.set_num_threads(1)  # as the ranks (the SGD updates can differ in the last bit with 2)
     try:
         for name, (est, how) in mpi_job.cases().items():
-            mpi_job.train(est, how, X, labels, Y, weights,
-                          lambda e, *a, **k: e.fit(*a, **k), lambda e, *a, **k: e.partial_fit(*a, **k))
+            mpi_job.train(
+                est,
+                how,
+                X,
+                labels,
+                Y,
+                weights,
+                lambda e, *a, **k: e.fit(*a, **k),
+                lambda e, *a, **k: e.partial_fit(*a, **k),
+            )
             out.update({f"{name}/{k}": v for k, v in mpi_job.summary(est).items()})
     finally:
         nbmlp.set_num_threads(threads)
@@ -105,9 +119,16 @@ def test_one_rank_in_process_is_bitwise_single_process(single_process):
         for name, (est, how) in mpi_job.cases().items():
             if name in ("nesterov_weighted", "early_stopping"):
                 continue  # weighted: train_epoch_opt sums Σ c_s in two orders (see above)
-            mpi_job.train(est, how, X, labels, Y, weights,
-                          lambda e, *a, **k: fit_mpi(e, *a, comm=MPI.COMM_SELF, **k),
-                          lambda e, *a, **k: partial_fit_mpi(e, *a, comm=MPI.COMM_SELF, **k))
+            mpi_job.train(
+                est,
+                how,
+                X,
+                labels,
+                Y,
+                weights,
+                lambda e, *a, **k: fit_mpi(e, *a, comm=MPI.COMM_SELF, **k),
+                lambda e, *a, **k: partial_fit_mpi(e, *a, comm=MPI.COMM_SELF, **k),
+            )
             for key, value in mpi_job.summary(est).items():
                 np.testing.assert_array_equal(value, single_process[f"{name}/{key}"], err_msg=f"{name}/{key}")
     finally:

@@ -1,4 +1,5 @@
 """The generated pages in docs/ are what scripts/make_docs.py produces from the code today."""
+
 import importlib.util
 import pathlib
 import re
@@ -33,7 +34,7 @@ def test_derivation_page_shows_every_step_and_every_kernel():
     assert positions == sorted(positions)
     for st in D.STEPS:
         assert st.formulas in page
-    for kernel in D.all_kernels():            # every compiled function, steps or appendix
+    for kernel in D.all_kernels():  # every compiled function, steps or appendix
         assert D.kernel_source(kernel).rstrip() in page
         path, line = D.kernel_location(kernel)
         assert f"(../src/{path}#L{line})" in page
@@ -43,13 +44,13 @@ def test_derivation_page_shows_every_step_and_every_kernel():
 def test_worked_example_numbers_are_the_trace_and_the_update():
     space = make_docs.worked_example_run()
     tr, net, eta = space["tr"], space["net"], space["eta"]
-    for L, layer in enumerate(tr["layers"]):   # fit's update is w − η ∂w of trace
+    for L, layer in enumerate(tr["layers"]):  # fit's update is w − η ∂w of trace
         np.testing.assert_allclose(net.weights[L], layer["w"] - eta * layer["dw"], rtol=0, atol=1e-15)
         np.testing.assert_allclose(net.biases[L], layer["b"] - eta * layer["db"], rtol=0, atol=1e-15)
     page = make_docs.worked_example_page()
     out = tr["layers"][1]
-    assert f"δ_5 = (y_5 − t_5) y_5 (1 − y_5) = " in page
-    assert page.count(f"= {make_docs.num(out['delta'][0, 0])}\n") >= 2        # δ_5 and ∂b_5
+    assert "δ_5 = (y_5 − t_5) y_5 (1 − y_5) = " in page
+    assert page.count(f"= {make_docs.num(out['delta'][0, 0])}\n") >= 2  # δ_5 and ∂b_5
     assert f"] = {make_docs.num(tr['loss'])}\n" in page
     # every "a = … = value" line whose arithmetic is plain numbers evaluates to its value
     checked = 0

@@ -1,12 +1,13 @@
 """Inverted dropout: the masks, the trace against a NumPy reference built from the trace's own
 mask, one fit step against the trace, thread-count independence, and off in predict."""
+
 import warnings
 
 import numpy as np
 import pytest
+import reference as ref
 
 import nbmlp
-import reference as ref
 from nbmlp import MLP, MLPClassifier
 
 ACTS = ["tanh", "sigmoid", "relu"]
@@ -101,16 +102,24 @@ def test_bitwise_identical_across_thread_counts():
             nbmlp.set_num_threads(threads)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est = MLPClassifier((300, 70), activation=["tanh", "relu"], dropout=[0.2, 0.5], batch_size=128,
-                                    max_iter=2, random_state=0).fit(X, y)
+                est = MLPClassifier(
+                    (300, 70),
+                    activation=["tanh", "relu"],
+                    dropout=[0.2, 0.5],
+                    batch_size=128,
+                    max_iter=2,
+                    random_state=0,
+                ).fit(X, y)
             results.append(b"".join(a.tobytes() for a in est.coefs_ + est.intercepts_) + str(est.loss_curve_).encode())
     finally:
         nbmlp.set_num_threads(before)
     assert results[0] == results[1]
 
 
-@pytest.mark.parametrize("value,error", [(1.0, ValueError), (-0.1, ValueError), ([0.1], ValueError),
-                                         ("0.5", TypeError), ([0.1, None], TypeError)])
+@pytest.mark.parametrize(
+    "value,error",
+    [(1.0, ValueError), (-0.1, ValueError), ([0.1], ValueError), ("0.5", TypeError), ([0.1, None], TypeError)],
+)
 def test_bad_dropout_names_itself_and_changes_nothing(value, error):
     X, y = _problem()
     est = MLPClassifier((4, 5), max_iter=1, random_state=0)

@@ -1,12 +1,15 @@
 """scikit-learn's own estimator checks, and property-based tests of fit/predict."""
-import pytest
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nbmlp import MLPClassifier, MLPRegressor
 
 # small networks and few epochs keep the checks fast; enough to pass the accuracy checks
-ESTIMATORS = [MLPClassifier(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01),
-              MLPRegressor(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01)]
+ESTIMATORS = [
+    MLPClassifier(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01),
+    MLPRegressor(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01),
+]
+
 
 # the default dtype=None follows scikit-learn's rule (float64 for float64 input): every check
 # passes, none is expected to fail

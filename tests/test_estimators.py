@@ -1,4 +1,5 @@
 """nbmlp.MLPClassifier / MLPRegressor: scikit-learn's formulas, training control, persistence."""
+
 import pickle
 import warnings
 
@@ -52,8 +53,17 @@ def test_steps_match_scikit_learn(case, task, weighted):
         y = np.stack([y == 0, y != 1], axis=1).astype(int)
     elif task == "regression":
         y = np.stack([X[:, 0] - X[:, 1], X[:, 2] * 0.5], axis=1)
-    kw = dict(hidden_layer_sizes=(5, 4), activation="tanh", alpha=0.01, batch_size=7,
-              learning_rate_init=0.05, shuffle=False, max_iter=1, random_state=0, **case)
+    kw = dict(
+        hidden_layer_sizes=(5, 4),
+        activation="tanh",
+        alpha=0.01,
+        batch_size=7,
+        learning_rate_init=0.05,
+        shuffle=False,
+        max_iter=1,
+        random_state=0,
+        **case,
+    )
     ours_cls, sk_cls = (MLPRegressor, SkRegressor) if task == "regression" else (MLPClassifier, SkClassifier)
     ours, sk = ours_cls(dtype="float64", **kw), sk_cls(**kw)
     fit_kw = {"sample_weight": np.random.default_rng(1).uniform(0.2, 2, len(X))} if weighted else {}
@@ -72,8 +82,19 @@ def test_steps_match_scikit_learn(case, task, weighted):
 
 def test_one_sgd_epoch_equals_core_fit():
     X, y = _blobs(41, 5, 3)
-    est = MLPClassifier((6,), activation="tanh", solver="sgd", momentum=0, alpha=0, batch_size=8,
-                        learning_rate_init=0.1, shuffle=False, max_iter=1, random_state=3, dtype="float32")
+    est = MLPClassifier(
+        (6,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0,
+        alpha=0,
+        batch_size=8,
+        learning_rate_init=0.1,
+        shuffle=False,
+        max_iter=1,
+        random_state=3,
+        dtype="float32",
+    )
     est.fit(X, y)
     net = nbmlp.MLP([5, 6, 3], activation="tanh", output="softmax", seed=0)
     for w, b, c, i in zip(net.weights, net.biases, est.coefs_, est.intercepts_):
@@ -97,24 +118,44 @@ def _mean_scores(ours_cls, sk_cls, X, y, seeds, **kw):
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_digits_accuracy_close_to_scikit_learn(solver):
     X, y = load_digits(return_X_y=True)
-    ours, sk = _mean_scores(MLPClassifier, SkClassifier, X / 16, y, range(3), hidden_layer_sizes=(64,),
-                            solver=solver, learning_rate_init=0.01 if solver == "adam" else 0.1, max_iter=40)
+    ours, sk = _mean_scores(
+        MLPClassifier,
+        SkClassifier,
+        X / 16,
+        y,
+        range(3),
+        hidden_layer_sizes=(64,),
+        solver=solver,
+        learning_rate_init=0.01 if solver == "adam" else 0.1,
+        max_iter=40,
+    )
     assert ours > 0.9 and abs(ours - sk) <= 0.01
 
 
 def test_iris_accuracy_close_to_scikit_learn():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
-    ours, sk = _mean_scores(MLPClassifier, SkClassifier, X, y, range(5), hidden_layer_sizes=(16,),
-                            learning_rate_init=0.01, max_iter=300)
+    ours, sk = _mean_scores(
+        MLPClassifier, SkClassifier, X, y, range(5), hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=300
+    )
     assert ours > 0.85 and abs(ours - sk) <= 0.01 + 1e-12
 
 
 def test_diabetes_r2_close_to_scikit_learn():
     X, y = load_diabetes(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
-    ours, sk = _mean_scores(MLPRegressor, SkRegressor, X, y / y.std(), range(5), hidden_layer_sizes=(16,),
-                            solver="sgd", learning_rate_init=0.01, alpha=1.0, max_iter=50)
+    ours, sk = _mean_scores(
+        MLPRegressor,
+        SkRegressor,
+        X,
+        y / y.std(),
+        range(5),
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        learning_rate_init=0.01,
+        alpha=1.0,
+        max_iter=50,
+    )
     assert ours > 0.3 and abs(ours - sk) <= 0.01 + 1e-12
 
 
@@ -126,8 +167,16 @@ def test_early_stopping_restores_best_weights():
     def keep(est, record):
         seen.append(([c.copy() for c in est.coefs_], record["validation_score"]))
 
-    est = MLPClassifier((8,), solver="sgd", learning_rate_init=0.5, early_stopping=True, n_iter_no_change=3,
-                        max_iter=60, random_state=0, callbacks=[keep]).fit(X, y)
+    est = MLPClassifier(
+        (8,),
+        solver="sgd",
+        learning_rate_init=0.5,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=60,
+        random_state=0,
+        callbacks=[keep],
+    ).fit(X, y)
     scores = [s for _, s in seen]
     assert scores == est.validation_scores_ and len(est.validation_loss_curve_) == len(scores)
     best = int(np.argmax(scores))
@@ -139,8 +188,7 @@ def test_early_stopping_restores_best_weights():
 
 def test_early_stopping_stops_after_n_iter_no_change():
     X, y = _blobs(100, 4, 2, seed=1)
-    est = MLPClassifier((4,), early_stopping=True, n_iter_no_change=2, tol=10.0, max_iter=50,
-                        random_state=0).fit(X, y)
+    est = MLPClassifier((4,), early_stopping=True, n_iter_no_change=2, tol=10.0, max_iter=50, random_state=0).fit(X, y)
     # the first score sets the best; none after it improves by tol=10; stop once the count exceeds 2
     assert est.n_iter_ == 4
 
@@ -208,8 +256,9 @@ def test_sample_weight_ones_equals_unweighted_and_zero_batch_is_skipped():
 def test_callbacks_get_records_and_can_stop():
     X, y = _blobs(40, 3, 2)
     records = []
-    est = MLPClassifier((4,), max_iter=50, random_state=0,
-                        callbacks=[lambda e, r: records.append(r), lambda e, r: r["epoch"] == 4]).fit(X, y)
+    est = MLPClassifier(
+        (4,), max_iter=50, random_state=0, callbacks=[lambda e, r: records.append(r), lambda e, r: r["epoch"] == 4]
+    ).fit(X, y)
     assert est.n_iter_ == 4 and [r["epoch"] for r in records] == [1, 2, 3, 4]
     assert [r["loss"] for r in records] == est.loss_curve_
     assert set(records[0]) == {"epoch", "loss", "validation_score", "validation_loss", "learning_rate"}
@@ -238,8 +287,9 @@ def test_verbose_is_silent_when_off_and_reports_when_on(capsys):
     MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
-    MLPClassifier((4,), max_iter=3, random_state=0, verbose=True, early_stopping=True, n_iter_no_change=1,
-                  tol=10.0).fit(X, y)
+    MLPClassifier(
+        (4,), max_iter=3, random_state=0, verbose=True, early_stopping=True, n_iter_no_change=1, tol=10.0
+    ).fit(X, y)
     out = capsys.readouterr()
     assert "Stopping" in out.out + out.err and ("it/s" in out.err or "Iteration" in out.out)
 
@@ -262,9 +312,18 @@ def test_divergence_with_early_stopping_keeps_and_names_the_best_epoch():
         if record["epoch"] == 3:
             est._optimizer_state["learning_rate"] = float("inf")  # the next epoch diverges
 
-    est = MLPClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=0.05, early_stopping=True,
-                        validation_fraction=0.3, max_iter=10, random_state=0, n_iter_no_change=100,
-                        callbacks=[blow_up_after_epoch_3])
+    est = MLPClassifier(
+        (5,),
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.05,
+        early_stopping=True,
+        validation_fraction=0.3,
+        max_iter=10,
+        random_state=0,
+        n_iter_no_change=100,
+        callbacks=[blow_up_after_epoch_3],
+    )
     with pytest.raises(nbmlp.DivergenceError, match="diverged in epoch 4") as info:
         est.fit(X, y)
     scores = {epoch: score for epoch, (_, score) in seen.items()}
@@ -315,6 +374,7 @@ def test_predict_reuses_its_network_until_the_weights_change():
 
     def fresh(est, X):  # the network built anew from coefs_ and intercepts_, as before the cache
         return est._network(est.coefs_[0].dtype.type).forward(X)
+
     before = dict(vars(clf))
     P = clf.predict_proba(X)
     np.testing.assert_array_equal(P, fresh(clf, X))
@@ -325,8 +385,11 @@ def test_predict_reuses_its_network_until_the_weights_change():
     clf.coefs_[0][0, 0] += 1.0  # written in place: seen by the next call
     np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
     assert not np.array_equal(clf.predict_proba(X), P)
-    for change in (lambda: clf.partial_fit(X, y), lambda: clf.set_params(warm_start=True).fit(X, y),
-                   lambda: setattr(clf, "coefs_", [c * 0.5 for c in clf.coefs_])):
+    for change in (
+        lambda: clf.partial_fit(X, y),
+        lambda: clf.set_params(warm_start=True).fit(X, y),
+        lambda: setattr(clf, "coefs_", [c * 0.5 for c in clf.coefs_]),
+    ):
         change()
         np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
     clf.coefs_[1][...] = 0  # by hand, not views into one buffer: copied on every call
@@ -352,16 +415,28 @@ def test_predict_reuses_its_network_until_the_weights_change():
 # -- persistence ------------------------------------------------------------------------------
 def _fitted_pair():
     X, y = _blobs(40, 3, 3)
-    clf = MLPClassifier((5,), max_iter=5, random_state=0, class_weight={0: 2.0, 1: 1.0, 2: 1.0},
-                        early_stopping=True).fit(X, y)
+    clf = MLPClassifier(
+        (5,), max_iter=5, random_state=0, class_weight={0: 2.0, 1: 1.0, 2: 1.0}, early_stopping=True
+    ).fit(X, y)
     reg = MLPRegressor((5, 2), max_iter=5, random_state=0, dtype="float64").fit(X, X[:, :2])
     return X, clf, reg
 
 
 def _same(a, b, X):
     assert type(a) is type(b) and a.get_params() == b.get_params()
-    for name in ("n_iter_", "t_", "loss_", "loss_curve_", "n_features_in_", "n_layers_", "n_outputs_",
-                 "out_activation_", "best_validation_score_", "validation_scores_", "validation_loss_curve_"):
+    for name in (
+        "n_iter_",
+        "t_",
+        "loss_",
+        "loss_curve_",
+        "n_features_in_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "best_validation_score_",
+        "validation_scores_",
+        "validation_loss_curve_",
+    ):
         assert getattr(a, name) == getattr(b, name), name
     for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         assert u.dtype == v.dtype
@@ -372,6 +447,7 @@ def _same(a, b, X):
 def test_save_load_round_trip_is_exact(tmp_path):
     import nbmlp.estimators
     import nbmlp.persistence
+
     # persistence.py holds save and load; the older import paths still give the same functions
     assert nbmlp.load is nbmlp.estimators.load is nbmlp.persistence.load
     assert nbmlp.estimators.load_with_inputs is nbmlp.persistence.load_with_inputs
@@ -415,22 +491,39 @@ def test_corrupted_foreign_and_other_version_files_raise(tmp_path):
         arrays = {k: f[k] for k in f.files}
     np.savez(tmp_path / "v99.npz", **dict(arrays, format_version=np.array(99)))
     np.savez(tmp_path / "broken.npz", **dict(arrays, parameters=arrays["parameters"][:-1]))
-    for name, match in [("truncated", "not a readable"), ("garbage", "not a readable"),
-                        ("flipped", "readable|damaged"), ("foreign", "not an nbmlp model"),
-                        ("v99", "version 99"), ("broken", "member .parameters.: shape"), ("missing", "not a readable")]:
+    for name, match in [
+        ("truncated", "not a readable"),
+        ("garbage", "not a readable"),
+        ("flipped", "readable|damaged"),
+        ("foreign", "not an nbmlp model"),
+        ("v99", "version 99"),
+        ("broken", "member .parameters.: shape"),
+        ("missing", "not a readable"),
+    ]:
         with pytest.raises(ValueError, match=match):
             nbmlp.load(tmp_path / f"{name}.npz")
 
 
 # -- bad input --------------------------------------------------------------------------------
-@pytest.mark.parametrize("params,match", [
-    (dict(solver="newton"), "solver"), (dict(learning_rate="cosine_decay"), "learning_rate"),
-    (dict(alpha=-1.0), "alpha"), (dict(batch_size=0), "batch_size"), (dict(max_iter=0), "max_iter"),
-    (dict(momentum=1.5), "momentum"), (dict(validation_fraction=1.0), "validation_fraction"),
-    (dict(beta_1=1.0), "beta_1"), (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
-    (dict(activation="swish"), "activation"), (dict(dtype="int8"), "dtype"), (dict(callbacks=[1]), "callbacks"),
-    (dict(callbacks=print), "callbacks"), (dict(class_weight="bad"), "class_weight"),
-])
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        (dict(solver="newton"), "solver"),
+        (dict(learning_rate="cosine_decay"), "learning_rate"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(momentum=1.5), "momentum"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(beta_1=1.0), "beta_1"),
+        (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+        (dict(activation="swish"), "activation"),
+        (dict(dtype="int8"), "dtype"),
+        (dict(callbacks=[1]), "callbacks"),
+        (dict(callbacks=print), "callbacks"),
+        (dict(class_weight="bad"), "class_weight"),
+    ],
+)
 def test_bad_parameters_name_the_argument_and_change_nothing(params, match):
     X, y = _blobs(30, 3, 3)
     est = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
@@ -450,17 +543,18 @@ def test_every_parameter_has_a_rule():
         MLPRegressor(loss="hinge")._check_params()
     # the messages the hand-written checks gave, word for word
     for params, error, message in [
-            (dict(momentum=1.5), ValueError, "momentum must be in [0, 1], got 1.5"),
-            (dict(validation_fraction=1.0), ValueError, "validation_fraction must be in (0, 1), got 1.0"),
-            (dict(beta_2=1), ValueError, "beta_2 must be in [0, 1), got 1"),
-            (dict(epsilon=0.0), ValueError, "epsilon must be > 0, got 0.0"),
-            (dict(max_iter=2.0), TypeError, "max_iter must be an integer, got 2.0"),
-            (dict(n_iter_no_change=np.inf, batch_size="big"), TypeError, "batch_size must be an integer, got 'big'"),
-            (dict(random_state=2**32), ValueError, "random_state must be in [0, 2**32), got 4294967296"),
-            (dict(shuffle=1), TypeError, "shuffle must be True or False, got 1"),
-            (dict(hidden_layer_sizes=(3, 2), activation=["relu"]), ValueError, "activation: 1 names for 2 hidden layers"),
-            (dict(solver="lbfgs", dropout=0.5), ValueError, "dropout=0.5 is not available with solver='lbfgs'"),
-            (dict(class_weight=[1]), ValueError, "class_weight must be a dict, 'balanced' or None, got [1]")]:
+        (dict(momentum=1.5), ValueError, "momentum must be in [0, 1], got 1.5"),
+        (dict(validation_fraction=1.0), ValueError, "validation_fraction must be in (0, 1), got 1.0"),
+        (dict(beta_2=1), ValueError, "beta_2 must be in [0, 1), got 1"),
+        (dict(epsilon=0.0), ValueError, "epsilon must be > 0, got 0.0"),
+        (dict(max_iter=2.0), TypeError, "max_iter must be an integer, got 2.0"),
+        (dict(n_iter_no_change=np.inf, batch_size="big"), TypeError, "batch_size must be an integer, got 'big'"),
+        (dict(random_state=2**32), ValueError, "random_state must be in [0, 2**32), got 4294967296"),
+        (dict(shuffle=1), TypeError, "shuffle must be True or False, got 1"),
+        (dict(hidden_layer_sizes=(3, 2), activation=["relu"]), ValueError, "activation: 1 names for 2 hidden layers"),
+        (dict(solver="lbfgs", dropout=0.5), ValueError, "dropout=0.5 is not available with solver='lbfgs'"),
+        (dict(class_weight=[1]), ValueError, "class_weight must be a dict, 'balanced' or None, got [1]"),
+    ]:
         with pytest.raises(error) as caught:
             MLPClassifier(**params)._check_params()
         assert str(caught.value).startswith(message), str(caught.value)
@@ -491,8 +585,9 @@ def test_bad_data_follows_scikit_learn():
 def test_readme_estimator_example_runs(tmp_path, monkeypatch):
     import pathlib
     import re
+
     text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## scikit-learn estimators"):]
+    section = text[text.index("## scikit-learn estimators") :]
     code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
@@ -507,6 +602,7 @@ def test_works_in_scikit_learn_tools():
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
     X, y = _blobs(60, 4, 3)
     pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30, learning_rate_init=0.05, random_state=0))
     assert cross_val_score(pipe, X, y, cv=3).mean() > 0.6

@@ -1,4 +1,5 @@
 """``nbmlp.explain`` and ``python -m nbmlp explain``: every step's formulas beside its loops."""
+
 import io
 import os
 import subprocess
@@ -11,8 +12,7 @@ from nbmlp import derivation as D
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "nbmlp", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run([sys.executable, "-m", "nbmlp", *args], capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.mark.parametrize("step", D.STEP_NAMES)
@@ -29,14 +29,14 @@ def test_explain_prints_the_formulas_and_the_loops_of_each_step(step):
     for kernel in kernels:
         source = D.kernel_source(kernel)
         assert f"def {D.kernel_name(kernel)}(" in source
-        assert '"""' not in source                      # the docstring is left out
+        assert '"""' not in source  # the docstring is left out
         path, line = D.kernel_location(kernel)
         assert f"{D.kernel_name(kernel)}  ({path}:{line})" in text
         with open(kernel.py_func.__code__.co_filename, encoding="utf-8") as f:
             assert f.read().splitlines()[line - 1].lstrip().startswith(f"def {D.kernel_name(kernel)}(")
         for src_line in source.splitlines():
             assert "    " + src_line in text
-    assert "\033[" not in text                           # a StringIO is not a terminal
+    assert "\033[" not in text  # a StringIO is not a terminal
     for other in D.STEPS:
         if other.name != step:
             assert f"{other.name}: {other.title}" not in text
@@ -48,8 +48,14 @@ def test_explain_without_a_step_prints_every_step_in_order():
     text = out.getvalue()
     positions = [text.index(f"{st.name}: {st.title}") for st in D.STEPS]
     assert positions == sorted(positions)
-    assert D.STEP_NAMES[:6] == ("forward", "loss", "output-gradients", "output-input-gradient",
-                                "hidden-gradients", "deeper-layers")
+    assert D.STEP_NAMES[:6] == (
+        "forward",
+        "loss",
+        "output-gradients",
+        "output-input-gradient",
+        "hidden-gradients",
+        "deeper-layers",
+    )
 
 
 def test_the_steps_show_the_kernels_of_the_derivation():
@@ -111,7 +117,7 @@ def test_cli_explain_one_step_and_every_step():
     env.pop("NO_COLOR", None)
     one = run_cli("explain", "hidden-gradients", env=env)
     assert one.returncode == 0, one.stderr
-    assert one.stdout == D.explain_text("hidden-gradients")      # a pipe: no colour
+    assert one.stdout == D.explain_text("hidden-gradients")  # a pipe: no colour
     every = run_cli("explain", env=env)
     assert every.returncode == 0, every.stderr
     assert every.stdout == D.explain_text()
@@ -129,6 +135,7 @@ def test_cli_unknown_step_fails_and_lists_the_steps():
 def test_readme_reading_the_loops_example_runs(capsys):
     import pathlib
     import re
+
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Reading the loops", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```bash\n(.*?)```", section, re.S)[0]

@@ -1,5 +1,6 @@
 """Every compiled function in ``nbmlp.kernels`` states its formula: in its docstring's ``Notes``
 section and in a comment on each loop nest. The functions are discovered, not listed."""
+
 import pytest
 
 from nbmlp import derivation as D
@@ -10,11 +11,28 @@ IDS = [f"{k.py_func.__module__}.{D.kernel_name(k)}" for k in KERNELS]
 
 def test_the_kernels_are_discovered():
     names = {D.kernel_name(k) for k in KERNELS}
-    assert {"dense_forward", "dense_backward_dy", "dense_backward_dw", "dense_backward_db",
-            "activation_forward", "activation_backward", "loss_forward", "output_delta",
-            "sgd_update", "forward_pass", "backward_pass", "train_epoch_opt"} <= names
+    assert {
+        "dense_forward",
+        "dense_backward_dy",
+        "dense_backward_dw",
+        "dense_backward_db",
+        "activation_forward",
+        "activation_backward",
+        "loss_forward",
+        "output_delta",
+        "sgd_update",
+        "forward_pass",
+        "backward_pass",
+        "train_epoch_opt",
+    } <= names
     assert {m.__name__.rsplit(".", 1)[1] for m in D.kernel_modules()} >= {
-        "activations", "dense", "epoch", "losses", "optim", "passes"}
+        "activations",
+        "dense",
+        "epoch",
+        "losses",
+        "optim",
+        "passes",
+    }
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=IDS)

@@ -1,11 +1,12 @@
 """GELU (exact and tanh approximation, PyTorch's names) and SiLU: f against the reference, f′
 against central differences of the kernel's own f in float64, float32 against float64, and
 through the fused epilogues of the dense kernels (a network's gradients against the reference)."""
+
 import numpy as np
 import pytest
-
 import reference as ref
 from conftest import tol
+
 from nbmlp import MLP
 from nbmlp.kernels import activations
 

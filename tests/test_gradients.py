@@ -1,16 +1,24 @@
 """``MLP.gradients`` against the NumPy reference and against central finite differences."""
+
 import itertools
 
 import numpy as np
 import pytest
-
-import nbmlp
 import reference as ref
 from conftest import ACTIVATIONS, DTYPES, tol
 
-OUTPUTS = [("identity", "squared_error"), ("sigmoid", "squared_error"), ("tanh", "squared_error"),
-           ("relu", "squared_error"), ("leaky_relu", "squared_error"),
-           ("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("exp", "poisson")]
+import nbmlp
+
+OUTPUTS = [
+    ("identity", "squared_error"),
+    ("sigmoid", "squared_error"),
+    ("tanh", "squared_error"),
+    ("relu", "squared_error"),
+    ("leaky_relu", "squared_error"),
+    ("softmax", "cross_entropy"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("exp", "poisson"),
+]
 
 
 def make_data(net, N, rng):

@@ -1,9 +1,10 @@
 """Every kernel against the NumPy reference, over odd shapes and both float dtypes."""
+
 import numpy as np
 import pytest
-
 import reference as ref
 from conftest import ACTIVATIONS, DTYPES, tol
+
 from nbmlp.kernels import activations, losses
 from nbmlp.kernels.dense import dense_backward_db, dense_backward_dw, dense_backward_dy, dense_forward
 from nbmlp.kernels.optim import sgd_update
@@ -19,7 +20,12 @@ def rand(rng, shape, dtype):
 @pytest.mark.parametrize("N,l,m", SHAPES)
 def test_dense_kernels(N, l, m, dtype):
     rng = np.random.default_rng(N * 100 + l * 10 + m)
-    y, w, b, delta = rand(rng, (N, l), dtype), rand(rng, (l, m), dtype), rand(rng, (m,), dtype), rand(rng, (N, m), dtype)
+    y, w, b, delta = (
+        rand(rng, (N, l), dtype),
+        rand(rng, (l, m), dtype),
+        rand(rng, (m,), dtype),
+        rand(rng, (N, m), dtype),
+    )
     y64, w64, b64, d64 = (a.astype(np.float64) for a in (y, w, b, delta))
 
     u = np.full((N, m), np.nan, dtype)
@@ -67,7 +73,9 @@ def test_activation_backward(act, N, m, dtype):
 
 
 LOSS_OUTPUTS = [("squared_error", a) for a in ACTIVATIONS] + [
-    ("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")]
+    ("cross_entropy", "softmax"),
+    ("binary_cross_entropy", "sigmoid"),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -87,7 +95,9 @@ def test_loss_and_output_delta(loss, act, N, n, dtype):
     e = np.full(N, np.nan, dtype)
     losses.loss_forward(e, y, u, t, losses.CODES[loss])
     assert e.dtype == dtype
-    np.testing.assert_allclose(e, ref.loss_per_sample(y64, t.astype(np.float64), loss), rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+    np.testing.assert_allclose(
+        e, ref.loss_per_sample(y64, t.astype(np.float64), loss), rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5
+    )
 
     delta = np.full_like(u, np.nan)
     losses.output_delta(delta, y, u, t, losses.CODES[loss], activations.CODES[act])

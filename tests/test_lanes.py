@@ -3,14 +3,27 @@
 ``test_vector_kernels.py`` runs this file again in child processes with every other lane count
 forced (``NBMLP_LANES``), so every width is checked on any machine.
 """
+
 import numpy as np
 import pytest
+from conftest import DTYPES
 from numba import njit
 
-from conftest import DTYPES
 from nbmlp.kernels import lanes
-from nbmlp.kernels.lanes import (lane_count, vadd, vbroadcast, vfma, vlane, vload, vload_part, vmul, vstore, vstore_part,
-                                 vsum, vzero)
+from nbmlp.kernels.lanes import (
+    lane_count,
+    vadd,
+    vbroadcast,
+    vfma,
+    vlane,
+    vload,
+    vload_part,
+    vmul,
+    vstore,
+    vstore_part,
+    vsum,
+    vzero,
+)
 
 
 def width(dtype):
@@ -36,7 +49,7 @@ def _load_part(out, a, n):
 @njit
 def _arith(out, a, x):
     v, z = vload(a, 0, 0), vzero(a)
-    vstore(out, 0, 0, vfma(v, vbroadcast(x), z))   # v·x + 0
+    vstore(out, 0, 0, vfma(v, vbroadcast(x), z))  # v·x + 0
     vstore(out, 1, 0, vadd(v, v))
     vstore(out, 2, 0, vmul(v, v))
     return vsum(v), vlane(v, 1)
@@ -65,7 +78,7 @@ def test_load_and_store_a_row_segment(dtype):
     out = np.full_like(a, -1)
     assert _copy(out, a, 2, 3) == W
     expected = np.full_like(a, -1)
-    expected[2, 3:3 + W] = a[2, 3:3 + W]
+    expected[2, 3 : 3 + W] = a[2, 3 : 3 + W]
     np.testing.assert_array_equal(out, expected)
 
 
@@ -78,7 +91,7 @@ def test_partial_store_writes_only_the_first_n_lanes(dtype):
         _store_part(out, a, n)
         k = max(0, min(n, W))
         expected = np.zeros((1, W + 2), dtype)
-        expected[0, 1:1 + k] = a[0, :k]
+        expected[0, 1 : 1 + k] = a[0, :k]
         np.testing.assert_array_equal(out, expected, err_msg=f"n = {n}")
 
 
@@ -87,12 +100,12 @@ def test_partial_load_reads_only_the_first_n_lanes(dtype):
     W = width(dtype)
     for n in (-2, 0, 1, W - 1, W, W + 5):
         k = max(0, min(n, W))
-        a = np.full((1, W + 1), np.nan, dtype)   # NaN past the n elements: a lane that read them would show it
-        a[0, 1:1 + k] = np.arange(1, k + 1, dtype=dtype)
+        a = np.full((1, W + 1), np.nan, dtype)  # NaN past the n elements: a lane that read them would show it
+        a[0, 1 : 1 + k] = np.arange(1, k + 1, dtype=dtype)
         out = np.full((1, W), -1, dtype)
         _load_part(out, a, n)
         expected = np.zeros((1, W), dtype)
-        expected[0, :k] = a[0, 1:1 + k]
+        expected[0, :k] = a[0, 1 : 1 + k]
         np.testing.assert_array_equal(out, expected, err_msg=f"n = {n}")
 
 
@@ -107,17 +120,17 @@ def test_broadcast_zero_add_mul_lane_and_sum(dtype):
     np.testing.assert_array_equal(out[2], a[0] * a[0])
     assert second == a[0, 1]
     expected = dtype(0)
-    for q in range(W):   # the lanes are added in order
+    for q in range(W):  # the lanes are added in order
         expected = dtype(expected + a[0, q])
     assert total == expected and type(total) in (dtype, float)
 
 
 def test_fma_rounds_once():
     # (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴: a float32 product loses the 2⁻²⁴, a fused multiply-add keeps it
-    x = np.float32(1 + 2.0 ** -12)
-    c = np.float32(-(1 + 2.0 ** -11))
-    assert _fma(x, x, c) == np.float32(2.0 ** -24)
+    x = np.float32(1 + 2.0**-12)
+    c = np.float32(-(1 + 2.0**-11))
+    assert _fma(x, x, c) == np.float32(2.0**-24)
     assert np.float32(x * x) + c == 0
     # the same in float64 with 2⁻²⁷: (1 + 2⁻²⁷)² = 1 + 2⁻²⁶ + 2⁻⁵⁴
-    x64, c64 = 1 + 2.0 ** -27, -(1 + 2.0 ** -26)
-    assert _fma(x64, x64, c64) == 2.0 ** -54
+    x64, c64 = 1 + 2.0**-27, -(1 + 2.0**-26)
+    assert _fma(x64, x64, c64) == 2.0**-54

@@ -10,6 +10,7 @@ working on is re-run alone to confirm the crash and is named in the failure.
 Profiles: the default run fuzzes ``FAST`` files (a few seconds); ``NBMLP_FUZZ_EXAMPLES=5000
 pytest tests/test_model_file.py`` runs a long one (see ``docs/model_format.md``).
 """
+
 import io
 import json
 import os
@@ -40,12 +41,20 @@ def _base_models():
     X = rng.normal(size=(40, 4))
     adam = MLPClassifier((5,), max_iter=3, random_state=0, dtype="float32").fit(X, np.arange(40) % 3)
     adam.feature_names_in_ = np.array(["a", "b", "c", "d"], dtype=object)
-    strings = MLPClassifier((4, 3), activation=["tanh", "relu"], solver="sgd", max_iter=3, random_state=0,
-                            early_stopping=True, validation_fraction=0.25, dtype="float64").fit(
-        X, np.array(["no", "yes"])[np.arange(40) % 2])
+    strings = MLPClassifier(
+        (4, 3),
+        activation=["tanh", "relu"],
+        solver="sgd",
+        max_iter=3,
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.25,
+        dtype="float64",
+    ).fit(X, np.array(["no", "yes"])[np.arange(40) % 2])
     labels = MLPClassifier((3,), max_iter=2, random_state=0, dtype="float32").fit(X, (X[:, :3] > 0).astype(int))
-    sgd = MLPRegressor((4,), solver="sgd", momentum=0.0, learning_rate_init=0.01, max_iter=2,
-                       random_state=0, dtype="float32").fit(X, X[:, :2])
+    sgd = MLPRegressor(
+        (4,), solver="sgd", momentum=0.0, learning_rate_init=0.01, max_iter=2, random_state=0, dtype="float32"
+    ).fit(X, X[:, :2])
     return {"adam": adam, "strings": strings, "multilabel": labels, "sgd": sgd}
 
 
@@ -76,19 +85,59 @@ def unnpy(raw):
 
 
 # -- mutations ---------------------------------------------------------------------------------------
-MEMBERS = ["format", "format_version", "estimator", "params_json", "attrs_json", "layer_units", "parameters",
-           "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng", "feature_names_in", "classes",
-           "label_type", "classes_are_objects"]
+MEMBERS = [
+    "format",
+    "format_version",
+    "estimator",
+    "params_json",
+    "attrs_json",
+    "layer_units",
+    "parameters",
+    "optimizer_a",
+    "optimizer_b",
+    "optimizer_step",
+    "shuffle_rng",
+    "feature_names_in",
+    "classes",
+    "label_type",
+    "classes_are_objects",
+]
 DTYPES = ["<f4", "<f8", ">f4", ">f8", "<i8", "<i4", "<u8", "|b1", "<U5", "<c8", "|u1", "<f2", "O"]
-SPECIAL = [0, -1, 1, 2, 3, 7, 2**31, 2**62, 2**63 - 1, -2**63, 1e30, -1e30, float("nan"), float("inf"),
-           float("-inf"), 0.5, 1e-45]
+SPECIAL = [
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    2**31,
+    2**62,
+    2**63 - 1,
+    -(2**63),
+    1e30,
+    -1e30,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    0.5,
+    1e-45,
+]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.sampled_from(SPECIAL)
-    | st.text(max_size=8) | st.sampled_from(["relu", "sgd", "adam", "softmax", "logistic", "__tuple__"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    | st.builds(lambda v: {"__tuple__": v}, st.lists(inner, max_size=3))
-    | st.builds(lambda v: {"__float__": v}, inner) | st.builds(lambda v: {"__dict__": v}, inner),
-    max_leaves=8)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from(SPECIAL)
+    | st.text(max_size=8)
+    | st.sampled_from(["relu", "sgd", "adam", "softmax", "logistic", "__tuple__"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        | st.builds(lambda v: {"__tuple__": v}, st.lists(inner, max_size=3))
+        | st.builds(lambda v: {"__float__": v}, inner)
+        | st.builds(lambda v: {"__dict__": v}, inner)
+    ),
+    max_leaves=8,
+)
 
 
 def _json_edit(raw, draw):
@@ -218,8 +267,12 @@ def mutated_file(draw):
 
 
 def run_child(directory, timeout=900):
-    return subprocess.run([sys.executable, str(HERE / "model_file_child.py"), str(directory)],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(HERE / "model_file_child.py"), str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def parse(stdout):
@@ -237,8 +290,13 @@ def parse(stdout):
 def test_fuzzed_model_files_never_crash(bases, tmp_path):
     files = {}
 
-    @settings(max_examples=EXAMPLES, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(mutated_file())
     def generate(example):
         data, description = example
@@ -257,8 +315,10 @@ def test_fuzzed_model_files_never_crash(bases, tmp_path):
         if culprit is not None:
             (alone / culprit).write_bytes((tmp_path / culprit).read_bytes())
         again = run_child(alone)
-        pytest.fail(f"the child died (exit {proc.returncode}) on {culprit} ({files.get(culprit)}); alone: exit "
-                    f"{again.returncode}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"the child died (exit {proc.returncode}) on {culprit} ({files.get(culprit)}); alone: exit "
+            f"{again.returncode}\n{proc.stderr[-3000:]}"
+        )
     assert sorted(results) == sorted(files)
     others = {n: (files[n], r[1]) for n, r in results.items() if r[0] == "OTHER"}
     assert not others, list(others.items())[:10]
@@ -286,21 +346,24 @@ def _write(path, members):
     return path
 
 
-@pytest.mark.parametrize("member,value,match", [
-    ("optimizer_a", np.zeros(0, np.float32), "member 'optimizer_a': shape"),
-    ("optimizer_b", np.zeros(0, np.float32), "member 'optimizer_b': shape"),
-    ("optimizer_step", np.zeros(0, np.int64), "member 'optimizer_step': shape"),
-    ("shuffle_rng", np.zeros(0, np.uint64), "member 'shuffle_rng': shape"),
-    ("shuffle_rng", np.zeros(1, np.float64), "member 'shuffle_rng': dtype"),
-    ("optimizer_step", np.array([-5]), "member 'optimizer_step': must be"),
-    ("parameters", None, "member 'parameters': NaN"),
-    ("classes", np.array([0, 1]), "member 'classes': 2 classes"),
-    ("layer_units", np.array([4, 10**12, 3]), "member 'layer_units'"),
-    ("format_version", None, "member 'format_version': missing"),
-    ("attrs_json", np.array("[" * 100000 + "]" * 100000), "member 'attrs_json'"),
-    ("params_json", np.array('{"hidden_layer_sizes": {"__tuple__": [5]}, "evil": 1}'), "member 'params_json'"),
-    ("extra", np.zeros(3), "member 'extra': not part of"),
-])
+@pytest.mark.parametrize(
+    "member,value,match",
+    [
+        ("optimizer_a", np.zeros(0, np.float32), "member 'optimizer_a': shape"),
+        ("optimizer_b", np.zeros(0, np.float32), "member 'optimizer_b': shape"),
+        ("optimizer_step", np.zeros(0, np.int64), "member 'optimizer_step': shape"),
+        ("shuffle_rng", np.zeros(0, np.uint64), "member 'shuffle_rng': shape"),
+        ("shuffle_rng", np.zeros(1, np.float64), "member 'shuffle_rng': dtype"),
+        ("optimizer_step", np.array([-5]), "member 'optimizer_step': must be"),
+        ("parameters", None, "member 'parameters': NaN"),
+        ("classes", np.array([0, 1]), "member 'classes': 2 classes"),
+        ("layer_units", np.array([4, 10**12, 3]), "member 'layer_units'"),
+        ("format_version", None, "member 'format_version': missing"),
+        ("attrs_json", np.array("[" * 100000 + "]" * 100000), "member 'attrs_json'"),
+        ("params_json", np.array('{"hidden_layer_sizes": {"__tuple__": [5]}, "evil": 1}'), "member 'params_json'"),
+        ("extra", np.zeros(3), "member 'extra': not part of"),
+    ],
+)
 def test_crafted_members_are_refused_by_name(bases, tmp_path, member, value, match):
     members = dict(bases["adam"])
     if member == "parameters":
@@ -318,10 +381,15 @@ def test_crafted_members_are_refused_by_name(bases, tmp_path, member, value, mat
 
 def test_optimizer_code_and_attribute_names_are_checked(bases, tmp_path):
     attrs = json.loads(str(unnpy(bases["adam"]["attrs_json"])[()]))
-    for change, match in [({"optimizer_code": 7}, "optimizer_code"), ({"optimizer_code": 0}, "optimizer_a"),
-                          ({"__class__": 1}, "unknown attributes"), ({"n_outputs_": 4}, "n_outputs_")]:
-        path = _write(tmp_path / "bad.npz", dict(bases["adam"], attrs_json=npy(np.array(json.dumps(
-            dict(attrs, **change))))))
+    for change, match in [
+        ({"optimizer_code": 7}, "optimizer_code"),
+        ({"optimizer_code": 0}, "optimizer_a"),
+        ({"__class__": 1}, "unknown attributes"),
+        ({"n_outputs_": 4}, "n_outputs_"),
+    ]:
+        path = _write(
+            tmp_path / "bad.npz", dict(bases["adam"], attrs_json=npy(np.array(json.dumps(dict(attrs, **change)))))
+        )
         with pytest.raises(ValueError, match=match):
             nbmlp.load(path)
 

@@ -1,5 +1,6 @@
 """``to_onnx``: onnxruntime runs the exported graph with the network's outputs, to float32
 rounding (skipped when onnx or onnxruntime is not installed)."""
+
 import warnings
 
 import numpy as np

@@ -1,10 +1,11 @@
 """Optimizer, penalty and sample-weight kernels against the NumPy references (scikit-learn's formulas)."""
+
 import numpy as np
 import pytest
-
-import nbmlp
 import reference as ref
 from conftest import DTYPES, tol
+
+import nbmlp
 from nbmlp.kernels import losses, optim
 from nbmlp.kernels.passes import backward_pass, forward_pass
 
@@ -41,7 +42,7 @@ def test_adam(P, dtype):
     t64, m64, s64 = theta.astype(np.float64), np.zeros(P), np.zeros(P)
     for t in range(1, 4):
         g = rand(rng, P, dtype)
-        eta_t = 0.01 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        eta_t = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
         optim.adam_update(theta, m, s, g, dtype(eta_t), dtype(0.9), dtype(0.999), dtype(1e-8))
         ref.adam_step(t64, m64, s64, g.astype(np.float64), 0.01, t, 0.9, 0.999, 1e-8)
     assert theta.dtype == dtype
@@ -66,13 +67,16 @@ def test_l2_gradient_and_sqnorm_touch_weights_only(layers, dtype):
     optim.l2_gradient(g, net.params, net.layout, dtype(0.3))
     np.testing.assert_allclose(g, expected, **tol(dtype))
     sq = sum((w.astype(np.float64) ** 2).sum() for w in net.weights)
-    np.testing.assert_allclose(optim.weight_sqnorm(net.params, net.layout), sq, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        optim.weight_sqnorm(net.params, net.layout), sq, rtol=1e-6 if dtype == np.float32 else 1e-12
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("N", [1, 5])
-@pytest.mark.parametrize("output,loss", [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
-                                         ("identity", "squared_error")])
+@pytest.mark.parametrize(
+    "output,loss", [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "squared_error")]
+)
 def test_weighted_backward_pass(N, dtype, output, loss):
     rng = np.random.default_rng(N)
     net = nbmlp.MLP([3, 7, 3], activation="relu", output=output, loss=loss, dtype=dtype, seed=2)
@@ -80,14 +84,15 @@ def test_weighted_backward_pass(N, dtype, output, loss):
     T = np.eye(3, dtype=dtype)[rng.integers(0, 3, N)]
     c = rng.uniform(0.1, 3, N).astype(dtype)
     Y, U, D, DY, _, _ = net._work(N, with_backward=True)
-    Y[:X.size] = X.ravel()
+    Y[: X.size] = X.ravel()
     grads = np.empty_like(net.params)
     forward_pass(Y, U, net.params, net.layout, N, N)
     backward_pass(grads, D, DY, net.params, Y, U, T, net.layout, net._loss_code, N, N, c)
     w = [a.astype(np.float64) for a in net.weights]
     b = [a.astype(np.float64) for a in net.biases]
-    dW, db = ref.weighted_gradients(w, b, net.activations, loss, X.astype(np.float64), T.astype(np.float64),
-                                    c.astype(np.float64), 0.0)
+    dW, db = ref.weighted_gradients(
+        w, b, net.activations, loss, X.astype(np.float64), T.astype(np.float64), c.astype(np.float64), 0.0
+    )
     gw, gb = net._views(grads)
     for a, r in zip(gw + gb, dW + db):
         np.testing.assert_allclose(a, r, **tol(dtype))

@@ -1,4 +1,5 @@
 """The README's set-up commands are the ones CI runs, and its API example runs."""
+
 import pathlib
 import re
 

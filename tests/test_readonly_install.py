@@ -6,6 +6,7 @@ child process with ``HOME=/nonexistent``. Root can write anywhere, so as root th
 Numba would try are made impossible instead: the kernels' ``__pycache__`` is a plain file and
 the home directory lies below a plain file.
 """
+
 import os
 import pathlib
 import shutil
@@ -13,6 +14,7 @@ import stat
 import sys
 
 import background
+
 import nbmlp
 
 CHILD = """
@@ -32,19 +34,18 @@ print(sum("no writable cache directory" in str(w.message) for w in caught))
 
 
 def _read_only(path):
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         for name in files:
             p = os.path.join(root, name)
             os.chmod(p, os.stat(p).st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    for root, dirs, files in os.walk(path, topdown=False):
+    for root, _dirs, _files in os.walk(path, topdown=False):
         os.chmod(root, 0o555)
 
 
 def _start_read_only_child():
     tmp_path = pathlib.Path(background.scratch("read-only"))
     site = tmp_path / "site"
-    shutil.copytree(pathlib.Path(nbmlp.__file__).parent, site / "nbmlp",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(pathlib.Path(nbmlp.__file__).parent, site / "nbmlp", ignore=shutil.ignore_patterns("__pycache__"))
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     home = "/nonexistent"
     if root:
@@ -66,7 +67,7 @@ def test_read_only_install_without_home_imports_and_trains():
     try:
         returncode, out, err = background.result("read-only", _start_read_only_child)
     finally:
-        for r, dirs, files in os.walk(_SITE[-1]):
+        for r, _dirs, _files in os.walk(_SITE[-1]):
             os.chmod(r, 0o755)  # writable again, so that the directory can be removed
     site = _SITE[-1]
     assert returncode == 0, err[-3000:]

@@ -1,4 +1,5 @@
 """Issue 17: the estimators behave as scikit-learn's where a user swapping the import would notice."""
+
 import warnings
 
 import numpy as np
@@ -87,12 +88,22 @@ def test_poisson_steps_match_scikit_learn():
     """Same start, no shuffle, float64: the exponential output, half Poisson deviance and its
     gradient give scikit-learn's losses and weights, with two outputs and sample weights."""
     from sklearn.neural_network import MLPRegressor as SkRegressor
+
     rng = np.random.default_rng(0)
     X = rng.standard_normal((23, 4))
     Y = rng.poisson(np.exp(0.5 * X[:, :2]))  # counts, zeros among them
     c = rng.uniform(0.2, 2, len(X))
-    kw = dict(hidden_layer_sizes=(5,), activation="tanh", alpha=0.01, batch_size=7, loss="poisson",
-              learning_rate_init=0.05, shuffle=False, max_iter=1, random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        alpha=0.01,
+        batch_size=7,
+        loss="poisson",
+        learning_rate_init=0.05,
+        shuffle=False,
+        max_iter=1,
+        random_state=0,
+    )
     ours, sk = MLPRegressor(dtype="float64", **kw), SkRegressor(**kw)
     ours.fit(X, Y, sample_weight=c)
     sk.fit(X, Y, sample_weight=c)
@@ -110,12 +121,12 @@ def test_poisson_steps_match_scikit_learn():
 
 def test_poisson_rejects_negative_targets_and_a_changed_loss(tmp_path):
     import nbmlp
+
     X, _ = _blobs()
     y = np.abs(X[:, 0])
     with pytest.raises(ValueError, match="poisson"):
         MLPRegressor((3,), loss="poisson").fit(X, -y)
-    est = MLPRegressor((3,), loss="poisson", max_iter=2, warm_start=True, random_state=0,
-                       early_stopping=True).fit(X, y)
+    est = MLPRegressor((3,), loss="poisson", max_iter=2, warm_start=True, random_state=0, early_stopping=True).fit(X, y)
     assert np.isfinite(est.validation_loss_curve_).all()
     with pytest.raises(ValueError, match="loss cannot change"):
         est.set_params(loss="squared_error").fit(X, y)
@@ -130,6 +141,7 @@ def test_lbfgs_matches_scikit_learn_from_the_same_start(task):
     two outputs for the regressor), hence the same loss_, n_iter_ and weights."""
     from sklearn.neural_network import MLPClassifier as SkClassifier
     from sklearn.neural_network import MLPRegressor as SkRegressor
+
     X, y = _blobs(40, 4, 3)
     if task == "regression":
         y = np.stack([X[:, 0] - X[:, 1], 0.5 * X[:, 2]], axis=1)
@@ -168,6 +180,7 @@ def test_lbfgs_fits_stops_on_max_fun_and_has_no_partial_fit():
 # -- sparse input --------------------------------------------------------------------------------
 def _sparse_problem(n=50, d=40, seed=0):
     import scipy.sparse as sp
+
     rng = np.random.default_rng(seed)
     X = sp.random(n, d, density=0.1, format="csr", random_state=seed, data_rvs=rng.standard_normal)
     y = np.arange(n) % 3
@@ -179,10 +192,18 @@ def test_sparse_input_trains_as_dense_input():
     """CSR, CSC and COO give the dense input's training in float64 (the sums in another order);
     predictions from sparse rows equal those from dense rows."""
     import scipy.sparse as sp
+
     X, y = _sparse_problem()
     c = np.linspace(0.5, 2, X.shape[0])
-    kw = dict(hidden_layer_sizes=(7, 5), activation="tanh", alpha=0.01, batch_size=16, max_iter=4,
-              random_state=0, dtype="float64")
+    kw = dict(
+        hidden_layer_sizes=(7, 5),
+        activation="tanh",
+        alpha=0.01,
+        batch_size=16,
+        max_iter=4,
+        random_state=0,
+        dtype="float64",
+    )
     dense = MLPClassifier(**kw).fit(X.toarray(), y, sample_weight=c)
     for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
         est = MLPClassifier(**kw).fit(fmt(X), y, sample_weight=c)
@@ -191,7 +212,9 @@ def test_sparse_input_trains_as_dense_input():
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(est.predict_proba(fmt(X)), est.predict_proba(X.toarray()), rtol=1e-12)
     est.partial_fit(X, y)
-    reg = MLPRegressor((6,), max_iter=3, early_stopping=True, random_state=0, dtype="float64").fit(X, X[:, 0].toarray().ravel())
+    reg = MLPRegressor((6,), max_iter=3, early_stopping=True, random_state=0, dtype="float64").fit(
+        X, X[:, 0].toarray().ravel()
+    )
     assert np.isfinite(reg.validation_scores_).all() and reg.predict(X).shape == (X.shape[0],)
     for solver_kw in (dict(hidden_layer_sizes=()), dict(solver="lbfgs", max_iter=3)):  # densified
         assert MLPClassifier(random_state=0, **solver_kw).fit(X, y).predict(X).shape == y.shape
@@ -199,6 +222,7 @@ def test_sparse_input_trains_as_dense_input():
 
 def test_sparse_training_is_bitwise_identical_across_thread_counts():
     import nbmlp
+
     if nbmlp._threads.numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs at least 2 threads")
     X, y = _sparse_problem(200, 400)  # 200 · 400 · 64 multiply-adds a step: the parallel kernels run

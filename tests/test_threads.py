@@ -1,6 +1,7 @@
 """Thread counts and Python threads: ``set_num_threads`` is process-wide, and with Numba's
 workqueue threading layer (not thread-safe) fits in several Python threads are serialized
 instead of aborting the process."""
+
 import os
 import subprocess
 import sys
@@ -182,6 +183,7 @@ def test_adaptive_fit_is_bitwise_identical_to_one_thread(monkeypatch):
     def spy(n):
         used.append((n, numba.get_num_threads()))
         return real(n)
+
     monkeypatch.setattr(_threads, "_running_on", spy)
     adaptive = nbmlp.MLPClassifier(**kw).fit(X, y)
     assert [n for n, _ in used] == [2, 1, 2, 2, 1, 2]
@@ -212,7 +214,9 @@ def test_threadpool_limits_limits_nbmlp():
 
 def _budget_in_worker():
     import numba as nb
+
     import nbmlp as nm
+
     return nb.config.NUMBA_NUM_THREADS, nm.get_num_threads()
 
 
@@ -248,8 +252,7 @@ def test_epochs_in_runs_train_the_same_batches(monkeypatch, solver):
     """An epoch cut into runs of batches (one compiled call each) trains exactly as in one call."""
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((203, 9)), rng.integers(0, 3, 203)
-    kw = dict(hidden_layer_sizes=(7,), batch_size=20, max_iter=3, random_state=0, solver=solver,
-              dtype="float64")
+    kw = dict(hidden_layer_sizes=(7,), batch_size=20, max_iter=3, random_state=0, solver=solver, dtype="float64")
     whole = nbmlp.MLPClassifier(**kw).fit(X, y)
     monkeypatch.setattr(_threads, "RUN_MACS", 1)  # every batch a run of its own
     assert len(_threads.epoch_runs([9, 7, 3], 20, 203)) == 11
@@ -259,7 +262,7 @@ def test_epochs_in_runs_train_the_same_batches(monkeypatch, solver):
     np.testing.assert_allclose(whole.loss_curve_, runs.loss_curve_, rtol=1e-13)
     net1 = nbmlp.MLP([9, 7, 3], seed=0)
     net2 = nbmlp.MLP([9, 7, 3], seed=0)
-    monkeypatch.setattr(_threads, "RUN_MACS", 2 ** 60)
+    monkeypatch.setattr(_threads, "RUN_MACS", 2**60)
     h1 = net1.fit(X, y, epochs=2, batch_size=20, lr=0.1)
     monkeypatch.setattr(_threads, "RUN_MACS", 1)
     h2 = net2.fit(X, y, epochs=2, batch_size=20, lr=0.1)

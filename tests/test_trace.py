@@ -1,17 +1,22 @@
 """``MLP.trace``: the quantities of the derivation, by name, from the compiled passes."""
+
 import numpy as np
 import pytest
-
-import nbmlp
 from conftest import DTYPES
 from test_gradients import OUTPUTS, make_data
-from test_hand import T as T_HAND, X as X_HAND, hand_net
+from test_hand import T as T_HAND
+from test_hand import X as X_HAND
+from test_hand import hand_net
+
+import nbmlp
 
 KEYS = {"w", "b", "u", "y", "mask", "delta", "dy", "dw", "db"}  # mask: None without dropout
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("sizes,hidden", [([3, 2], "tanh"), ([7, 3, 5], "relu"), ([3, 4, 3, 2], ["sigmoid", "leaky_relu"])])
+@pytest.mark.parametrize(
+    "sizes,hidden", [([3, 2], "tanh"), ([7, 3, 5], "relu"), ([3, 4, 3, 2], ["sigmoid", "leaky_relu"])]
+)
 @pytest.mark.parametrize("output,loss", OUTPUTS)
 def test_trace_matches_gradients_and_forward(sizes, hidden, output, loss, dtype):
     rng = np.random.default_rng(len(sizes))
@@ -21,7 +26,7 @@ def test_trace_matches_gradients_and_forward(sizes, hidden, output, loss, dtype)
     X, T = make_data(net, 5, rng)
     before = net.params.copy()
     tr = net.trace(X, T)
-    np.testing.assert_array_equal(net.params, before)            # the network is not changed
+    np.testing.assert_array_equal(net.params, before)  # the network is not changed
     E, dW, db = net.gradients(X, T)
     assert tr["loss"] == E
     assert tr["e"].shape == (5,) and np.isclose(tr["e"].mean(), E, rtol=1e-5)
@@ -30,8 +35,16 @@ def test_trace_matches_gradients_and_forward(sizes, hidden, output, loss, dtype)
     for L, layer in enumerate(tr["layers"]):
         l, m = sizes[L], sizes[L + 1]
         assert set(layer) == KEYS and layer["mask"] is None
-        for key, shape in (("u", (5, m)), ("y", (5, m)), ("delta", (5, m)), ("dy", (5, l)),
-                           ("w", (l, m)), ("b", (m,)), ("dw", (l, m)), ("db", (m,))):
+        for key, shape in (
+            ("u", (5, m)),
+            ("y", (5, m)),
+            ("delta", (5, m)),
+            ("dy", (5, l)),
+            ("w", (l, m)),
+            ("b", (m,)),
+            ("dw", (l, m)),
+            ("db", (m,)),
+        ):
             assert layer[key].shape == shape and layer[key].dtype == dtype, key
         np.testing.assert_array_equal(layer["dw"], dW[L])
         np.testing.assert_array_equal(layer["db"], db[L])
@@ -58,15 +71,20 @@ def test_softmax_cross_entropy_output_delta_is_y_minus_t(dtype):
     np.testing.assert_array_equal(tr["t"], t)
     # per sample: δ_k = y_k − t_k exactly, without the 1/N of the mean
     np.testing.assert_array_equal(out["delta"], out["y"] - t)
-    np.testing.assert_allclose(out["db"], (out["y"] - t).astype(np.float64).mean(axis=0),
-                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+    np.testing.assert_allclose(
+        out["db"],
+        (out["y"] - t).astype(np.float64).mean(axis=0),
+        rtol=1e-5 if dtype == np.float32 else 1e-12,
+        atol=1e-7,
+    )
 
 
 def test_input_gradient_is_the_derivative_of_each_samples_error():
     """``dy`` of layer 0 is ∂E_s/∂x_s: the derivative of the mean E is dy / N (central differences)."""
     rng = np.random.default_rng(3)
-    net = nbmlp.MLP([3, 4, 2], activation="tanh", output="sigmoid", loss="binary_cross_entropy",
-                    dtype="float64", seed=0)
+    net = nbmlp.MLP(
+        [3, 4, 2], activation="tanh", output="sigmoid", loss="binary_cross_entropy", dtype="float64", seed=0
+    )
     X, T = rng.standard_normal((4, 3)), rng.integers(0, 2, (4, 2)).astype(float)
     dy = net.trace(X, T)["layers"][0]["dy"]
     h = 1e-6

@@ -1,15 +1,17 @@
 """Training: the compiled epoch against the reference, determinism, dtypes, learning."""
+
 import numpy as np
 import pytest
-
-import nbmlp
 import reference as ref
 from conftest import DTYPES
+
+import nbmlp
 
 
 def _shuffled_orders(net, N, epochs):
     """The sample orders fit uses, replayed from the same generator state."""
     from nbmlp.kernels.epoch import shuffle
+
     rng, perm, orders = net._rng.copy(), np.arange(N, dtype=np.int64), []
     for _ in range(epochs):
         shuffle(perm, rng)
@@ -108,6 +110,7 @@ def test_xor_is_learned():
 
 def test_digits_reaches_95_percent():
     from sklearn.datasets import load_digits
+
     X, y = load_digits(return_X_y=True)
     net = nbmlp.MLP([64, 64, 10], activation="relu", output="softmax", dtype="float32", seed=0)
     hist = net.fit(X / 16.0, y, epochs=10, batch_size=32, lr=0.1)
@@ -143,8 +146,8 @@ def test_weights_are_views_of_params():
 def test_he_and_glorot_init_scale():
     net = nbmlp.MLP([400, 300, 300, 10], activation=["relu", "tanh"], seed=0)
     w0, w1, w2 = net.weights
-    assert np.isclose(np.abs(w0).max(), np.sqrt(6 / 400), rtol=0.01)          # He before ReLU
-    assert np.isclose(np.abs(w1).max(), np.sqrt(6 / 600), rtol=0.01)          # Glorot before tanh
+    assert np.isclose(np.abs(w0).max(), np.sqrt(6 / 400), rtol=0.01)  # He before ReLU
+    assert np.isclose(np.abs(w1).max(), np.sqrt(6 / 600), rtol=0.01)  # Glorot before tanh
     assert all((b == 0).all() for b in net.biases)
 
 
@@ -162,21 +165,23 @@ def test_divergence_raises_and_keeps_last_good_weights():
 # -- nbmlp.training: the trainer's parts, in plain Python (no compiled step) ------------------------
 def test_schedules_give_scikit_learns_rates():
     from nbmlp import training as tr
+
     inv = tr.InvScaling(0.5, 0.25)
-    assert inv.end_epoch(0.5, 99) == 0.5 / 100 ** 0.25 and inv.begin_epoch(0.3, 7) == 0.3
+    assert inv.end_epoch(0.5, 99) == 0.5 / 100**0.25 and inv.begin_epoch(0.3, 7) == 0.3
     adaptive = tr.Adaptive()
     assert adaptive.trigger_stopping(1.0) == (0.2, False)
     assert adaptive.trigger_stopping(1e-6) == (1e-6, True)  # scikit-learn stops at η ≤ 1e-6
     assert tr.Constant().trigger_stopping(0.1) == (0.1, True)
     cos = tr.Cosine(1.0, 2, 6)
     rates = [cos.begin_epoch(None, e) for e in range(8)]
-    np.testing.assert_allclose(rates[:2], [0.5, 1.0])        # warm-up η₀ (e + 1) / W
+    np.testing.assert_allclose(rates[:2], [0.5, 1.0])  # warm-up η₀ (e + 1) / W
     np.testing.assert_allclose(rates[2:6], [0.5 * (1 + np.cos(np.pi * k / 4)) for k in range(4)])
-    assert rates[6] == rates[7] == rates[5]                    # past max_iter: the last rate
+    assert rates[6] == rates[7] == rates[5]  # past max_iter: the last rate
 
 
 def test_no_improvement_counts_epochs_within_tol():
     from nbmlp.training import NoImprovement
+
     loss = NoImprovement(tol=0.1, patience=1, maximize=False, best=np.inf)
     for value, count in [(1.0, 0), (0.95, 1), (0.85, 0), (0.8, 1), (0.9, 2)]:
         loss.update(value)
@@ -190,6 +195,7 @@ def test_no_improvement_counts_epochs_within_tol():
 
 def test_trainer_rolls_back_a_diverging_or_interrupted_epoch():
     from nbmlp import training as tr
+
     params, rng = np.ones(3), np.zeros(1, np.uint64)
     events = iter(["ok", "nan", "ok", "interrupt"])
     hypers = []
@@ -203,13 +209,17 @@ def test_trainer_rolls_back_a_diverging_or_interrupted_epoch():
             raise KeyboardInterrupt
         return np.nan if event == "nan" else 2.0
 
-    trainer = tr.Trainer(step, 2, (params, rng), {"learning_rate": 0.5}, tr.Hyper(alpha=0.25), np.float32,
-                         hint="Try again.")
-    with pytest.raises(nbmlp.DivergenceError, match=r"diverged in epoch 2 \(loss nan\); the weights from before "
-                                                     r"that epoch were kept\. Try again\."):
+    trainer = tr.Trainer(
+        step, 2, (params, rng), {"learning_rate": 0.5}, tr.Hyper(alpha=0.25), np.float32, hint="Try again."
+    )
+    with pytest.raises(
+        nbmlp.DivergenceError,
+        match=r"diverged in epoch 2 \(loss nan\); the weights from before "
+        r"that epoch were kept\. Try again\.",
+    ):
         trainer.run(5)
-    assert params.tolist() == [2, 2, 2] and rng[0] == 1      # after epoch 1
+    assert params.tolist() == [2, 2, 2] and rng[0] == 1  # after epoch 1
     assert hypers[0] == (np.float32(0.5), np.float32(0.25), 0, 0, 0, 0, 1, 0, 0)
     assert all(type(v) is np.float32 for v in hypers[0])
     assert trainer.run(5, catch_interrupt=True) == "interrupted"
-    assert params.tolist() == [3, 3, 3] and rng[0] == 2      # after the epoch before the interrupt
+    assert params.tolist() == [3, 3, 3] and rng[0] == 2  # after the epoch before the interrupt

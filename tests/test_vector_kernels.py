@@ -4,20 +4,21 @@ beside them and the NumPy reference, over odd shapes, both dtypes, one thread an
 Every lane count is checked: the tests run here at this machine's width, and again in a child
 process for each other width (``NBMLP_LANES``), whose results must be bitwise the same.
 """
+
 import os
 import sys
 
+import background
 import numpy as np
 import pytest
-
-import background
 import reference as ref
 from conftest import ACTIVATIONS, DTYPES, tol
+
 from nbmlp.kernels import activations, dense, lanes
 
 NEURONS = (1, 3, 7, 17, 33, 65)
 BATCHES = (1, 5, 7, 33)
-DUMP = "NBMLP_TEST_DUMP"      # a child process saves its fixed-problem results here
+DUMP = "NBMLP_TEST_DUMP"  # a child process saves its fixed-problem results here
 
 
 def buffers(dtype, N, l, m):
@@ -49,7 +50,7 @@ def fast_steps(y, w, b, delta, u_in, code, code_in, parallel):
 
 
 def problem(rng, dtype, N, l, m):
-    r = lambda *shape: rng.standard_normal(shape).astype(dtype)   # noqa: E731
+    r = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
     return r(N, l), r(l, m), r(m), r(N, m), r(N, l)
 
 
@@ -68,12 +69,18 @@ def test_fast_steps_match_the_reference_over_odd_shapes(dtype, parallel):
                 where = f"N={N} l={l} m={m} {act}/{act_in}"
                 u_ref = y64 @ w64 + b
                 np.testing.assert_allclose(got["u"], u_ref, **tol(dtype), err_msg=where)
-                np.testing.assert_allclose(got["y"], ref.f(got["u"].astype(np.float64), act), **tol(dtype), err_msg=where)
+                np.testing.assert_allclose(
+                    got["y"], ref.f(got["u"].astype(np.float64), act), **tol(dtype), err_msg=where
+                )
                 dy_ref = d64 @ w64.T
                 np.testing.assert_allclose(got["dy"], dy_ref, **tol(dtype), err_msg=where)
                 y_in = got["y_in"].astype(np.float64)
-                np.testing.assert_allclose(got["delta_in"], got["dy"] * ref.df(u_in.astype(np.float64), y_in, act_in),
-                                           **tol(dtype), err_msg=where)
+                np.testing.assert_allclose(
+                    got["delta_in"],
+                    got["dy"] * ref.df(u_in.astype(np.float64), y_in, act_in),
+                    **tol(dtype),
+                    err_msg=where,
+                )
                 np.testing.assert_allclose(got["dw"], y64.T @ d64 / N, **tol(dtype), err_msg=where)
                 np.testing.assert_allclose(got["db"], d64.mean(axis=0), **tol(dtype), err_msg=where)
                 assert all(a.dtype == dtype for a in got.values())
@@ -86,7 +93,7 @@ def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
         y, w, b, delta, u_in = problem(rng, dtype, N, l, m)
         serial = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, False)
         parallel = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, True)
-        for key in serial:   # the same sums in the same order: the same bits
+        for key in serial:  # the same sums in the same order: the same bits
             np.testing.assert_array_equal(serial[key], parallel[key], err_msg=key)
         u, dy = np.empty((N, m), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
@@ -97,7 +104,7 @@ def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
         np.testing.assert_allclose(serial["u"], u, **tol(dtype))
         np.testing.assert_allclose(serial["dy"], dy, **tol(dtype))
         np.testing.assert_allclose(serial["dw"], dw, **tol(dtype))
-        np.testing.assert_array_equal(serial["db"], db)   # ∂b sums in sample order in both
+        np.testing.assert_array_equal(serial["db"], db)  # ∂b sums in sample order in both
 
 
 def softmax_case(dtype):
@@ -112,8 +119,9 @@ def test_fast_forward_applies_softmax_to_whole_rows(dtype, parallel):
     y, w, b = softmax_case(dtype)
     wp, ys, *_ = buffers(dtype, 50, 20, 11)
     u, y_out = np.empty((50, 11), dtype), np.empty((50, 11), dtype)
-    (dense.dense_forward_parallel if parallel else dense.dense_forward_serial)(y_out, u, y, w, b, wp, ys,
-                                                                                activations.SOFTMAX)
+    (dense.dense_forward_parallel if parallel else dense.dense_forward_serial)(
+        y_out, u, y, w, b, wp, ys, activations.SOFTMAX
+    )
     np.testing.assert_allclose(y_out, ref.f(y.astype(np.float64) @ w.astype(np.float64) + b, "softmax"), **tol(dtype))
 
 
@@ -148,8 +156,12 @@ def _start_lane_children():
             continue  # started already
         dump = os.path.join(background.scratch(f"lanes{lanes32}"), "fixed.npz")
         env = dict(os.environ, **{lanes.LANES_VARIABLE: str(lanes32), DUMP: dump})
-        background.launch(f"lanes{lanes32}", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                              "test_lanes.py", "test_vector_kernels.py"], cwd=here, env=env)
+        background.launch(
+            f"lanes{lanes32}",
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_lanes.py", "test_vector_kernels.py"],
+            cwd=here,
+            env=env,
+        )
         _DUMPS[lanes32] = dump
 
 

@@ -10,6 +10,7 @@ The profile comes from the environment variable ``NBMLP_ASV_PROFILE``:
 Nothing here compiles: importing a benchmark module must stay cheap (asv imports every module
 to discover the benchmarks). Compilation happens in each benchmark's ``setup``.
 """
+
 import os
 import time
 

@@ -5,6 +5,7 @@ every run after the first) and a cold cache (an empty ``NUMBA_CACHE_DIR``: every
 compiled, as on the very first run). NumPy is imported in the untimed setup of the child
 process, so the time is nbmlp's (and Numba's) own.
 """
+
 import shutil
 import tempfile
 
@@ -45,6 +46,5 @@ class Compile:
 
     def timeraw_import_fit_predict_cold_cache(self, dtype):
         # a new, empty cache directory for every sample, set before Numba is imported
-        cold = (f"import os, tempfile\n"
-                f"os.environ['NUMBA_CACHE_DIR'] = tempfile.mkdtemp(dir={self.cold_root!r})\n")
+        cold = f"import os, tempfile\nos.environ['NUMBA_CACHE_DIR'] = tempfile.mkdtemp(dir={self.cold_root!r})\n"
         return STATEMENT.format(dtype=dtype), cold + DATA

@@ -10,6 +10,7 @@ most ``SPIN_SECONDS``, ended in ``teardown``).
 - ``track_ratio_to_fixed_threads``: adaptive / always all threads (``adaptive=False``, the
   behaviour before the governor); idle it must not exceed 1.
 """
+
 import subprocess
 import sys
 import time
@@ -21,10 +22,7 @@ from . import common
 
 CASES = ["breast-cancer"] if common.QUICK else ["breast-cancer", "mid"]
 SPIN_SECONDS = 600
-SPIN = ("import time, sys\n"
-        "end = time.monotonic() + float(sys.argv[1])\n"
-        "while time.monotonic() < end:\n"
-        "    pass\n")
+SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
 
 
 def _case(name):
@@ -75,6 +73,7 @@ class Contention:
         def fit():
             self.nbmlp.set_num_threads(n, adaptive=adaptive)
             self.nbmlp.MLPClassifier(**self.params).fit(self.X, self.y)
+
         return fit
 
     def time_fit(self, *args):
@@ -86,7 +85,6 @@ class Contention:
     track_ratio_to_one_thread.unit = "time on all threads (adaptive) / time on 1 thread"
 
     def track_ratio_to_fixed_threads(self, *args):
-        return common.ratio_of_times(self._fit_on(common.MAX_THREADS),
-                                     self._fit_on(common.MAX_THREADS, adaptive=False))
+        return common.ratio_of_times(self._fit_on(common.MAX_THREADS), self._fit_on(common.MAX_THREADS, adaptive=False))
 
     track_ratio_to_fixed_threads.unit = "time adaptive / time always on all threads"

@@ -7,6 +7,7 @@ cross-entropy); the SGD update on every parameter of the network. Flops counted:
 ``∂b_j``; N·n for ``δ_k = y_k − t_k``; 2·P for ``w ← w − η ∂w``.
 Timings of the small size include Numba's dispatch overhead (a few µs per call).
 """
+
 import numpy as np
 
 from . import common
@@ -85,8 +86,17 @@ class Dense(_DenseSteps):
         self.scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
         self.flops_db = N * m
-        y, w, b, u, dy, delta, dw, db, scale = (self.y, self.w, self.b, self.u, self.dy, self.delta,
-                                                self.dw, self.db, self.scale)
+        y, w, b, u, dy, delta, dw, db, scale = (
+            self.y,
+            self.w,
+            self.b,
+            self.u,
+            self.dy,
+            self.delta,
+            self.dw,
+            self.db,
+            self.scale,
+        )
         self.forward = lambda: dense_forward(u, y, w, b)
         self.backward_dy = lambda: dense_backward_dy(dy, delta, w)
         self.backward_dw = lambda: dense_backward_dw(dw, y, delta, scale)
@@ -99,18 +109,14 @@ class Dense(_DenseSteps):
         for fn in (self.forward, self.backward_dy, self.backward_dw, self.backward_db):
             fn()  # compile, or load from Numba's cache
 
-
     def time_backward_db(self, *args):
         self.backward_db()
-
 
     def track_backward_db_gflops(self, *args):
         return self._gflops(self.backward_db, self.flops_db)
 
-
     def track_backward_db_time_ratio_vs_numpy(self, *args):
         return self._ratio(self.backward_db, self.np_backward_db)
-
 
 
 for _name, _fn in vars(Dense).items():
@@ -149,8 +155,9 @@ class Blocked(_DenseSteps):
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
         nr = 2 * lanes_for(dtype)
         P = np.empty(dense.pack_elements(l, m, N, nr), dtype)
-        (wp, ys), (wtp, ds), (yp, dp) = (f(P, N, l, m) for f in (dense.forward_packing, dense.dy_packing,
-                                                                   dense.dw_packing))
+        (wp, ys), (wtp, ds), (yp, dp) = (
+            f(P, N, l, m) for f in (dense.forward_packing, dense.dy_packing, dense.dw_packing)
+        )
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
         dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
@@ -161,8 +168,10 @@ class Blocked(_DenseSteps):
         self.backward_dw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
-        self.np_backward_dw = lambda: (np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),
-                                       np.multiply(delta.sum(axis=0), scale, out=db))
+        self.np_backward_dw = lambda: (
+            np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),
+            np.multiply(delta.sum(axis=0), scale, out=db),
+        )
         for fn in (self.forward, self.backward_dy, self.backward_dw):
             fn()  # compile, or load from Numba's cache
 
@@ -172,7 +181,8 @@ class OutputDelta(_KernelBenchmark):
 
     def setup(self, size, dtype, threads):
         from nbmlp.kernels.activations import CODES as ACTS
-        from nbmlp.kernels.losses import CODES as LOSSES, output_delta
+        from nbmlp.kernels.losses import CODES as LOSSES
+        from nbmlp.kernels.losses import output_delta
 
         self.threads = common.Threads(threads)
         layers, N, _ = common.SIZES[size]

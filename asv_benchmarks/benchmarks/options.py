@@ -12,6 +12,7 @@ With clipping and dropout off an epoch runs the same kernels as before they exis
 test per batch (``c > 0``) and per layer (``p_L > 0``): ``benchmarks/options_overhead.py``
 compares such an epoch with the code before.
 """
+
 import warnings
 
 from . import common
@@ -50,8 +51,15 @@ class SolverEpoch:
         layers, batch, _ = common.SIZES[size]
         self.X, self.y = common.data(size, dtype)
         name, _, option = solver.partition("+")
-        kw = dict(solver=name, momentum=0.0, batch_size=batch, learning_rate_init=1e-3, random_state=0,
-                  dtype=dtype, max_iter=100)
+        kw = dict(
+            solver=name,
+            momentum=0.0,
+            batch_size=batch,
+            learning_rate_init=1e-3,
+            random_state=0,
+            dtype=dtype,
+            max_iter=100,
+        )
         if option == "clip":
             kw["max_grad_norm"] = 1e-6
         if option == "cosine":

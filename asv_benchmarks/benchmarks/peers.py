@@ -6,6 +6,7 @@ below 1, nbmlp is faster. Every library trains the same network from the same in
 with the same batch size, plain SGD and thread count (the trainers of ``nbmlp.bench``). A
 library that is not installed is skipped.
 """
+
 import importlib
 
 import numpy as np
@@ -18,8 +19,8 @@ EPOCH_PAIRS = 3 if common.QUICK else 7
 class _PeerRatio:
     params = [common.SIZE_NAMES, common.DTYPES, common.THREADS]
     param_names = ["size", "dtype", "threads"]
-    peer = None     # a key of nbmlp.bench.TRAINERS
-    module = None   # what must be importable
+    peer = None  # a key of nbmlp.bench.TRAINERS
+    module = None  # what must be importable
     timeout = 1200
 
     def setup(self, size, dtype, threads):
@@ -33,9 +34,9 @@ class _PeerRatio:
         layers, batch, n = common.SIZES[size]
         problem = bench.make_problem(size, n_samples=n, dtype=np.dtype(dtype).type)
         with bench.threads(threads):
-            self.nbmlp_run = bench.NbmlpTrainer(problem, dtype)     # compiles here
+            self.nbmlp_run = bench.NbmlpTrainer(problem, dtype)  # compiles here
             self.peer_run = bench.TRAINERS[self.peer](problem, dtype, 0, self.nbmlp_run.initial_weights())
-            self.peer_run.epoch()                                   # the peer's own first-call costs
+            self.peer_run.epoch()  # the peer's own first-call costs
 
     def track_epoch_time_ratio(self, *args):
         ratios = []

@@ -7,6 +7,7 @@ for the checks of X and one forward pass; ``benchmarks/predict_latency.py`` spli
 ``OneRowPredictProbaRatio``: nbmlp's time over scikit-learn's, the median of back-to-back samples
 (``common.ratio_of_times``); below 1, nbmlp is faster.
 """
+
 import warnings
 
 from . import common
@@ -51,7 +52,8 @@ class OneRowPredictProbaRatio:
         self.sklearn, _ = _fitted("scikit-learn", dtype)
 
     def track_time_ratio(self, *args):
-        return common.ratio_of_times(lambda: self.nbmlp.predict_proba(self.row),
-                                     lambda: self.sklearn.predict_proba(self.row))
+        return common.ratio_of_times(
+            lambda: self.nbmlp.predict_proba(self.row), lambda: self.sklearn.predict_proba(self.row)
+        )
 
     track_time_ratio.unit = "nbmlp time / scikit-learn time"

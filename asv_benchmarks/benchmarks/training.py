@@ -4,7 +4,6 @@ Each network has ReLU hidden layers and a softmax output trained with cross-entr
 SGD. GFLOP/s of an epoch: ``6 · Σ_L l_L m_L · N / time`` (2 forward and 4 backward flops per
 weight and sample; see ``common.flops_per_epoch``).
 """
-import numpy as np
 
 from . import common
 

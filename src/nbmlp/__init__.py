@@ -1,7 +1,8 @@
 """nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
+
 from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
-from .network import MLP, DivergenceError
 from .derivation import explain
+from .network import MLP, DivergenceError
 
 _register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
 
@@ -16,5 +17,6 @@ def __getattr__(name):
     # does not import scikit-learn
     if name in ("MLPClassifier", "MLPRegressor", "load"):
         from . import estimators
+
         return getattr(estimators, name)
     raise AttributeError(f"module 'nbmlp' has no attribute {name!r}")

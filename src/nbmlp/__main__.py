@@ -1,4 +1,5 @@
 """``python -m nbmlp``: the same as the ``nbmlp`` command (see ``nbmlp.cli``)."""
+
 import sys
 
 from .cli import main

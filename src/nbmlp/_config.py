@@ -27,6 +27,7 @@ keeps NaN and inf semantics (no ``nnan``/``ninf``), so divergence checks with ``
 still work. Re-association changes no result between thread counts: every output is summed by
 one thread, in the same order, whatever the number of threads.
 """
+
 import os
 import warnings
 
@@ -50,6 +51,7 @@ def _cache_path():
     """
     try:
         from numba.core.caching import FunctionCache
+
         locators = FunctionCache._impl_class._locator_classes
     except (ImportError, AttributeError):  # pragma: no cover - another Numba layout: let Numba decide
         return ""
@@ -69,6 +71,7 @@ def _sources_stamp():
     import hashlib
 
     import numba
+
     kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
     digest = hashlib.sha256(numba.__version__.encode())
     for name in sorted(os.listdir(kernels)):
@@ -119,10 +122,14 @@ CACHE = _CACHE_PATH is not None
 if _CACHE_PATH:
     _drop_stale_cache(_CACHE_PATH)
 if not CACHE:
-    warnings.warn("nbmlp: Numba has no writable cache directory (the package's directory is read-only, "
-                  "there is no writable home and NUMBA_CACHE_DIR is not set), so the kernels are compiled "
-                  "without the on-disk cache, again in every process. Set NUMBA_CACHE_DIR to a writable "
-                  "directory to keep them.", RuntimeWarning, stacklevel=2)
+    warnings.warn(
+        "nbmlp: Numba has no writable cache directory (the package's directory is read-only, "
+        "there is no writable home and NUMBA_CACHE_DIR is not set), so the kernels are compiled "
+        "without the on-disk cache, again in every process. Set NUMBA_CACHE_DIR to a writable "
+        "directory to keep them.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 # no_cfunc_wrapper: no C-callable wrapper (only used to pass a kernel as a first-class function
 # value, which nbmlp never does); each wrapper is compiled, and again in every caller's module.
@@ -139,5 +146,7 @@ JIT_DRIVER_INLINE = dict(JIT_DRIVER, inline="always")
 # A driver has no parallel loop of its own, so Numba notes that ``parallel=True`` found nothing to
 # transform; silence exactly that note for nbmlp's kernel modules.
 warnings.filterwarnings(
-    "ignore", category=NumbaPerformanceWarning,
-    message=r"(?s).*no transformation for parallel execution was possible.*nbmlp[/\\]kernels[/\\]")
+    "ignore",
+    category=NumbaPerformanceWarning,
+    message=r"(?s).*no transformation for parallel execution was possible.*nbmlp[/\\]kernels[/\\]",
+)

@@ -7,6 +7,7 @@ the zip directory was found to be exactly what that header implies. Only uncompr
 the file, and the sizes of all the members together must fit in the file. Every problem is a
 ``ValueError`` that names the member.
 """
+
 import os
 import zipfile
 import zlib
@@ -37,8 +38,16 @@ class NpzReader:
         try:
             self.size = _file_size(path)
             self.zip = zipfile.ZipFile(path)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-                UnicodeDecodeError, TypeError) as e:
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+            zipfile.BadZipFile,
+            zlib.error,
+            NotImplementedError,
+            UnicodeDecodeError,
+            TypeError,
+        ) as e:
             raise ValueError(f"path: {path!r} is not a readable nbmlp model file ({type(e).__name__}: {e})") from None
         try:
             self.infos = self._directory()
@@ -56,8 +65,10 @@ class NpzReader:
             if key in infos:
                 raise ValueError(f"member {key!r}: appears twice in the file")
             if info.compress_type != zipfile.ZIP_STORED:
-                raise ValueError(f"member {key!r}: compressed; nbmlp model files store their arrays "
-                                 "uncompressed (as np.savez writes them)")
+                raise ValueError(
+                    f"member {key!r}: compressed; nbmlp model files store their arrays "
+                    "uncompressed (as np.savez writes them)"
+                )
             if info.flag_bits & 0x1:
                 raise ValueError(f"member {key!r}: encrypted")
             if info.file_size != info.compress_size or info.file_size > self.size:
@@ -117,8 +128,10 @@ class NpzReader:
                 count *= n
             nbytes = count * dtype.itemsize
             if fh.n + nbytes != self.infos[key].file_size:
-                raise ValueError(f"member {key!r}: holds {self.infos[key].file_size - fh.n} data bytes, but its "
-                                 f"header declares shape {got_shape} of {dtype} ({nbytes} bytes)")
+                raise ValueError(
+                    f"member {key!r}: holds {self.infos[key].file_size - fh.n} data bytes, but its "
+                    f"header declares shape {got_shape} of {dtype} ({nbytes} bytes)"
+                )
             data = _read_exactly(fh, nbytes, key)
             try:
                 fh.read(1)  # at the end of the member: the zip module checks its CRC-32
@@ -135,8 +148,15 @@ class NpzReader:
             raise ValueError(f"member {key!r}: missing")
         try:
             return self.zip.open(self.infos[key])
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-                UnicodeDecodeError) as e:
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+            zipfile.BadZipFile,
+            zlib.error,
+            NotImplementedError,
+            UnicodeDecodeError,
+        ) as e:
             raise ValueError(f"member {key!r}: cannot be read ({type(e).__name__}: {e})") from None
 
     def _header(self, key, fh):

@@ -21,6 +21,7 @@ This is nbmlp's own small checker: scikit-learn's ``sklearn.utils._param_validat
 private, and its messages (``The 'alpha' parameter of MLPClassifier must be …``) are not the
 ones nbmlp's users and tests know.
 """
+
 import numbers
 
 import numpy as np
@@ -37,13 +38,19 @@ class Interval:
         self.kind, self.low, self.high, self.closed = kind, low, high, closed
 
     def check(self, value, name, resolved):
-        V.check_number(value, name, low=self.low, low_open=self.closed in ("right", "neither"),
-                       integer=self.kind is numbers.Integral)
+        V.check_number(
+            value,
+            name,
+            low=self.low,
+            low_open=self.closed in ("right", "neither"),
+            integer=self.kind is numbers.Integral,
+        )
         high_open = self.closed in ("left", "neither")
         if self.high is not None and (value >= self.high if high_open else value > self.high):
             left = "(" if self.closed in ("right", "neither") else "["
-            raise ValueError(f"{name} must be in {left}{self.low}, {self.high}{')' if high_open else ']'}, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"{name} must be in {left}{self.low}, {self.high}{')' if high_open else ']'}, got {value!r}"
+            )
         return value
 
 
@@ -147,8 +154,10 @@ class Dropout:
     def check(self, value, name, resolved):
         rates = check_dropout(value, len(resolved["hidden_layer_sizes"]), name)
         if any(rates) and resolved["solver"] == "lbfgs":
-            raise ValueError(f"{name}={value!r} is not available with solver='lbfgs' (a full-batch "
-                             f"solver needs the same loss at every evaluation); use {name}=0.0")
+            raise ValueError(
+                f"{name}={value!r} is not available with solver='lbfgs' (a full-batch "
+                f"solver needs the same loss at every evaluation); use {name}=0.0"
+            )
         return value
 
 
@@ -174,8 +183,14 @@ def _steps(table):
     """``(name, plain entries, rule or None)`` for each parameter of ``table``, in its order."""
     cached = _STEPS.get(id(table))
     if cached is None or cached[0] is not table:
-        steps = [(name, tuple(a for a in accepted if not hasattr(a, "check")),
-                  accepted[-1] if hasattr(accepted[-1], "check") else None) for name, accepted in table.items()]
+        steps = [
+            (
+                name,
+                tuple(a for a in accepted if not hasattr(a, "check")),
+                accepted[-1] if hasattr(accepted[-1], "check") else None,
+            )
+            for name, accepted in table.items()
+        ]
         cached = _STEPS[id(table)] = (table, steps)
     return cached[1]
 

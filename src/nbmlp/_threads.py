@@ -17,6 +17,7 @@ Numba's ``workqueue`` threading layer (its fallback without OpenMP or TBB) abort
 when two Python threads run parallel kernels at once; with that layer the same context
 managers let one Python thread at a time into the kernels (``_exclusive``).
 """
+
 import contextlib
 import math
 import os
@@ -44,6 +45,7 @@ def _threading_layer():
     if _layer is None:
         try:
             from numba.np.ufunc import parallel
+
             parallel._launch_threads()
             _layer = numba.threading_layer()
         except Exception:  # noqa: BLE001 - another Numba layout: assume a thread-safe layer
@@ -148,7 +150,7 @@ def training_threads(layers, batch, samples):
 
 # multiply-adds (forward and backward: 3 · step_macs per batch) of one run of batches: about
 # 10-40 ms of training, so that the governor judges windows of ~25 ms even in epochs of seconds
-RUN_MACS = 2 ** 30
+RUN_MACS = 2**30
 
 
 def epoch_runs(layers, batch, N):
@@ -221,11 +223,11 @@ class Governor:
     """
 
     WINDOW = 0.025  # s of training judged at a time
-    LOW = 0.8       # busy fraction below which threads are being put aside
+    LOW = 0.8  # busy fraction below which threads are being put aside
     LOW_WINDOWS = 2  # ... in that many windows in a row (one short dip, e.g. an epoch's last batch, is not it)
-    GAIN = 1.05     # how much faster more threads must train to be kept
+    GAIN = 1.05  # how much faster more threads must train to be kept
     WAIT = (2, 64)  # windows before trying again: first, and the most after doubling
-    IDLE = 0.5      # idle cores that make more threads worth a try
+    IDLE = 0.5  # idle cores that make more threads worth a try
 
     def __init__(self, clock=time.perf_counter, idle=_idle_ticks):
         self._clock, self._idle = clock, idle
@@ -235,13 +237,13 @@ class Governor:
     def reset(self):
         """Forget everything learned."""
         with getattr(self, "_lock", contextlib.nullcontext()):
-            self.n = None          # the count in use (None: the budget)
-            self.trial = None      # a count being tried in the current window, or None
-            self.key = None        # the shape the windows below were measured on
-            self.rate = {}         # count -> samples per second, for ``key``
-            self._window = [0.0, 0.0, 0.0]   # wall, CPU, samples of the current window
+            self.n = None  # the count in use (None: the budget)
+            self.trial = None  # a count being tried in the current window, or None
+            self.key = None  # the shape the windows below were measured on
+            self.rate = {}  # count -> samples per second, for ``key``
+            self._window = [0.0, 0.0, 0.0]  # wall, CPU, samples of the current window
             self._wait = {+1: self.WAIT[0], -1: self.WAIT[0]}  # windows before the next try up/down
-            self._since = {+1: 0, -1: self.WAIT[0]}             # windows since the last try
+            self._since = {+1: 0, -1: self.WAIT[0]}  # windows since the last try
             self._idle_mark = None  # (clock, idle seconds) when the current window started, on fewer threads
             self._before = self._budget = None  # the count before a trial; the last budget
             self._low = 0  # windows in a row with a busy fraction below LOW
@@ -330,6 +332,7 @@ def _register_threadpoolctl():
     """
     try:
         import threadpoolctl
+
         register, base = threadpoolctl.register, threadpoolctl.LibController
     except (ImportError, AttributeError):  # threadpoolctl < 3.2: limits are not seen
         return False
@@ -350,6 +353,7 @@ def _register_threadpoolctl():
 
         def get_version(self):
             from . import __version__
+
             return __version__
 
     register(NbmlpController)

@@ -1,4 +1,5 @@
 """Input checks shared by the public API: clear errors that name the argument."""
+
 import numbers
 
 import numpy as np

@@ -16,6 +16,7 @@ number of threads, on the same data, in one process; one table is printed.
 This is a benchmark module: its NumPy reference uses BLAS (``@``) on purpose. The asv suite
 (``asv_benchmarks/``) imports the trainers below for its same-process ratios.
 """
+
 import argparse
 import contextlib
 import os
@@ -46,8 +47,8 @@ class Problem:
     layers: tuple
     batch: int
     lr: float
-    X: np.ndarray        # training inputs (N, l)
-    y: np.ndarray        # training labels (N,)
+    X: np.ndarray  # training inputs (N, l)
+    y: np.ndarray  # training labels (N,)
     X_test: np.ndarray
     y_test: np.ndarray
 
@@ -146,14 +147,14 @@ class NumpyTrainer:
         eta = self.dtype(p.lr)
         order = self.rng.permutation(p.X.shape[0])
         for start in range(0, order.size, p.batch):
-            rows = order[start:start + p.batch]
+            rows = order[start : start + p.batch]
             ys = self._forward(p.X[rows])
-            delta = (ys[-1] - self.T[rows]) / self.dtype(rows.size)   # δ_k of the batch mean
+            delta = (ys[-1] - self.T[rows]) / self.dtype(rows.size)  # δ_k of the batch mean
             for L in range(len(self.W) - 1, -1, -1):
-                dw = ys[L].T @ delta                                    # ∂w_ij = Σ_s y_i δ_j
+                dw = ys[L].T @ delta  # ∂w_ij = Σ_s y_i δ_j
                 db = delta.sum(axis=0)
                 if L > 0:
-                    delta = (delta @ self.W[L].T) * (ys[L] > 0)         # δ_i = ∂y_i f'(u_i)
+                    delta = (delta @ self.W[L].T) * (ys[L] > 0)  # δ_i = ∂y_i f'(u_i)
                 self.W[L] -= eta * dw
                 self.b[L] -= eta * db
 
@@ -170,10 +171,19 @@ class SklearnTrainer:
         from sklearn.neural_network import MLPClassifier
 
         self.problem = problem
-        self.clf = MLPClassifier(hidden_layer_sizes=problem.layers[1:-1], activation="relu", solver="sgd",
-                                 alpha=0.0, batch_size=problem.batch, learning_rate="constant",
-                                 learning_rate_init=problem.lr, momentum=0.0, nesterovs_momentum=False,
-                                 shuffle=True, random_state=seed)
+        self.clf = MLPClassifier(
+            hidden_layer_sizes=problem.layers[1:-1],
+            activation="relu",
+            solver="sgd",
+            alpha=0.0,
+            batch_size=problem.batch,
+            learning_rate="constant",
+            learning_rate_init=problem.lr,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            shuffle=True,
+            random_state=seed,
+        )
         self.classes = np.arange(problem.layers[-1])
         self.weights = weights
         self.started = False
@@ -232,7 +242,7 @@ class TorchTrainer:
         torch, p = self.torch, self.problem
         order = torch.randperm(self.X.shape[0], generator=self.gen)
         for start in range(0, order.numel(), p.batch):
-            rows = order[start:start + p.batch]
+            rows = order[start : start + p.batch]
             self.opt.zero_grad(set_to_none=True)
             self.loss(self.model(self.X[rows]), self.y[rows]).backward()
             self.opt.step()
@@ -321,9 +331,15 @@ def compare(problem, libraries=LIBRARIES, epochs=3, dtype=np.float32, n_threads=
         rows = []
         for t in runs:
             seconds = float(np.median(times[t.name]))
-            rows.append(dict(library=t.name, seconds=seconds, samples_per_s=problem.X.shape[0] / seconds,
-                             gflops=problem.flops_per_epoch / seconds / 1e9,
-                             accuracy=float(np.mean(t.predict(problem.X_test) == problem.y_test))))
+            rows.append(
+                dict(
+                    library=t.name,
+                    seconds=seconds,
+                    samples_per_s=problem.X.shape[0] / seconds,
+                    gflops=problem.flops_per_epoch / seconds / 1e9,
+                    accuracy=float(np.mean(t.predict(problem.X_test) == problem.y_test)),
+                )
+            )
     for row in rows:
         row["speedup"] = row["seconds"] / rows[0]["seconds"]
     return rows
@@ -345,10 +361,21 @@ def machine_description():
             versions.append(f"{label} {__import__(module).__version__}")
         except ImportError:
             pass
-    lines = [f"CPU: {cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}, {platform.system()}",
-             "versions: " + ", ".join(versions)]
-    blas = [(k, os.environ[k]) for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                          "MKL_NUM_THREADS", "NUMBA_NUM_THREADS") if k in os.environ]
+    lines = [
+        f"CPU: {cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}, {platform.system()}",
+        "versions: " + ", ".join(versions),
+    ]
+    blas = [
+        (k, os.environ[k])
+        for k in (
+            "OPENBLAS_CORETYPE",
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "NUMBA_NUM_THREADS",
+        )
+        if k in os.environ
+    ]
     if blas:
         lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in blas))
     if hasattr(os, "getloadavg"):
@@ -359,32 +386,46 @@ def machine_description():
 def format_table(problem, rows, dtype, n_threads, epochs):
     """The results of ``compare`` as a Markdown table with a heading line."""
     layers = "-".join(map(str, problem.layers))
-    head = (f"{problem.name}: {layers}, batch {problem.batch}, {problem.X.shape[0]} training samples, "
-            f"lr {problem.lr}, {np.dtype(dtype).name}, {n_threads} thread(s), median of {epochs} epochs")
-    lines = [head, "",
-             "| library | ms/epoch | samples/s | GFLOP/s | test accuracy | nbmlp speed-up |",
-             "|---|---:|---:|---:|---:|---:|"]
+    head = (
+        f"{problem.name}: {layers}, batch {problem.batch}, {problem.X.shape[0]} training samples, "
+        f"lr {problem.lr}, {np.dtype(dtype).name}, {n_threads} thread(s), median of {epochs} epochs"
+    )
+    lines = [
+        head,
+        "",
+        "| library | ms/epoch | samples/s | GFLOP/s | test accuracy | nbmlp speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['library']} | {r['seconds'] * 1e3:.1f} | {r['samples_per_s']:,.0f} | "
-                     f"{r['gflops']:.2f} | {r['accuracy']:.3f} | {r['speedup']:.2f}× |")
+        lines.append(
+            f"| {r['library']} | {r['seconds'] * 1e3:.1f} | {r['samples_per_s']:,.0f} | "
+            f"{r['gflops']:.2f} | {r['accuracy']:.3f} | {r['speedup']:.2f}× |"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None, prog="python -m nbmlp.bench"):
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=f"examples:\n  {prog} --sizes small --epochs 3\n"
-                                            f"  {prog} --sizes small,mid --libraries nbmlp,scikit-learn --threads 2\n")
-    parser.add_argument("--sizes", default="small,mid,large",
-                        help="comma-separated sizes among " + ", ".join(SIZES) + " (default: all)")
-    parser.add_argument("--libraries", default=None,
-                        help="comma-separated among " + ", ".join(LIBRARIES) + " (default: every installed one)")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"examples:\n  {prog} --sizes small --epochs 3\n"
+        f"  {prog} --sizes small,mid --libraries nbmlp,scikit-learn --threads 2\n",
+    )
+    parser.add_argument(
+        "--sizes", default="small,mid,large", help="comma-separated sizes among " + ", ".join(SIZES) + " (default: all)"
+    )
+    parser.add_argument(
+        "--libraries",
+        default=None,
+        help="comma-separated among " + ", ".join(LIBRARIES) + " (default: every installed one)",
+    )
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--threads", type=int, default=None, help="threads for every library (default: all)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--samples", type=int, default=None, help="training samples (default: per size)")
     args = parser.parse_args(argv)
-    libraries = (args.libraries.split(",") if args.libraries else [lib for lib in LIBRARIES if available(lib)])
+    libraries = args.libraries.split(",") if args.libraries else [lib for lib in LIBRARIES if available(lib)]
     if "nbmlp" not in libraries:
         libraries = ["nbmlp"] + libraries
     dtype = np.dtype(args.dtype).type

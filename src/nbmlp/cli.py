@@ -7,6 +7,7 @@ leaving a partial output file. Ctrl-C prints ``nbmlp: interrupted …`` and exit
 130 (``train --save-interrupted`` still saves the last finished epoch). Output files are
 created with the usual permissions (0666 minus the umask; an existing file keeps its mode).
 """
+
 import argparse
 import csv
 import io
@@ -124,6 +125,7 @@ def _pyplot():
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -178,7 +180,7 @@ def split(n, fraction, seed, labels=None):
     held = []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        held.extend(idx[:max(1, int(round(fraction * len(idx))))] if len(idx) > 1 else [])
+        held.extend(idx[: max(1, int(round(fraction * len(idx))))] if len(idx) > 1 else [])
     held = np.sort(np.array(held, dtype=np.int64))
     return np.setdiff1d(np.arange(n), held), held
 
@@ -225,8 +227,7 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     ``patience``: early stopping; training stops after that many epochs without a lower
     validation loss and the model keeps the weights of the best epoch (``history["best_epoch"]``).
     """
-    history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False,
-               "best_epoch": None}
+    history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False, "best_epoch": None}
     progress = Progress(epochs, quiet)
     score_name = "accuracy" if classify else "R²"
     best = {}
@@ -237,15 +238,22 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             history["val_loss"].append(validation_loss(estimator, Xval, yval, classify))
             history["val_score"].append(float(estimator.score(Xval, yval)))
         history["loss"].append(float(estimator.loss_curve_[-1]))
-        progress.update(len(history["loss"]), history["loss"][-1],
-                        history["val_loss"][-1] if len(yval) else None,
-                        history["val_score"][-1] if len(yval) else None, score_name)
+        progress.update(
+            len(history["loss"]),
+            history["loss"][-1],
+            history["val_loss"][-1] if len(yval) else None,
+            history["val_score"][-1] if len(yval) else None,
+            score_name,
+        )
         if patience is None:
             return False
         epoch = len(history["loss"])
         if not best or history["val_loss"][-1] < best["loss"]:
-            best.update(loss=history["val_loss"][-1], epoch=epoch,
-                        weights=[a.copy() for a in estimator.coefs_ + estimator.intercepts_])
+            best.update(
+                loss=history["val_loss"][-1],
+                epoch=epoch,
+                weights=[a.copy() for a in estimator.coefs_ + estimator.intercepts_],
+            )
         return epoch - best["epoch"] >= patience
 
     def on_sigint(signum, frame):
@@ -253,6 +261,7 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
         raise KeyboardInterrupt
 
     from .network import DivergenceError
+
     model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
@@ -261,11 +270,15 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
             model.fit(X, y)  # Ctrl-C: the estimator keeps the last finished epoch and returns
     except DivergenceError:
-        raise UserError(f"training diverged in epoch {len(history['loss']) + 1} (the loss or a weight became "
-                        f"infinite or NaN); try a smaller --lr (now {model.learning_rate_init:g})") from None
+        raise UserError(
+            f"training diverged in epoch {len(history['loss']) + 1} (the loss or a weight became "
+            f"infinite or NaN); try a smaller --lr (now {model.learning_rate_init:g})"
+        ) from None
     except MemoryError:
-        raise UserError(f"not enough memory for a network of {X.shape[1]} inputs and hidden layers "
-                        f"{','.join(map(str, model.hidden_layer_sizes))}; use smaller --hidden sizes") from None
+        raise UserError(
+            f"not enough memory for a network of {X.shape[1]} inputs and hidden layers "
+            f"{','.join(map(str, model.hidden_layer_sizes))}; use smaller --hidden sizes"
+        ) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
@@ -284,10 +297,20 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
 
 def make_estimator(task, hidden, activation, solver, lr, batch_size, seed, alpha=1e-4, dtype="float32"):
     from .estimators import MLPClassifier, MLPRegressor
+
     cls = MLPClassifier if task == "classify" else MLPRegressor
-    return cls(hidden_layer_sizes=hidden, activation=activation, solver=solver, learning_rate_init=lr,
-               batch_size=batch_size, random_state=seed, tol=0.0, n_iter_no_change=10**9, alpha=alpha,
-               dtype=dtype)
+    return cls(
+        hidden_layer_sizes=hidden,
+        activation=activation,
+        solver=solver,
+        learning_rate_init=lr,
+        batch_size=batch_size,
+        random_state=seed,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        alpha=alpha,
+        dtype=dtype,
+    )
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -302,6 +325,7 @@ DEMOS = {  # dataset: hidden layers, activation, solver, learning rate, batch si
 
 def cmd_demo(args):
     from . import datasets
+
     if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise UserError(f"--out-dir {args.out_dir!r} is a file, not a directory")
     X, y = datasets.load(args.dataset, seed=args.seed)
@@ -316,15 +340,19 @@ def cmd_demo(args):
     Xs = ((X - mu) / sigma).astype(np.float32)
     model = make_estimator("classify", hidden, activation, solver, lr, batch, args.seed)
     say = (lambda *a: None) if args.quiet else print
-    say(f"nbmlp demo: {args.dataset}, {len(train_idx)} training / {len(val_idx)} validation / {len(test)} test "
+    say(
+        f"nbmlp demo: {args.dataset}, {len(train_idx)} training / {len(val_idx)} validation / {len(test)} test "
         f"samples, layers {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(np.unique(y))}, {activation}, {solver}, "
-        f"{epochs} epochs")
+        f"{epochs} epochs"
+    )
     history = train(model, Xs[train_idx], y[train_idx], Xs[val_idx], y[val_idx], epochs, True, args.quiet)
     if history["interrupted"]:
         return _interrupted(history)
     test_acc = model.score(Xs[test], y[test])
-    print(f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-          f"(median, with the validation pass)")
+    print(
+        f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
+        f"(median, with the validation pass)"
+    )
     try:
         os.makedirs(args.out_dir, exist_ok=True)
     except OSError as err:
@@ -351,9 +379,13 @@ def _interrupted(history, note=""):
 def _read(path, delimiter, text_columns=(), quiet=False):
     """``read_table`` and the seconds it took."""
     from .tabular import have_pandas, read_table
+
     if not have_pandas() and not quiet:
-        print("nbmlp: note: pandas is not installed, so the CSV is read with Python's csv module (about 20 times "
-              "slower on large files); pip install 'nbmlp[csv]' to read it with pandas", file=sys.stderr)
+        print(
+            "nbmlp: note: pandas is not installed, so the CSV is read with Python's csv module (about 20 times "
+            "slower on large files); pip install 'nbmlp[csv]' to read it with pandas",
+            file=sys.stderr,
+        )
     start = time.perf_counter()
     table = read_table(path, delimiter, text_columns)
     return table, time.perf_counter() - start
@@ -372,8 +404,10 @@ def _target(table, name, task):
     if numeric:
         odd = np.flatnonzero(~np.isfinite(col) | (col != np.round(col)))
         if len(odd):
-            raise UserError(f"target column {name!r} holds numbers that are not whole ({table.cell(odd[0], name)!r}, "
-                            "…): class labels must be integers or names (or use --task regress)")
+            raise UserError(
+                f"target column {name!r} holds numbers that are not whole ({table.cell(odd[0], name)!r}, "
+                "…): class labels must be integers or names (or use --task regress)"
+            )
         if np.abs(col).max() >= 2**53:
             raise UserError(f"target column {name!r}: class numbers must be below 2**53 in size")
         y = col.astype(np.int64)
@@ -387,13 +421,16 @@ def _target(table, name, task):
 def _report_classes(model, X, y, which):
     """The confusion matrix and scikit-learn's classification_report of ``model`` on (X, y)."""
     from sklearn.metrics import classification_report, confusion_matrix
+
     pred = model.predict(X)
     labels = list(model.classes_)
     m = confusion_matrix(y, pred, labels=labels)
     names = [str(c) for c in labels]
     width = max(max(map(len, names)), len(str(m.max())), 4)
-    lines = [f"confusion matrix ({which} rows; a row per true class, a column per predicted class):",
-             " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names)]
+    lines = [
+        f"confusion matrix ({which} rows; a row per true class, a column per predicted class):",
+        " " * (width + 2) + " ".join(f"{n:>{width}}" for n in names),
+    ]
     for n, row in zip(names, m):
         lines.append(f"{n:>{width}}  " + " ".join(f"{v:>{width}}" for v in row))
     lines.append(classification_report(y, pred, labels=labels, target_names=names, zero_division=0).rstrip())
@@ -404,13 +441,15 @@ def _regression_scores(model, X, y):
     pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(y))
     err = pred - y
     ss = ((y - y.mean()) ** 2).sum()
-    r2 = 1 - (err ** 2).sum() / ss if ss > 0 else float("nan")
-    return f"R² {r2:.4f} (RMSE {np.sqrt((err ** 2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
+    r2 = 1 - (err**2).sum() / ss if ss > 0 else float("nan")
+    return f"R² {r2:.4f} (RMSE {np.sqrt((err**2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
 
 
 def cmd_train(args):
     from sklearn.preprocessing import StandardScaler
+
     from .tabular import ColumnEncoder
+
     for path, what in ((args.out, "model file"), (args.plot, "plot")):
         if path:
             check_writable(path, what)  # before training, not after
@@ -422,8 +461,9 @@ def cmd_train(args):
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
     unknown = [c for c in args.ignore if c not in header]
     if unknown:
-        raise UserError(f"--ignore: column(s) {', '.join(map(repr, unknown))} not in {args.data} "
-                        f"(columns: {', '.join(header)})")
+        raise UserError(
+            f"--ignore: column(s) {', '.join(map(repr, unknown))} not in {args.data} (columns: {', '.join(header)})"
+        )
     features = [c for c in header if c != args.target and c not in args.ignore]
     if not features:
         raise UserError(f"{args.data} has no feature columns besides the target {args.target!r}")
@@ -456,24 +496,44 @@ def cmd_train(args):
     if task == "regress":
         y_mu, y_sigma = standardize(y[train_idx, None])
         ys = (y - y_mu[0]) / y_sigma[0]
-    model = make_estimator(task, args.hidden, args.activation, args.solver, args.lr, args.batch_size, args.seed,
-                           alpha=args.alpha, dtype=args.dtype)
+    model = make_estimator(
+        task,
+        args.hidden,
+        args.activation,
+        args.solver,
+        args.lr,
+        args.batch_size,
+        args.seed,
+        alpha=args.alpha,
+        dtype=args.dtype,
+    )
     if not args.quiet:
         n_text = kinds.count(TEXT)
-        print(f"nbmlp train: {args.data} (read in {read_seconds:.2f} s), {len(train_idx)} training / "
-              f"{len(val_idx)} validation rows, {len(features)} feature columns"
-              f"{f' ({n_text} text, one-hot)' if n_text else ''} → {encoder.n_inputs} inputs, task {task}, "
-              f"hidden {','.join(map(str, args.hidden))}, {args.activation}, {args.solver}, {args.dtype}")
+        print(
+            f"nbmlp train: {args.data} (read in {read_seconds:.2f} s), {len(train_idx)} training / "
+            f"{len(val_idx)} validation rows, {len(features)} feature columns"
+            f"{f' ({n_text} text, one-hot)' if n_text else ''} → {encoder.n_inputs} inputs, task {task}, "
+            f"hidden {','.join(map(str, args.hidden))}, {args.activation}, {args.solver}, {args.dtype}"
+        )
         if dropped:
-            print(f"left out {dropped} row(s) with a missing "
-                  f"{'value' if args.na == 'drop' else 'target'}")
+            print(f"left out {dropped} row(s) with a missing {'value' if args.na == 'drop' else 'target'}")
     start = time.perf_counter()
-    history = train(model, Xs[train_idx], ys[train_idx], Xs[val_idx], ys[val_idx], args.epochs,
-                    task == "classify", args.quiet, patience=args.early_stopping)
+    history = train(
+        model,
+        Xs[train_idx],
+        ys[train_idx],
+        Xs[val_idx],
+        ys[val_idx],
+        args.epochs,
+        task == "classify",
+        args.quiet,
+        patience=args.early_stopping,
+    )
     train_seconds = time.perf_counter() - start
     if history["interrupted"] and not (args.save_interrupted and len(history["loss"])):
-        return _interrupted(history, "; no model saved (--save-interrupted saves the last finished epoch)"
-                            if args.out else "")
+        return _interrupted(
+            history, "; no model saved (--save-interrupted saves the last finished epoch)" if args.out else ""
+        )
     fold_input_scaling(model, mu, sigma)
     if task == "regress":
         fold_output_scaling(model, y_mu, y_sigma)
@@ -496,11 +556,15 @@ def cmd_train(args):
             rows = val_idx if len(val_idx) else train_idx
             print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
     epochs = len(history["loss"])
-    print(f"{epochs} epoch(s) in {train_seconds:.2f} s, {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-          f"(median, with the validation pass); reading the CSV took {read_seconds:.2f} s")
+    print(
+        f"{epochs} epoch(s) in {train_seconds:.2f} s, {1e3 * history['epoch_seconds']:.2f} ms per epoch "
+        f"(median, with the validation pass); reading the CSV took {read_seconds:.2f} s"
+    )
     if history["best_epoch"] is not None:
-        print(f"early stopping: the lowest validation loss was at epoch {history['best_epoch']} of {epochs}; "
-              "the model keeps that epoch's weights")
+        print(
+            f"early stopping: the lowest validation loss was at epoch {history['best_epoch']} of {epochs}; "
+            "the model keeps that epoch's weights"
+        )
     if args.out:
         write_atomically(args.out, lambda fh: model.save(fh, inputs=encoder.arrays()), "model file")
         print(f"saved model to {args.out}")
@@ -517,6 +581,7 @@ def cmd_train(args):
 def cmd_predict(args):
     from .estimators import MLPClassifier, load_with_inputs
     from .tabular import warn
+
     if args.out:
         check_writable(args.out)
     if not os.path.exists(args.model):
@@ -540,8 +605,10 @@ def cmd_predict(args):
     if encoder is not None or names is not None:
         missing = [n for n in columns if n not in header]
         if missing:
-            raise UserError(f"{args.data} lacks the model's feature column(s) {', '.join(map(repr, missing[:10]))}"
-                            f"{' …' if len(missing) > 10 else ''} (the model takes {', '.join(map(str, columns))})")
+            raise UserError(
+                f"{args.data} lacks the model's feature column(s) {', '.join(map(repr, missing[:10]))}"
+                f"{' …' if len(missing) > 10 else ''} (the model takes {', '.join(map(str, columns))})"
+            )
     if encoder is not None:
         X, ok = encoder.transform(table, warn=warn)
     else:  # a model file from before the column encoding: numeric columns only
@@ -590,8 +657,10 @@ def cmd_predict(args):
         if not args.quiet:
             print(f"wrote {len(pred)} predictions to {args.out}")
             if not ok.all():
-                print(f"{int((~ok).sum())} row(s) with a missing value have an empty prediction (the model was "
-                      "trained with --na drop)")
+                print(
+                    f"{int((~ok).sum())} row(s) with a missing value have an empty prediction (the model was "
+                    "trained with --na drop)"
+                )
     else:
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(head)
@@ -601,12 +670,14 @@ def cmd_predict(args):
 
 def cmd_explain(args):
     from .derivation import explain
+
     explain(args.step)
     return 0
 
 
 def cmd_bench(args):
     from .bench import main as bench_main
+
     if args.help:  # the benchmark's own options
         return bench_main(["--help"], prog="nbmlp bench")
     rest = args.rest
@@ -635,6 +706,7 @@ def _positive(kind):
         if not value > 0:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
         return value
+
     return parse
 
 
@@ -660,7 +732,7 @@ DELIMITER_HELP = "field delimiter: one character, or 'tab' (default: detected am
 
 def _delimiter(text):
     text = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(text, text)
-    if len(text) != 1 or text in "\"\r\n":
+    if len(text) != 1 or text in '"\r\n':
         raise argparse.ArgumentTypeError(f"expected one character (or 'tab'), got {text!r}")
     return text
 
@@ -668,9 +740,11 @@ def _delimiter(text):
 def _version():
     try:
         from importlib.metadata import version
+
         return version("nbmlp")
     except Exception:  # noqa: BLE001 - not installed (a source tree on the path)
         from . import __version__
+
         return __version__
 
 
@@ -690,40 +764,61 @@ def build_parser():
     common.add_argument("--threads", type=_positive(int), help="threads used by the kernels")
     common.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
-    parser = argparse.ArgumentParser(prog="nbmlp", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="nbmlp", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"nbmlp {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
     from .datasets import DATASETS
-    p = sub.add_parser("demo", parents=[common], formatter_class=fmt, help="train on a small or generated data set",
-                       description="Train a sensible network on a small (digits, iris: scikit-learn's) or generated (xor, spirals, "
-                                   "moons) data set, print the test accuracy and save plots.",
-                       epilog="examples:\n  nbmlp demo\n  nbmlp demo spirals --epochs 300 --out-dir pictures\n")
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        formatter_class=fmt,
+        help="train on a small or generated data set",
+        description="Train a sensible network on a small (digits, iris: scikit-learn's) or generated (xor, spirals, "
+        "moons) data set, print the test accuracy and save plots.",
+        epilog="examples:\n  nbmlp demo\n  nbmlp demo spirals --epochs 300 --out-dir pictures\n",
+    )
     p.add_argument("dataset", nargs="?", default="digits", choices=DATASETS, help="data set (default digits)")
     p.add_argument("--epochs", type=_positive(int), help="epochs (default: a sensible number per data set)")
     p.add_argument("--out-dir", default=".", help="where to save the pictures (default: current directory)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train", parents=[common], formatter_class=fmt, help="train on a CSV file",
-                       description="Train on a CSV file with a header row; one column is the target. Features are "
-                                   "standardized (the scaling is folded into the saved weights).",
-                       epilog="examples:\n  nbmlp train data.csv --target label --out model.npz\n"
-                              "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n"
-                              "  nbmlp train export.csv --target churn --ignore customer --na median --early-stopping\n"
-                              "\nText feature columns are one-hot encoded (categories of the training rows). Reading "
-                              "uses pandas\nwhen installed (pip install 'nbmlp[csv]'), else Python's slower csv "
-                              "module.\n")
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        formatter_class=fmt,
+        help="train on a CSV file",
+        description="Train on a CSV file with a header row; one column is the target. Features are "
+        "standardized (the scaling is folded into the saved weights).",
+        epilog="examples:\n  nbmlp train data.csv --target label --out model.npz\n"
+        "  nbmlp train houses.csv --target price --task regress --hidden 64,64 --plot loss.png\n"
+        "  nbmlp train export.csv --target churn --ignore customer --na median --early-stopping\n"
+        "\nText feature columns are one-hot encoded (categories of the training rows). Reading "
+        "uses pandas\nwhen installed (pip install 'nbmlp[csv]'), else Python's slower csv "
+        "module.\n",
+    )
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--target", required=True, help="name of the target column")
-    p.add_argument("--ignore", type=_names, default=(), metavar="COLS",
-                   help="comma-separated columns that are not features (ids, free text, …)")
+    p.add_argument(
+        "--ignore",
+        type=_names,
+        default=(),
+        metavar="COLS",
+        help="comma-separated columns that are not features (ids, free text, …)",
+    )
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
-    p.add_argument("--na", choices=NA_STRATEGIES, default="error",
-                   help="missing values (empty, NA, NaN, null, ?, …): error (default), drop the rows, or fill "
-                        "numeric columns with the mean, median or most_frequent value of the training rows (text "
-                        "columns: always the most frequent)")
+    p.add_argument(
+        "--na",
+        choices=NA_STRATEGIES,
+        default="error",
+        help="missing values (empty, NA, NaN, null, ?, …): error (default), drop the rows, or fill "
+        "numeric columns with the mean, median or most_frequent value of the training rows (text "
+        "columns: always the most frequent)",
+    )
     p.add_argument("--hidden", type=_hidden, default=(64,), help="hidden layer sizes, e.g. 64,32 (default 64)")
     p.add_argument("--activation", default="relu", choices=["identity", "logistic", "tanh", "relu", "leaky_relu"])
     p.add_argument("--epochs", type=_positive(int), default=50, help="epochs (default 50)")
@@ -731,25 +826,46 @@ def build_parser():
     p.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate η (default 0.001)")
     p.add_argument("--solver", default="adam", choices=["sgd", "adam"], help="optimizer (default adam)")
     p.add_argument("--alpha", type=_non_negative, default=1e-4, help="L2 penalty α (default 0.0001)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
-                   help="the network's floating-point type (default float32)")
-    p.add_argument("--early-stopping", nargs="?", const=10, type=_positive(int), metavar="PATIENCE",
-                   help="stop when the validation loss has not improved for PATIENCE epochs (default 10) and keep "
-                        "the weights of the best epoch")
-    p.add_argument("--task", choices=["classify", "regress"], help="default: classify for non-numeric or few "
-                                                                   "integer target values, else regress")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float64"],
+        help="the network's floating-point type (default float32)",
+    )
+    p.add_argument(
+        "--early-stopping",
+        nargs="?",
+        const=10,
+        type=_positive(int),
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE epochs (default 10) and keep "
+        "the weights of the best epoch",
+    )
+    p.add_argument(
+        "--task",
+        choices=["classify", "regress"],
+        help="default: classify for non-numeric or few integer target values, else regress",
+    )
     p.add_argument("--validation", type=_fraction, default=0.2, help="fraction held out for validation (default 0.2)")
     p.add_argument("--out", help="save the trained model to this .npz file")
     p.add_argument("--plot", help="save the loss curve to this PNG file")
-    p.add_argument("--save-interrupted", action="store_true",
-                   help="on Ctrl-C, still save the last finished epoch to --out (then exit 130)")
+    p.add_argument(
+        "--save-interrupted",
+        action="store_true",
+        help="on Ctrl-C, still save the last finished epoch to --out (then exit 130)",
+    )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", parents=[common], formatter_class=fmt, help="predict with a saved model",
-                       description="Predict the rows of a CSV file (header row; the model's feature columns) with a "
-                                   "model saved by 'nbmlp train --out'.",
-                       epilog="examples:\n  nbmlp predict model.npz new.csv\n"
-                              "  nbmlp predict model.npz new.csv --out predictions.csv --id customer --proba\n")
+    p = sub.add_parser(
+        "predict",
+        parents=[common],
+        formatter_class=fmt,
+        help="predict with a saved model",
+        description="Predict the rows of a CSV file (header row; the model's feature columns) with a "
+        "model saved by 'nbmlp train --out'.",
+        epilog="examples:\n  nbmlp predict model.npz new.csv\n"
+        "  nbmlp predict model.npz new.csv --out predictions.csv --id customer --proba\n",
+    )
     p.add_argument("model", help="model file (.npz) from 'nbmlp train --out'")
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--out", help="write predictions to this CSV file (default: standard output)")
@@ -758,17 +874,27 @@ def build_parser():
     p.add_argument("--id", metavar="COL", help="copy column COL (an id) into the output, first")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("explain", parents=[common], formatter_class=fmt, help="show a formula and its loop",
-                       description="Print each step of the backpropagation derivation with the loop that computes it.",
-                       epilog="examples:\n  nbmlp explain\n  nbmlp explain forward\n")
+    p = sub.add_parser(
+        "explain",
+        parents=[common],
+        formatter_class=fmt,
+        help="show a formula and its loop",
+        description="Print each step of the backpropagation derivation with the loop that computes it.",
+        epilog="examples:\n  nbmlp explain\n  nbmlp explain forward\n",
+    )
     p.add_argument("step", nargs="?", help="one step (default: all)")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("bench", parents=[common], formatter_class=fmt, help="compare speed with other libraries",
-                       add_help=False,
-                       description="Train the same networks with nbmlp, scikit-learn, PyTorch (if installed) and "
-                                   "NumPy; print a table. Options after 'bench' go to python -m nbmlp.bench.",
-                       epilog="examples:\n  nbmlp bench\n  nbmlp bench --sizes small,mid --epochs 3 --threads 2\n")
+    p = sub.add_parser(
+        "bench",
+        parents=[common],
+        formatter_class=fmt,
+        help="compare speed with other libraries",
+        add_help=False,
+        description="Train the same networks with nbmlp, scikit-learn, PyTorch (if installed) and "
+        "NumPy; print a table. Options after 'bench' go to python -m nbmlp.bench.",
+        epilog="examples:\n  nbmlp bench\n  nbmlp bench --sizes small,mid --epochs 3 --threads 2\n",
+    )
     p.add_argument("-h", "--help", action="store_true", help="show the benchmark's options and exit")
     p.set_defaults(func=cmd_bench)
     return parser
@@ -787,6 +913,7 @@ def main(argv=None):
     try:
         if args.threads:
             from . import set_num_threads
+
             set_num_threads(min(args.threads, _max_threads()))
         return args.func(args) or 0
     except UserError as err:
@@ -816,4 +943,5 @@ def _error(err):
 
 def _max_threads():
     import numba
+
     return numba.config.NUMBA_NUM_THREADS

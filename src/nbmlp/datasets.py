@@ -2,6 +2,7 @@
 
 Every loader returns ``(X, y)``: X a float32 (N, d) array, y an int64 (N,) array of labels.
 """
+
 import numpy as np
 
 DATASETS = ("digits", "iris", "xor", "spirals", "moons")
@@ -13,6 +14,7 @@ def load_digits():
     X is scaled to [0, 1].
     """
     from sklearn import datasets
+
     data = datasets.load_digits()
     return data.data.astype(np.uint8).astype(np.float32) / np.float32(16), data.target.astype(np.int64)
 
@@ -20,6 +22,7 @@ def load_digits():
 def load_iris():
     """Fisher's iris (150 samples, 4 measurements in cm, 3 species; as scikit-learn ships it)."""
     from sklearn import datasets
+
     data = datasets.load_iris()
     # whole millimetres, as the file nbmlp used to bundle: the same float32 values as before
     return np.round(data.data * 10).astype(np.uint8).astype(np.float32) / np.float32(10), data.target.astype(np.int64)

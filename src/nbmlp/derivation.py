@@ -6,6 +6,7 @@ names its formulas, in the notation of the derivation, and the compiled function
 them; their loops are read from the functions' own Python source (``kernel.py_func``), never
 copied by hand.
 """
+
 import ast
 import importlib
 import inspect
@@ -36,7 +37,8 @@ class Step:
 
 STEPS = (
     Step(
-        "forward", "Forward propagation",
+        "forward",
+        "Forward propagation",
         """\
 u_j = Σ_{i=1..l} y_i w_ij + b_j        y_j = f(u_j)
 u_k = Σ_{j=1..m} y_j w_jk + b_k        y_k = f(u_k)
@@ -52,11 +54,18 @@ SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
         "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
         "the tile before moving on.",
-        ("dense.dense_forward", "dense.dense_forward_tiles", "activations.activation_forward",
-         "activations.activation_block", "activations.softmax_rows", "passes.forward_pass"),
+        (
+            "dense.dense_forward",
+            "dense.dense_forward_tiles",
+            "activations.activation_forward",
+            "activations.activation_block",
+            "activations.softmax_rows",
+            "passes.forward_pass",
+        ),
     ),
     Step(
-        "loss", "The error E",
+        "loss",
+        "The error E",
         """\
 squared error          E = ½ Σ_k (y_k − t_k)²
 cross-entropy          E = −Σ_k t_k log y_k                                (softmax output)
@@ -66,11 +75,13 @@ Poisson (half deviance) E = Σ_k [t_k log(t_k / y_k) − t_k + y_k]          (ou
 a batch of N samples   E = (1/N) Σ_s E_s""",
         "The error of one sample compares the outputs y_k with the targets t_k. The two "
         "cross-entropies are computed from u_k (log-sum-exp, and log(1 + e^(−|u|))) so that "
-        "no log of a rounded-to-zero y is taken; so is the Poisson loss, from log y_k = u_k. A batch's E is the mean of its samples' errors.",
+        "no log of a rounded-to-zero y is taken; so is the Poisson loss, from log y_k = u_k. "
+        "A batch's E is the mean of its samples' errors.",
         ("losses.loss_forward", "passes.loss_sum"),
     ),
     Step(
-        "output-gradients", "Output layer: weight and bias gradients",
+        "output-gradients",
+        "Output layer: weight and bias gradients",
         """\
 ∂w_jk = (∂E/∂u_k)(∂u_k/∂w_jk)         ∂u_k/∂w_jk = y_j   (u_k = Σ_j y_j w_jk + b_k)
 δ_k   = ∂E/∂u_k = (∂E/∂y_k)(∂y_k/∂u_k)
@@ -85,11 +96,11 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         "over the batch (`scale` = 1/N): ∂w_jk = (1/N) Σ_s y_sj δ_sk. Training runs "
         "`dense_backward_dw_tiles`: for each sample s, `∂w_i,j… += y_si · δ_s,j…` for a tile of 6 "
         "neurons i and 2 vectors of neurons j.",
-        ("losses.output_delta", "dense.dense_backward_dw", "dense.dense_backward_dw_tiles",
-         "dense.dense_backward_db"),
+        ("losses.output_delta", "dense.dense_backward_dw", "dense.dense_backward_dw_tiles", "dense.dense_backward_db"),
     ),
     Step(
-        "output-input-gradient", "Output layer: gradient of its input",
+        "output-input-gradient",
+        "Output layer: gradient of its input",
         """\
 ∂y_j = ∂E/∂y_j = Σ_{r=1..n} (∂E/∂u_r)(∂u_r/∂y_j)      ∂u_r/∂y_j = w_jr
 ∂y_j = Σ_{r=1..n} δ_r w_jr""",
@@ -101,7 +112,8 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         ("dense.dense_backward_dy", "dense.dense_backward_dy_tiles"),
     ),
     Step(
-        "hidden-gradients", "Hidden layer: weight and bias gradients",
+        "hidden-gradients",
+        "Hidden layer: weight and bias gradients",
         """\
 δ_j   = ∂E/∂u_j = ∂y_j (∂y_j/∂u_j)    (∂y_j from the layer above; activation derivative)
 ∂w_ij = y_i δ_j                       (∂u_j/∂w_ij = y_i, as for the output layer)
@@ -113,11 +125,16 @@ SiLU       ∂y/∂u = σ(u) (1 + u (1 − σ(u)))""",
         "activation, written with y where that is simpler (sigmoid y (1 − y), tanh 1 − y²), with "
         "u for ReLU, GELU and SiLU. "
         "Then the same dense kernels as for the output layer give ∂w_ij and ∂b_j.",
-        ("activations.activation_backward", "activations.derivative_block", "dense.dense_backward_dw",
-         "dense.dense_backward_db"),
+        (
+            "activations.activation_backward",
+            "activations.derivative_block",
+            "dense.dense_backward_dw",
+            "dense.dense_backward_db",
+        ),
     ),
     Step(
-        "deeper-layers", "Deeper networks: walking backwards",
+        "deeper-layers",
+        "Deeper networks: walking backwards",
         """\
 ∂y_i = Σ_{q=1..m} δ_q w_iq
 then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer below, and so on to the input""",
@@ -127,7 +144,8 @@ then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer belo
         ("passes.backward_pass", "dense.dense_backward_dy"),
     ),
     Step(
-        "dropout", "Dropout (training only)",
+        "dropout",
+        "Dropout (training only)",
         """\
 m_j ∈ {0, 1}, m_j = 1 with probability 1 − p        M_j = m_j / (1 − p)
 forward    y_j ← M_j y_j                 (inverted: E[M_j y_j] = y_j, so predict uses y_j as it is)
@@ -144,7 +162,8 @@ backward   ∂y_j ← M_j ∂y_j,  δ_j = ∂y_j f'(u_j) = M_j (∂y'_j f'(u_j))
         ("epoch.draw_masks", "epoch.draw_mask", "dropout.*", "passes.forward_layers"),
     ),
     Step(
-        "update", "Gradient descent: the update",
+        "update",
+        "Gradient descent: the update",
         """\
 w ← w − η ∂E/∂w
 b ← b − η ∂E/∂b
@@ -166,7 +185,8 @@ cosine  η_e = η₀ (e + 1) / W for the W warm-up epochs, then ½ η₀ (1 + co
         ("optim.*",),
     ),
     Step(
-        "epoch", "One epoch of mini-batch training",
+        "epoch",
+        "One epoch of mini-batch training",
         """\
 shuffle the samples
 for each mini-batch of B samples:
@@ -217,8 +237,9 @@ def step_kernels(step):
         else:
             kernel = getattr(module, name, None)
             if kernel is None or not hasattr(kernel, "py_func"):
-                raise LookupError(f"step {step.name!r} names {ref!r}, which is not a compiled "
-                                  f"function of nbmlp.kernels.{module_name}")
+                raise LookupError(
+                    f"step {step.name!r} names {ref!r}, which is not a compiled function of nbmlp.kernels.{module_name}"
+                )
             found.append(kernel)
     return found
 
@@ -246,15 +267,19 @@ def kernel_source(kernel):
     """The function's source without its decorator and docstring: the ``def`` line and the loops."""
     node, _, lines, _ = _def_node(kernel.py_func)
     body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         doc_start, doc_end = body[0].lineno, body[0].end_lineno
     else:
         doc_start = doc_end = None
     text = textwrap.dedent("".join(lines)).splitlines()
     keep = []
     for number, line in enumerate(text, start=1):
-        if number < node.lineno:          # decorators
+        if number < node.lineno:  # decorators
             continue
         if doc_start is not None and doc_start <= number <= doc_end:
             continue

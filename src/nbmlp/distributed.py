@@ -24,6 +24,7 @@ that raises (``KeyboardInterrupt`` too) makes every rank raise. Any other except
 rank during training calls ``MPI.Abort``, and so does Ctrl-C; launch scripts with
 ``mpiexec -n R python -m mpi4py script.py`` so that an exception anywhere else ends the job too.
 """
+
 import os
 import signal
 import sys
@@ -123,8 +124,7 @@ def _agreed(comm, fn):
 def _same(comm, value, what):
     values = comm.allgather(value)
     if any(v != values[0] for v in values):
-        raise ValueError(f"the ranks disagree on {what}: "
-                         + "; ".join(f"rank {r}: {v}" for r, v in enumerate(values)))
+        raise ValueError(f"the ranks disagree on {what}: " + "; ".join(f"rank {r}: {v}" for r, v in enumerate(values)))
 
 
 def _fit(est, X, y, comm, sample_weight, incremental, classes):
@@ -165,8 +165,10 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
                 if classes is None and not type_of_target(y).startswith("multilabel"):
                     raise ValueError("classes must be passed on the first call to partial_fit_mpi")
             elif classes is not None and not np.array_equal(np.unique(classes), est.classes_):
-                raise ValueError(f"classes={classes!r} is not the same as on the first call to "
-                                 f"partial_fit_mpi (classes_ = {est.classes_.tolist()})")
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to "
+                    f"partial_fit_mpi (classes_ = {est.classes_.tolist()})"
+                )
         params = {k: v for k, v in est.get_params(deep=False).items() if k not in ("callbacks", "verbose")}
         if not (params["random_state"] is None or isinstance(params["random_state"], (int, np.integer))):
             params["random_state"] = "instance"
@@ -203,10 +205,10 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
                 est.class_weight = class_weight
             plan = est._check_fit(X, y, sample_weight, incremental, lb_classes)
             if any(check_dropout(est.dropout, len(plan.units) - 2)):
-                raise ValueError("dropout: not supported by distributed training (the sharded step has no "
-                                 "masks); use dropout=0")
-            return replace(plan, X=_as_dtype(plan.X, plan.dtype, "X_shard"),
-                           T=_as_dtype(plan.T, plan.dtype, "y_shard"))
+                raise ValueError(
+                    "dropout: not supported by distributed training (the sharded step has no masks); use dropout=0"
+                )
+            return replace(plan, X=_as_dtype(plan.X, plan.dtype, "X_shard"), T=_as_dtype(plan.T, plan.dtype, "y_shard"))
         finally:
             if class_weight is not None:
                 est.class_weight = saved
@@ -252,8 +254,7 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     N = len(g_train)
     if not early_stopping:
         X_val = y_val = T_val = None
-    plan = replace(plan, X=Xt, T=Tt, c=cs, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val,
-                   T_val=T_val)
+    plan = replace(plan, X=Xt, T=Tt, c=cs, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val, T_val=T_val)
     return plan, pos, N
 
 
@@ -278,8 +279,9 @@ def _train(est, comm, MPI, plan, pos, N):
         opt["a"], opt["b"] = _aligned(opt["a"]), _aligned(opt["b"])
         for array in (net.params, opt["a"], opt["b"], opt["step"], est._shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
-        step = ShardedStep(comm, MPI, net, plan.X, plan.T, plan.c, pos, N, est._batch_size(N), opt,
-                           est._shuffle_rng, est.shuffle)
+        step = ShardedStep(
+            comm, MPI, net, plan.X, plan.T, plan.c, pos, N, est._batch_size(N), opt, est._shuffle_rng, est.shuffle
+        )
         validate = _validate(comm, est, net, plan) if plan.early_stopping else None
         # every rank runs the agreed callback (one collective per epoch), with or without callbacks
         # of its own, so that the ranks make the same collective calls whatever their callbacks
@@ -335,11 +337,25 @@ class ShardedStep:
         total = 0.0
         for start in range(0, N, batch):
             nb = min(batch, N - start)
-            shard_gradient_sums(buf, self.grads, self.idx, net.params, self.work, self.data, self.pos, self.perm,
-                                start, nb, net.layout, net._loss_code, batch)
+            shard_gradient_sums(
+                buf,
+                self.grads,
+                self.idx,
+                net.params,
+                self.work,
+                self.data,
+                self.pos,
+                self.perm,
+                start,
+                nb,
+                net.layout,
+                net._loss_code,
+                batch,
+            )
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
-            total = shard_update(net.params, self.grads, buf, self.state, net.layout, self.code, hyper, nb,
-                                 self.weighted, total)
+            total = shard_update(
+                net.params, self.grads, buf, self.state, net.layout, self.code, hyper, nb, self.weighted, total
+            )
         return total
 
 
@@ -365,7 +381,7 @@ def _validate(comm, est, net, plan):
         sums = comm.allreduce(np.concatenate([[loss_sum, count, n], np.sum(y, axis=0)]))
         mean = sums[3:] / sums[2]
         num_den = comm.allreduce(np.concatenate([np.sum((y - Y) ** 2, axis=0), np.sum((y - mean) ** 2, axis=0)]))
-        num, den = num_den[:y.shape[1]], num_den[y.shape[1]:]
+        num, den = num_den[: y.shape[1]], num_den[y.shape[1] :]
         scores = np.where(den != 0, 1 - num / np.where(den != 0, den, 1), np.where(num != 0, 0.0, 1.0))
         return float(np.average(scores)), float(sums[0] / sums[1])
 
@@ -381,7 +397,7 @@ def _aligned(a, alignment=64):
     """
     raw = np.empty(a.nbytes + alignment, dtype=np.uint8)
     start = (-raw.ctypes.data) % alignment
-    out = raw[start:start + a.nbytes].view(a.dtype)
+    out = raw[start : start + a.nbytes].view(a.dtype)
     out[...] = a
     return out
 
@@ -398,6 +414,7 @@ def _agreed_callback(comm, callbacks):
     rank (``KeyboardInterrupt`` included), that rank re-raises its exception and every other rank
     raises ``CallbackError`` naming it, so no rank is left waiting.
     """
+
     def callback(estimator, record):
         error, stop = None, False
         try:
@@ -413,6 +430,7 @@ def _agreed_callback(comm, callbacks):
             error._nbmlp_every_rank = True  # raised on every rank: no MPI.Abort needed
             raise error
         return any(vote for vote, _ in votes)
+
     return callback
 
 

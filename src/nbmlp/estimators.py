@@ -21,6 +21,7 @@ binary ones). ``dtype=None`` (the default) follows scikit-learn's rule: float32 
 predicts in float32, any other input in float64; ``dtype="float32"`` asks for float32 whatever
 the input (faster, see the README).
 """
+
 import numbers
 import warnings
 import weakref
@@ -44,8 +45,19 @@ from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
 from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)
-from .training import (Adaptive, Constant, Cosine, DenseStep, Hyper, InvScaling, NoImprovement, SparseStep, Trainer,
-                       optimizer_arrays, validation_loss_sum)
+from .training import (
+    Adaptive,
+    Constant,
+    Cosine,
+    DenseStep,
+    Hyper,
+    InvScaling,
+    NoImprovement,
+    SparseStep,
+    Trainer,
+    optimizer_arrays,
+    validation_loss_sum,
+)
 from .training import upper_work as _upper_work
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
@@ -53,8 +65,16 @@ try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]"
 except ImportError:  # pragma: no cover - exercised only without tqdm
     tqdm = None
 
-HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-          "leaky_relu": "leaky_relu", "gelu": "gelu", "gelu_tanh": "gelu_tanh", "silu": "silu"}
+HIDDEN = {
+    "identity": "identity",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "gelu": "gelu",
+    "gelu_tanh": "gelu_tanh",
+    "silu": "silu",
+}
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 SOLVERS = ("sgd", "adam", "adamw", "lbfgs")
 # scikit-learn's names of the output activations
@@ -70,20 +90,21 @@ class FitPlan:
     """What a checked fit trains on, and how: ``_check_fit`` fills the data and the network's
     shape, ``_check_fit_input`` the split and the conversions (``distributed``: its own split).
     """
-    X: object                     # inputs (N, l): an array, or a sparse matrix; of ``dtype`` once split
-    y: object                     # the validated targets, as given (labels for a classifier)
-    T: object                     # encoded targets (N, n): one-hot, label indicators, or values
-    c: object                     # sample weights c_s (N,), float64, or None
-    lb: object                    # the classifier's LabelBinarizer, or None
-    units: list                   # neurons per layer, input first
-    acts: list                    # hidden activations (``MLP``'s names)
-    dtype: type                   # np.float32 or np.float64
+
+    X: object  # inputs (N, l): an array, or a sparse matrix; of ``dtype`` once split
+    y: object  # the validated targets, as given (labels for a classifier)
+    T: object  # encoded targets (N, n): one-hot, label indicators, or values
+    c: object  # sample weights c_s (N,), float64, or None
+    lb: object  # the classifier's LabelBinarizer, or None
+    units: list  # neurons per layer, input first
+    acts: list  # hidden activations (``MLP``'s names)
+    dtype: type  # np.float32 or np.float64
     callbacks: list = field(default_factory=list)
-    first_pass: bool = True       # a new network (not a warm start, not partial_fit continuing)
-    incremental: bool = False     # partial_fit: one epoch
-    rs: object = None             # the RandomState of random_state (initial weights, split, shuffle seed)
+    first_pass: bool = True  # a new network (not a warm start, not partial_fit continuing)
+    incremental: bool = False  # partial_fit: one epoch
+    rs: object = None  # the RandomState of random_state (initial weights, split, shuffle seed)
     early_stopping: bool = False
-    X_val: object = None          # the validation set (early stopping)
+    X_val: object = None  # the validation set (early stopping)
     y_val: object = None
     T_val: object = None
 
@@ -91,21 +112,48 @@ class FitPlan:
 def _stochastic(est):
     """``partial_fit`` exists for the stochastic solvers only, as in scikit-learn."""
     if est.solver not in ("sgd", "adam", "adamw"):
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not "
-                             "stochastic.")
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic."
+        )
     return True
 
 
 class _BaseMLP(BaseEstimator):
     """Shared parameters, training loop and persistence of the two estimators."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, dtype=None, callbacks=None, weight_decay=0.01, max_grad_norm=None,
-                 warmup_epochs=0, dropout=0.0):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+        callbacks=None,
+        weight_decay=0.01,
+        max_grad_norm=None,
+        warmup_epochs=0,
+        dropout=0.0,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -200,8 +248,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_, self.intercepts_ = weights, biases
 
     def _init_network(self, units, acts, dtype, rs):
-        net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core,
-                  dtype=dtype, seed=0)
+        net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core, dtype=dtype, seed=0)
         weights, biases = net._views(net.params)
         for L, (w, b) in enumerate(zip(weights, biases)):
             fan_in, fan_out = w.shape
@@ -232,9 +279,14 @@ class _BaseMLP(BaseEstimator):
         one-row prediction). Anything else, including a non-finite value, goes through
         ``validate_data``, which gives scikit-learn's warnings and errors.
         """
-        if (type(X) is np.ndarray and X.ndim == 2 and (X.dtype == np.float64 or X.dtype == np.float32)
-                and X.shape[0] > 0 and X.shape[1] == getattr(self, "n_features_in_", None)
-                and not hasattr(self, "feature_names_in_")):
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and (X.dtype == np.float64 or X.dtype == np.float32)
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", None)
+            and not hasattr(self, "feature_names_in_")
+        ):
             with np.errstate(over="ignore"):
                 Xc = np.ascontiguousarray(X, dtype=dtype)
             if np.isfinite(Xc).all():
@@ -255,8 +307,13 @@ class _BaseMLP(BaseEstimator):
         """
         arrays = (*self.coefs_, *self.intercepts_)
         entry = _PREDICTING.get(self)
-        if (entry is None or len(entry[0]) != len(arrays) or any(a is not b for a, b in zip(entry[0], arrays))
-                or entry[1] != self._activations_ or entry[2] != self.out_activation_):
+        if (
+            entry is None
+            or len(entry[0]) != len(arrays)
+            or any(a is not b for a, b in zip(entry[0], arrays))
+            or entry[1] != self._activations_
+            or entry[2] != self.out_activation_
+        ):
             net = self._network(self.coefs_[0].dtype.type)
             shared = _flat_base(arrays, net)
             # the cache holds no copy of the weights: the shared buffer, or nothing
@@ -277,7 +334,7 @@ class _BaseMLP(BaseEstimator):
         if isinstance(self.batch_size, str):
             return min(200, n)
         if self.batch_size > n:
-            warnings.warn("Got `batch_size` larger than sample size. It is going to be clipped")
+            warnings.warn("Got `batch_size` larger than sample size. It is going to be clipped", stacklevel=2)
         return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
@@ -312,8 +369,7 @@ class _BaseMLP(BaseEstimator):
         if sparse.issparse(X) and any(check_dropout(self.dropout, len(plan.units) - 2)):
             raise ValueError(f"dropout={self.dropout!r} is not available with sparse input X (use dropout=0.0)")
         T = _as_dtype(T, plan.dtype, "y")
-        return replace(plan, X=X, T=T, c=c, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val,
-                       T_val=T_val)
+        return replace(plan, X=X, T=T, c=c, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val, T_val=T_val)
 
     def _check_fit(self, X, y, sample_weight, incremental, classes):
         """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
@@ -329,12 +385,21 @@ class _BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if callable(getattr(y, "isna", None)) and np.asarray(y.isna()).any():  # pandas NA (pd.NA, NaN, None)
             raise ValueError("Input y contains missing values (NA)")
-        X, y = validate_data(self, X, y, reset=first_pass, multi_output=True, dtype=(np.float64, np.float32),
-                             accept_sparse=["csr", "csc"],
-                             y_numeric=not is_classifier(self))
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first_pass,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            accept_sparse=["csr", "csc"],
+            y_numeric=not is_classifier(self),
+        )
         if not first_pass and X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if dtype is None:  # scikit-learn's rule: float32 stays float32, anything else is float64
@@ -353,10 +418,23 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("dtype cannot change between warm-started fits")
         units = [X.shape[1]] + sizes + [T.shape[1]]
         if not first_pass and [w.shape[0] for w in self.coefs_] + [self.coefs_[-1].shape[1]] != units:
-            raise ValueError(f"the network's layers {units} differ from the fitted ones; "
-                             "hidden_layer_sizes and the targets cannot change between warm-started fits")
-        return FitPlan(X=X, y=y, T=T, c=c, lb=lb, units=units, acts=acts, dtype=dtype, callbacks=callbacks,
-                       first_pass=first_pass, incremental=incremental)
+            raise ValueError(
+                f"the network's layers {units} differ from the fitted ones; "
+                "hidden_layer_sizes and the targets cannot change between warm-started fits"
+            )
+        return FitPlan(
+            X=X,
+            y=y,
+            T=T,
+            c=c,
+            lb=lb,
+            units=units,
+            acts=acts,
+            dtype=dtype,
+            callbacks=callbacks,
+            first_pass=first_pass,
+            incremental=incremental,
+        )
 
     def _fit_checked(self, plan):
         """Train on checked input (a ``FitPlan``); from here on the estimator changes."""
@@ -402,19 +480,28 @@ class _BaseMLP(BaseEstimator):
             code = NESTEROV if self.nesterovs_momentum else MOMENTUM
         a = np.zeros(P if code != SGD else 0, dtype=dtype)
         b = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
-        self._optimizer_state = {"code": code, "a": a, "b": b, "step": np.zeros(1, np.int64),
-                                 "learning_rate": float(self.learning_rate_init)}
+        self._optimizer_state = {
+            "code": code,
+            "a": a,
+            "b": b,
+            "step": np.zeros(1, np.int64),
+            "learning_rate": float(self.learning_rate_init),
+        }
 
     def _split(self, X, y, T, c, rs, lb):
         stratify = y if lb is not None and lb.y_type_ != "multilabel-indicator" else None
-        idx_train, idx_val = train_test_split(np.arange(X.shape[0]), random_state=rs,
-                                              test_size=self.validation_fraction, stratify=stratify)
+        idx_train, idx_val = train_test_split(
+            np.arange(X.shape[0]), random_state=rs, test_size=self.validation_fraction, stratify=stratify
+        )
         if len(idx_train) == 0 or len(idx_val) == 0:
-            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no "
-                             f"validation sample out of {X.shape[0]}")
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training or no "
+                f"validation sample out of {X.shape[0]}"
+            )
         if len(idx_val) < 2:  # as scikit-learn: one sample gives no R² and a meaningless score
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                             "or the size of your dataset.")
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
         cw = None if c is None else c[idx_train]
         return X[idx_train], T[idx_train], cw, X[idx_val], y[idx_val], T[idx_val]
 
@@ -448,7 +535,7 @@ class _BaseMLP(BaseEstimator):
 
         N, l, dtype = X.shape[0], X.shape[1], net.dtype
         work = net._work(N, with_backward=True)
-        work[0][:N * l] = X.ravel()  # block 0 of Y: the inputs, read by every evaluation
+        work[0][: N * l] = X.ravel()  # block 0 of Y: the inputs, read by every evaluation
         grads = np.empty_like(net.params)
         weighted = c is not None and not np.all(c == 1)
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
@@ -458,8 +545,9 @@ class _BaseMLP(BaseEstimator):
         def loss_and_gradient(theta):
             net.params[...] = theta
             with training_threads(net.layers, N, N):  # one evaluation: a step of N samples
-                loss = full_loss_gradient(net.params, grads, work, T, cs, net.layout, net._loss_code, alpha,
-                                          float(kappa))
+                loss = full_loss_gradient(
+                    net.params, grads, work, T, cs, net.layout, net._loss_code, alpha, float(kappa)
+                )
             return loss, grads.astype(np.float64)
 
         def record(intermediate_result):
@@ -467,18 +555,24 @@ class _BaseMLP(BaseEstimator):
 
         try:
             result = scipy.optimize.minimize(
-                loss_and_gradient, start.astype(np.float64), method="L-BFGS-B", jac=True, callback=record,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+                loss_and_gradient,
+                start.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=record,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            )
         except BaseException:  # Ctrl-C or an error inside scipy: the weights the fit started from
             net.params[...] = start
             self._set_weights(net)
             raise
-        if not (np.isfinite(result.fun) and np.isfinite(result.x).all()
-                and np.isfinite(result.x.astype(dtype)).all()):
+        if not (np.isfinite(result.fun) and np.isfinite(result.x).all() and np.isfinite(result.x.astype(dtype)).all()):
             net.params[...] = start
             self._set_weights(net)
-            raise DivergenceError(f"L-BFGS produced a non-finite loss or weights (loss {result.fun}); the "
-                                  "starting weights were kept. The input data may need scaling.")
+            raise DivergenceError(
+                f"L-BFGS produced a non-finite loss or weights (loss {result.fun}); the "
+                "starting weights were kept. The input data may need scaling."
+            )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         net.params[...] = result.x
@@ -488,8 +582,16 @@ class _BaseMLP(BaseEstimator):
         """The optimizer's constants (``training.Hyper``); the rate comes from the schedule."""
         kappa = 1.0 / self.n_outputs_ if self._loss_core == "squared_error" else 1.0
         clip = 0.0 if self.max_grad_norm is None else self.max_grad_norm
-        return Hyper(alpha=self.alpha, mu=self.momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
-                     kappa=kappa, weight_decay=self.weight_decay, max_norm=clip)
+        return Hyper(
+            alpha=self.alpha,
+            mu=self.momentum,
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            eps=self.epsilon,
+            kappa=kappa,
+            weight_decay=self.weight_decay,
+            max_norm=clip,
+        )
 
     def _hyper(self, dtype):
         """The ``hyper`` tuple of ``train_epoch_opt`` for the current learning rate."""
@@ -517,19 +619,35 @@ class _BaseMLP(BaseEstimator):
         """
         state, N, incremental = self._optimizer_state, step.n_samples, plan.incremental
         if validate is not None:
-            stopping = NoImprovement(self.tol, self.n_iter_no_change, True, self.best_validation_score_,
-                                     self._no_improvement_count)
+            stopping = NoImprovement(
+                self.tol, self.n_iter_no_change, True, self.best_validation_score_, self._no_improvement_count
+            )
         else:  # best_loss_ is None after a fit with early stopping (partial_fit or warm start without it)
-            stopping = NoImprovement(self.tol, self.n_iter_no_change, False,
-                                     np.inf if self.best_loss_ is None else self.best_loss_, self._no_improvement_count)
+            stopping = NoImprovement(
+                self.tol,
+                self.n_iter_no_change,
+                False,
+                np.inf if self.best_loss_ is None else self.best_loss_,
+                self._no_improvement_count,
+            )
         bar = None
         if self.verbose and tqdm is not None:
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
         live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
-        trainer = Trainer(step, N, live, state, self._hyper_constants, net.dtype, schedule=self._schedule(),
-                          stopping=stopping, validate=validate, say=lambda msg: self._say(bar, msg),
-                          hint=f"Try a smaller learning_rate_init (now {self.learning_rate_init}).")
+        trainer = Trainer(
+            step,
+            N,
+            live,
+            state,
+            self._hyper_constants,
+            net.dtype,
+            schedule=self._schedule(),
+            stopping=stopping,
+            validate=validate,
+            say=lambda msg: self._say(bar, msg),
+            hint=f"Try a smaller learning_rate_init (now {self.learning_rate_init}).",
+        )
 
         def keep_record():
             self._no_improvement_count = stopping.count
@@ -554,14 +672,26 @@ class _BaseMLP(BaseEstimator):
 
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         try:
-            ended = trainer.run(1 if incremental else self.max_iter, first=len(self.loss_curve_) if incremental else 0,
-                                t=self.t_, on_epoch=on_epoch, catch_interrupt=catch_interrupt)
+            ended = trainer.run(
+                1 if incremental else self.max_iter,
+                first=len(self.loss_curve_) if incremental else 0,
+                t=self.t_,
+                on_epoch=on_epoch,
+                catch_interrupt=catch_interrupt,
+            )
             if ended == "interrupted":
-                warnings.warn("Training interrupted by user; "
-                              f"{trainer.kept() or 'the weights of the last finished epoch are kept'}.")
+                warnings.warn(
+                    "Training interrupted by user; "
+                    f"{trainer.kept() or 'the weights of the last finished epoch are kept'}.",
+                    stacklevel=2,
+                )
             elif ended == "max_epochs" and not incremental:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                              "the optimization hasn't converged yet.", ConvergenceWarning)
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
         finally:
             if bar is not None:
                 bar.close()
@@ -612,8 +742,11 @@ class _BaseMLP(BaseEstimator):
         net.summary(file=out, title=type(self).__name__)
         extra = f", weight_decay={self.weight_decay}" if self.solver == "adamw" else ""
         clip = f", max_grad_norm={self.max_grad_norm}" if self.max_grad_norm is not None else ""
-        print(f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
-              f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})", file=out)
+        print(
+            f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
+            f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})",
+            file=out,
+        )
 
     def to_onnx(self, path=None):
         """The fitted network's forward pass as an ONNX model (float32; ``pip install
@@ -622,6 +755,7 @@ class _BaseMLP(BaseEstimator):
         predicted values for the regressor. Returns the ``onnx.ModelProto``."""
         check_is_fitted(self, "coefs_")
         from .onnx_export import to_onnx
+
         return to_onnx(self._network(self.coefs_[0].dtype.type), path, name=type(self).__name__)
 
     # -- persistence -----------------------------------------------------------------------
@@ -666,8 +800,11 @@ class _BaseMLP(BaseEstimator):
 def _csr_arrays(X, dtype):
     """``(indptr, indices, data)`` of a sparse matrix as CSR, int64 indices, data of ``dtype``."""
     X = X.tocsr()
-    return (np.ascontiguousarray(X.indptr, dtype=np.int64), np.ascontiguousarray(X.indices, dtype=np.int64),
-            np.ascontiguousarray(X.data, dtype=dtype))
+    return (
+        np.ascontiguousarray(X.indptr, dtype=np.int64),
+        np.ascontiguousarray(X.indices, dtype=np.int64),
+        np.ascontiguousarray(X.data, dtype=dtype),
+    )
 
 
 def _net_forward(net, X, params=None):
@@ -684,6 +821,7 @@ def _net_forward(net, X, params=None):
     from ._threads import use_chosen
     from .kernels.sparse import sparse_forward_pass, upper_layout
     from .network import PREDICT_CHUNK
+
     csr = _csr_arrays(X, net.dtype)
     N, n_out = X.shape[0], net.layers[-1]
     cap = max(1, min(N, PREDICT_CHUNK))
@@ -695,7 +833,7 @@ def _net_forward(net, X, params=None):
             nb = min(cap, N - start)
             rows = np.arange(start, start + nb, dtype=np.int64)
             sparse_forward_pass(Y, U, params, net.layout, up, csr, rows, cap, nb)
-            out[start:start + nb] = Y[start_out:start_out + nb * n_out].reshape(nb, n_out)
+            out[start : start + nb] = Y[start_out : start_out + nb * n_out].reshape(nb, n_out)
     return out
 
 
@@ -703,13 +841,23 @@ def _flat_base(arrays, net):
     """The flat buffer that ``arrays`` (``coefs_`` then ``intercepts_``) are views into, exactly
     where ``net._views`` puts each layer's weights and biases, or None."""
     base = arrays[0].base
-    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == net.dtype
-            and base.size == net.n_params and base.flags.c_contiguous):
+    if not (
+        isinstance(base, np.ndarray)
+        and base.ndim == 1
+        and base.dtype == net.dtype
+        and base.size == net.n_params
+        and base.flags.c_contiguous
+    ):
         return None
     weights, biases = net._views(base)
     for a, v in zip(arrays, (*weights, *biases)):
-        if not (a.base is base and a.dtype == v.dtype and a.shape == v.shape and a.strides == v.strides
-                and a.__array_interface__["data"][0] == v.__array_interface__["data"][0]):
+        if not (
+            a.base is base
+            and a.dtype == v.dtype
+            and a.shape == v.shape
+            and a.strides == v.strides
+            and a.__array_interface__["data"][0] == v.__array_interface__["data"][0]
+        ):
             return None
     return base
 
@@ -732,7 +880,6 @@ def _as_dtype(a, dtype, name):
     if not np.isfinite(out).all():
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
     return out
-
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -795,26 +942,77 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``nbmlp.DivergenceError`` and keeps the weights from before it.
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, class_weight=None, dtype=None, callbacks=None, weight_decay=0.01,
-                 max_grad_norm=None, warmup_epochs=0, dropout=0.0):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-                         verbose=verbose, warm_start=warm_start, momentum=momentum,
-                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-                         callbacks=callbacks, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
-                         warmup_epochs=warmup_epochs, dropout=dropout)
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+        dtype=None,
+        callbacks=None,
+        weight_decay=0.01,
+        max_grad_norm=None,
+        warmup_epochs=0,
+        dropout=0.0,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+            callbacks=callbacks,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
+            warmup_epochs=warmup_epochs,
+            dropout=dropout,
+        )
         self.class_weight = class_weight
 
-    _parameter_rules = {**_BaseMLP._parameter_rules,
-                        "class_weight": [None, dict, P.Options("balanced", text="a dict, 'balanced' or None")]}
+    _parameter_rules = {
+        **_BaseMLP._parameter_rules,
+        "class_weight": [None, dict, P.Options("balanced", text="a dict, 'balanced' or None")],
+    }
 
     @property
     def _out_activation_core(self):
@@ -844,13 +1042,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             else:
                 unseen = np.setdiff1d(np.unique(y), self.classes_)
                 if not incremental and not np.array_equal(np.unique(y), self.classes_):
-                    raise ValueError("warm_start can only be used where `y` has the same classes as in the "
-                                     f"previous call to fit. Previously got {self.classes_.tolist()}, `y` has "
-                                     f"{np.unique(y).tolist()}")
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_.tolist()}, `y` has "
+                        f"{np.unique(y).tolist()}"
+                    )
                 if len(unseen):
                     what = "partial_fit" if incremental else "warm_start"
-                    raise ValueError(f"y: {what} got labels {unseen.tolist()} that are not in "
-                                     f"classes_ = {self.classes_.tolist()}")
+                    raise ValueError(
+                        f"y: {what} got labels {unseen.tolist()} that are not in classes_ = {self.classes_.tolist()}"
+                    )
         if self.class_weight is not None and new_lb.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets")
         T = new_lb.transform(y).astype(dtype)
@@ -887,8 +1088,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if classes is None and not type_of_target(y).startswith("multilabel"):
                 raise ValueError("classes must be passed on the first call to partial_fit")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit "
-                             f"(classes_ = {self.classes_.tolist()})")
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to partial_fit "
+                f"(classes_ = {self.classes_.tolist()})"
+            )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X):
@@ -950,26 +1153,77 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss_core(self):
         return "poisson" if self.loss == "poisson" else "squared_error"
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
-                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000, dtype=None, callbacks=None, weight_decay=0.01, max_grad_norm=None,
-                 warmup_epochs=0, dropout=0.0):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-                         verbose=verbose, warm_start=warm_start, momentum=momentum,
-                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, dtype=dtype,
-                         callbacks=callbacks, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
-                         warmup_epochs=warmup_epochs, dropout=dropout)
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+        callbacks=None,
+        weight_decay=0.01,
+        max_grad_norm=None,
+        warmup_epochs=0,
+        dropout=0.0,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+            callbacks=callbacks,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
+            warmup_epochs=warmup_epochs,
+            dropout=dropout,
+        )
         self.loss = loss
 
-    _parameter_rules = {**_BaseMLP._parameter_rules,
-                        "loss": [P.Options("squared_error", "poisson", text="'squared_error' or 'poisson'")]}
+    _parameter_rules = {
+        **_BaseMLP._parameter_rules,
+        "loss": [P.Options("squared_error", "poisson", text="'squared_error' or 'poisson'")],
+    }
 
     def _targets(self, y, first_pass, incremental, classes, dtype):
         y = np.asarray(y)

@@ -3,18 +3,28 @@
 This module checks inputs, allocates every buffer and calls the compiled kernels; the kernels
 (``nbmlp.kernels``) only compute.
 """
+
 import numpy as np
 
 from . import _validation as V
 from ._threads import use_chosen
 from .kernels import activations, losses
 from .kernels.optim import SGD
-from .training import DenseStep, DivergenceError, Hyper, Trainer
-from .kernels.passes import A_IN, ACT, LAYOUT_COLUMNS, N_IN, N_OUT, W_OFF, backward_pass, forward_pass, loss_sum, pack_size
+from .kernels.passes import (
+    LAYOUT_COLUMNS,
+    N_IN,
+    N_OUT,
+    W_OFF,
+    backward_pass,
+    forward_pass,
+    loss_sum,
+    pack_size,
+)
+from .training import DenseStep, DivergenceError, Hyper, Trainer  # noqa: F401 (DivergenceError re-exported)
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
-# GELU and SiLU are for hidden layers (their derivative needs u: ``losses.output_delta`` has none)
+# GELU and SiLU are for hidden layers only
 OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "exp")
 HE_INIT = ("relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
 LOSSES = tuple(losses.CODES)
@@ -70,8 +80,7 @@ class MLP:
         ``biases[L][j] = b_j`` of layer L+1.
     """
 
-    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None,
-                 dropout=0.0):
+    def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None, dropout=0.0):
         try:
             sizes = [int(n) for n in layers]
         except (TypeError, ValueError):
@@ -99,8 +108,9 @@ class MLP:
         if loss == "cross_entropy" and output != "softmax":
             raise ValueError(f"loss: 'cross_entropy' needs output='softmax', got output={output!r}")
         if (output == "exp") != (loss == "poisson"):
-            raise ValueError(f"loss: an 'exp' output goes with loss='poisson' and only with it, got "
-                             f"output={output!r}, loss={loss!r}")
+            raise ValueError(
+                f"loss: an 'exp' output goes with loss='poisson' and only with it, got output={output!r}, loss={loss!r}"
+            )
         if loss == "binary_cross_entropy" and output != "sigmoid":
             raise ValueError(f"loss: 'binary_cross_entropy' needs output='sigmoid', got output={output!r}")
         if seed is not None:
@@ -138,8 +148,8 @@ class MLP:
         w, b = [], []
         for L in range(len(self.layout)):
             off, l, m = (int(v) for v in self.layout[L, [W_OFF, N_IN, N_OUT]])
-            w.append(flat[off:off + l * m].reshape(l, m))
-            b.append(flat[off + l * m:off + l * m + m])
+            w.append(flat[off : off + l * m].reshape(l, m))
+            b.append(flat[off + l * m : off + l * m + m])
         return w, b
 
     @property
@@ -208,8 +218,14 @@ class MLP:
         Y, U = np.empty(size + pack_size(self.layers, cap, self.dtype), self.dtype), np.empty(size, self.dtype)
         if not with_backward:
             return Y, U
-        return (Y, U, np.empty(size, self.dtype), np.empty(size, self.dtype),
-                np.empty(cap * self.layers[-1], self.dtype), np.empty(cap, self.dtype))
+        return (
+            Y,
+            U,
+            np.empty(size, self.dtype),
+            np.empty(size, self.dtype),
+            np.empty(cap * self.layers[-1], self.dtype),
+            np.empty(cap, self.dtype),
+        )
 
     def _dropout(self, cap):
         """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""
@@ -222,7 +238,7 @@ class MLP:
 
     def _output_block(self, Y, cap, nb):
         start = cap * (sum(self.layers) - self.layers[-1])
-        return Y[start:start + nb * self.layers[-1]].reshape(nb, self.layers[-1])
+        return Y[start : start + nb * self.layers[-1]].reshape(nb, self.layers[-1])
 
     # -- public computations ---------------------------------------------------------------
     def forward(self, X):
@@ -240,9 +256,9 @@ class MLP:
         with use_chosen():
             for start in range(0, N, cap):
                 nb = min(cap, N - start)
-                Y[:nb * self.layers[0]] = X[start:start + nb].ravel()
+                Y[: nb * self.layers[0]] = X[start : start + nb].ravel()
                 forward_pass(Y, U, params, self.layout, cap, nb)
-                out[start:start + nb] = self._output_block(Y, cap, nb)
+                out[start : start + nb] = self._output_block(Y, cap, nb)
         return out
 
     def predict(self, X):
@@ -270,12 +286,13 @@ class MLP:
         N = X.shape[0]
         Y, U, D, DY, _, e = self._work(N, with_backward=True)
         grads = np.empty_like(self.params)
-        Y[:X.size] = X.ravel()
+        Y[: X.size] = X.ravel()
         with use_chosen():
             forward_pass(Y, U, self.params, self.layout, N, N)
             total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
-            backward_pass(grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N,
-                          np.empty(0, self.dtype))
+            backward_pass(
+                grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N, np.empty(0, self.dtype)
+            )
         dW, db = self._views(grads)
         return total / N, dW, db
 
@@ -289,6 +306,7 @@ class MLP:
         ``gradients`` without dropout). See ``nbmlp.trace.trace``.
         """
         from .trace import trace
+
         return trace(self, X, T)
 
     def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True, max_grad_norm=None):
@@ -338,8 +356,15 @@ class MLP:
         empty = self.params[:0]
         step = DenseStep(self, X, T, None, batch, SGD, (empty, empty, np.empty(0, np.int64)), self._rng, shuffle)
         hyper = Hyper(max_norm=0.0 if max_grad_norm is None else max_grad_norm)
-        trainer = Trainer(step, N, (self.params, self._rng), {"learning_rate": lr}, hyper, self.dtype,
-                          hint=f"Try a smaller lr (now {lr}).")
+        trainer = Trainer(
+            step,
+            N,
+            (self.params, self._rng),
+            {"learning_rate": lr},
+            hyper,
+            self.dtype,
+            hint=f"Try a smaller lr (now {lr}).",
+        )
         history = []
         trainer.run(int(epochs), on_epoch=lambda record: history.append(record["loss"]))
         return history
@@ -363,27 +388,35 @@ class MLP:
         for L, (l, m) in enumerate(zip(self.layers[:-1], self.layers[1:])):
             kind = "output" if L == len(self.layers) - 2 else f"hidden {L + 1}"
             act = self.activations[L] + (f" + dropout {drops[L]:g}" if drops[L] else "")
-            rows.append((f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act,
-                         f"{l * m + m:,}", _bytes((l * m + m) * item)))
+            rows.append(
+                (f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act, f"{l * m + m:,}", _bytes((l * m + m) * item))
+            )
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         line = "  ".join("─" * w for w in widths)
         out = [title or "MLP", line, "  ".join(h.ljust(w) for h, w in zip(rows[0], widths)), line]
-        out += ["  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
-                for r in rows[1:]]
-        out += [line, f"Input: {self.layers[0]} features   Loss: {self.loss}   dtype: {np.dtype(self.dtype).name}",
-                f"Total params: {self.n_params:,} ({_bytes(self.n_params * item)})"]
+        out += [
+            "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths))) for r in rows[1:]
+        ]
+        out += [
+            line,
+            f"Input: {self.layers[0]} features   Loss: {self.loss}   dtype: {np.dtype(self.dtype).name}",
+            f"Total params: {self.n_params:,} ({_bytes(self.n_params * item)})",
+        ]
         print("\n".join(out), file=sys.stdout if file is None else file)
 
     def to_onnx(self, path=None):
         """The forward pass as an ONNX model (float32; ``pip install "nbmlp[onnx]"``), saved to
         ``path`` when given; see ``nbmlp.onnx_export``. Returns the ``onnx.ModelProto``."""
         from .onnx_export import to_onnx
+
         return to_onnx(self, path)
 
     def __repr__(self):
         drop = f", dropout={self.dropout}" if any(self.dropout) else ""
-        return (f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
-                f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r}{drop})")
+        return (
+            f"MLP({self.layers}, activation={self.activations[:-1]}, output={self.activations[-1]!r}, "
+            f"loss={self.loss!r}, dtype={np.dtype(self.dtype).name!r}{drop})"
+        )
 
 
 def _bytes(n):

@@ -9,11 +9,19 @@ Input ``X`` (N, l), output ``y`` (N, n): what ``MLP.forward`` returns (class pro
 softmax classifier, per-output probabilities for sigmoid outputs, values for a regressor).
 Dropout is a training-time step and is not in the graph.
 """
+
 import numpy as np
 
 OPSET = 20  # Gelu is an operator from opset 20 on
-ONNX_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu", "gelu": "Gelu",
-            "gelu_tanh": "Gelu", "softmax": "Softmax"}
+ONNX_OPS = {
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "Relu",
+    "leaky_relu": "LeakyRelu",
+    "gelu": "Gelu",
+    "gelu_tanh": "Gelu",
+    "softmax": "Softmax",
+}
 
 
 def _onnx():
@@ -46,25 +54,39 @@ def to_onnx(net, path=None, name="nbmlp"):
     nodes, inits = [], []
     y = "X"
     for L, (w, b, act) in enumerate(zip(net.weights, net.biases, net.activations)):
-        inits += [numpy_helper.from_array(np.asarray(w, np.float32), f"w{L}"),
-                  numpy_helper.from_array(np.asarray(b, np.float32), f"b{L}")]
-        nodes += [helper.make_node("MatMul", [y, f"w{L}"], [f"yw{L}"], name=f"matmul{L}"),
-                  helper.make_node("Add", [f"yw{L}", f"b{L}"], [f"u{L}"], name=f"add{L}")]
+        inits += [
+            numpy_helper.from_array(np.asarray(w, np.float32), f"w{L}"),
+            numpy_helper.from_array(np.asarray(b, np.float32), f"b{L}"),
+        ]
+        nodes += [
+            helper.make_node("MatMul", [y, f"w{L}"], [f"yw{L}"], name=f"matmul{L}"),
+            helper.make_node("Add", [f"yw{L}", f"b{L}"], [f"u{L}"], name=f"add{L}"),
+        ]
         out = "y" if L == len(net.activations) - 1 else f"y{L}"
         u = f"u{L}"
         if act == "identity":
             nodes.append(helper.make_node("Identity", [u], [out], name=f"identity{L}"))
         elif act == "silu":
-            nodes += [helper.make_node("Sigmoid", [u], [f"sigmoid{L}"], name=f"sigmoid{L}"),
-                      helper.make_node("Mul", [u, f"sigmoid{L}"], [out], name=f"silu{L}")]
+            nodes += [
+                helper.make_node("Sigmoid", [u], [f"sigmoid{L}"], name=f"sigmoid{L}"),
+                helper.make_node("Mul", [u, f"sigmoid{L}"], [out], name=f"silu{L}"),
+            ]
         else:
-            attrs = {"leaky_relu": {"alpha": 0.01}, "gelu": {"approximate": "none"},
-                     "gelu_tanh": {"approximate": "tanh"}, "softmax": {"axis": 1}}.get(act, {})
+            attrs = {
+                "leaky_relu": {"alpha": 0.01},
+                "gelu": {"approximate": "none"},
+                "gelu_tanh": {"approximate": "tanh"},
+                "softmax": {"axis": 1},
+            }.get(act, {})
             nodes.append(helper.make_node(ONNX_OPS[act], [u], [out], name=f"{act}{L}", **attrs))
         y = out
     graph = helper.make_graph(
-        nodes, name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, net.layers[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, net.layers[-1]])], initializer=inits)
+        nodes,
+        name,
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, net.layers[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, net.layers[-1]])],
+        initializer=inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nbmlp")
     model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last two years
     onnx.checker.check_model(model)

@@ -6,6 +6,7 @@ so that a file from elsewhere gives a ``ValueError`` naming the member at fault,
 execution or a crash of the compiled kernels. The estimators' ``save`` method, ``nbmlp.load``
 and ``nbmlp.estimators.load`` are these functions.
 """
+
 import json
 
 import numpy as np
@@ -25,21 +26,39 @@ def save(est, path, inputs=None):
     check_is_fitted(est, "coefs_")
     params = est.get_params(deep=False)
     params["callbacks"] = None
-    attrs = {name: getattr(est, name) for name in (
-        "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
-        "best_validation_score_", "validation_loss_curve_", "n_features_in_", "n_layers_",
-        "n_outputs_", "out_activation_", "_activations_", "_no_improvement_count")}
+    attrs = {
+        name: getattr(est, name)
+        for name in (
+            "n_iter_",
+            "t_",
+            "loss_",
+            "loss_curve_",
+            "best_loss_",
+            "validation_scores_",
+            "best_validation_score_",
+            "validation_loss_curve_",
+            "n_features_in_",
+            "n_layers_",
+            "n_outputs_",
+            "out_activation_",
+            "_activations_",
+            "_no_improvement_count",
+        )
+    }
     code, learning_rate, first, second, step = _optimizer_state(est)
     attrs["optimizer_code"] = code
     attrs["optimizer_learning_rate"] = learning_rate
     arrays = {
-        "format": np.array(FORMAT_NAME), "format_version": np.array(FORMAT_VERSION),
+        "format": np.array(FORMAT_NAME),
+        "format_version": np.array(FORMAT_VERSION),
         "estimator": np.array(type(est).__name__),
         "params_json": np.array(json.dumps(_encode(params))),
         "attrs_json": np.array(json.dumps(_encode(attrs))),
         "layer_units": np.array([c.shape[0] for c in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
         "parameters": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
-        "optimizer_a": first, "optimizer_b": second, "optimizer_step": step,
+        "optimizer_a": first,
+        "optimizer_b": second,
+        "optimizer_step": step,
         "shuffle_rng": est._shuffle_rng,
     }
     if hasattr(est, "feature_names_in_"):
@@ -48,19 +67,24 @@ def save(est, path, inputs=None):
         arrays.update(_label_arrays(est))
     if inputs:
         from .tabular import MEMBERS
+
         if set(inputs) - set(MEMBERS):
-            raise ValueError(f"inputs: only the members {', '.join(MEMBERS)} may be added, got "
-                             f"{sorted(set(inputs) - set(MEMBERS))}")
+            raise ValueError(
+                f"inputs: only the members {', '.join(MEMBERS)} may be added, got {sorted(set(inputs) - set(MEMBERS))}"
+            )
         arrays.update(inputs)
     np.savez(path, **arrays)
 
 
 def _label_arrays(clf):
     """The classifier's members ``classes``, ``label_type`` and ``classes_are_objects``."""
-    return {"classes": np.asarray(clf.classes_) if clf.classes_.dtype != object
-            else np.asarray(clf.classes_.tolist(), dtype=str),
-            "label_type": np.array(clf._label_binarizer.y_type_),
-            "classes_are_objects": np.array(clf.classes_.dtype == object)}
+    return {
+        "classes": np.asarray(clf.classes_)
+        if clf.classes_.dtype != object
+        else np.asarray(clf.classes_.tolist(), dtype=str),
+        "label_type": np.array(clf._label_binarizer.y_type_),
+        "classes_are_objects": np.array(clf.classes_.dtype == object),
+    }
 
 
 # The estimator's optimizer state as the file stores it (members ``optimizer_a``, ``optimizer_b``,
@@ -73,8 +97,13 @@ def _optimizer_state(est):
 
 
 def _set_optimizer_state(est, code, learning_rate, first, second, step):
-    est._optimizer_state = {"code": int(code), "a": first, "b": second, "step": step,
-                            "learning_rate": float(learning_rate)}
+    est._optimizer_state = {
+        "code": int(code),
+        "a": first,
+        "b": second,
+        "step": step,
+        "learning_rate": float(learning_rate),
+    }
 
 
 def _encode(value):
@@ -151,15 +180,49 @@ def load_with_inputs(path):
 
 
 # every member of the format: (kinds or exact dtype, shape) are checked in _load
-_COMMON_MEMBERS = ("format", "format_version", "estimator", "params_json", "attrs_json", "layer_units",
-                   "parameters", "optimizer_a", "optimizer_b", "optimizer_step", "shuffle_rng")
+_COMMON_MEMBERS = (
+    "format",
+    "format_version",
+    "estimator",
+    "params_json",
+    "attrs_json",
+    "layer_units",
+    "parameters",
+    "optimizer_a",
+    "optimizer_b",
+    "optimizer_step",
+    "shuffle_rng",
+)
 _CLASSIFIER_MEMBERS = ("classes", "label_type", "classes_are_objects")
 # feature names; the command's column encoding (nbmlp.tabular.MEMBERS, checked by tabular.read_encoder)
-_OPTIONAL_MEMBERS = ("feature_names_in", "input_columns", "input_kinds", "input_na", "input_fill",
-                     "input_text_fill", "input_category_counts", "input_categories")
-_ATTRS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
-          "validation_loss_curve_", "n_features_in_", "n_layers_", "n_outputs_", "out_activation_",
-          "_activations_", "_no_improvement_count", "optimizer_code", "optimizer_learning_rate")
+_OPTIONAL_MEMBERS = (
+    "feature_names_in",
+    "input_columns",
+    "input_kinds",
+    "input_na",
+    "input_fill",
+    "input_text_fill",
+    "input_category_counts",
+    "input_categories",
+)
+_ATTRS = (
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "validation_loss_curve_",
+    "n_features_in_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "_activations_",
+    "_no_improvement_count",
+    "optimizer_code",
+    "optimizer_learning_rate",
+)
 _MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
 _MAX_UNITS = 2**31 - 1
 _MAX_COUNT = 2**62
@@ -177,8 +240,9 @@ def _load(reader):
         raise ValueError("not an nbmlp model file (no member 'format' naming the format)")
     version = reader.read("format_version", "iu", ())[()]
     if version != FORMAT_VERSION:
-        raise ValueError(f"member 'format_version': nbmlp model format version {version}; "
-                         f"this nbmlp reads version {FORMAT_VERSION}")
+        raise ValueError(
+            f"member 'format_version': nbmlp model format version {version}; this nbmlp reads version {FORMAT_VERSION}"
+        )
     kind = text("estimator", _SHORT)
     classes_by_name = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     if kind not in classes_by_name:
@@ -217,8 +281,10 @@ def _load(reader):
     _check_attrs(attrs, units)
     code = attrs["optimizer_code"]
     if code not in (SGD, MOMENTUM, NESTEROV, ADAM, ADAMW):
-        raise ValueError(f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
-                         f"{ADAMW}, got {code!r}")
+        raise ValueError(
+            f"member 'attrs_json': optimizer_code must be one of {SGD}, {MOMENTUM}, {NESTEROV}, {ADAM}, "
+            f"{ADAMW}, got {code!r}"
+        )
 
     # the arrays, each with its dtype and shape checked before it is read
     dtype = reader.header("parameters")[0]
@@ -239,10 +305,15 @@ def _load(reader):
         if len(set(names.tolist())) != len(names):
             raise ValueError("member 'feature_names_in': repeated feature names")
     lb = _read_labels(reader, attrs, units) if classifier else None
-    if attrs["out_activation_"] != (OUT_NAMES[est._out_activation_core] if lb is None else OUT_NAMES[
-            "softmax" if lb.y_type_ == "multiclass" else "sigmoid"]):
-        raise ValueError(f"member 'attrs_json': out_activation_ {attrs['out_activation_']!r} does not fit the "
-                         "estimator and its label type")
+    if attrs["out_activation_"] != (
+        OUT_NAMES[est._out_activation_core]
+        if lb is None
+        else OUT_NAMES["softmax" if lb.y_type_ == "multiclass" else "sigmoid"]
+    ):
+        raise ValueError(
+            f"member 'attrs_json': out_activation_ {attrs['out_activation_']!r} does not fit the "
+            "estimator and its label type"
+        )
 
     # everything checked: build the estimator
     est._activations_ = attrs["_activations_"]
@@ -251,8 +322,9 @@ def _load(reader):
             setattr(est, name, attrs[name])
     if lb is not None:
         est._label_binarizer, est.classes_ = lb, lb.classes_
-    net = MLP(units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core,
-              dtype=dtype, seed=0)
+    net = MLP(
+        units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core, dtype=dtype, seed=0
+    )
     net.params[...] = flat
     est._set_weights(net)
     _set_optimizer_state(est, code, attrs["optimizer_learning_rate"], opt_a, opt_b, step)
@@ -281,9 +353,17 @@ def _check_loaded_params(est):
     try:
         if is_classifier(est):  # stricter than fit's check (the weights too): before it
             cw = est.class_weight
-            if not (cw is None or cw == "balanced" or (isinstance(cw, dict) and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
-                    for v in cw.values()))):
+            if not (
+                cw is None
+                or cw == "balanced"
+                or (
+                    isinstance(cw, dict)
+                    and all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+                        for v in cw.values()
+                    )
+                )
+            ):
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
         est._check_params()  # the regressor's loss too
         rs = est.random_state
@@ -327,8 +407,7 @@ def _check_attrs(attrs, units):
         bad("loss_curve_", "a list of numbers")
     if not (attrs["best_loss_"] is None or _is_number(attrs["best_loss_"])):
         bad("best_loss_", "None or a number")
-    validation = [attrs[n] is None for n in ("validation_scores_", "validation_loss_curve_",
-                                             "best_validation_score_")]
+    validation = [attrs[n] is None for n in ("validation_scores_", "validation_loss_curve_", "best_validation_score_")]
     if any(validation) and not all(validation):
         bad("validation_scores_", "None exactly when validation_loss_curve_ and best_validation_score_ are")
     if not all(validation):
@@ -341,8 +420,11 @@ def _check_attrs(attrs, units):
         if not _is_int(attrs[name]) or attrs[name] != value:
             bad(name, f"{value} (from layer_units)")
     acts = attrs["_activations_"]
-    if not (isinstance(acts, list) and len(acts) == len(units) - 2
-            and all(isinstance(a, str) and a in HIDDEN.values() for a in acts)):
+    if not (
+        isinstance(acts, list)
+        and len(acts) == len(units) - 2
+        and all(isinstance(a, str) and a in HIDDEN.values() for a in acts)
+    ):
         bad("_activations_", f"a list of {len(units) - 2} hidden activations")
     if not isinstance(attrs["out_activation_"], str):
         bad("out_activation_", "a string")
@@ -360,8 +442,11 @@ def _read_labels(reader, attrs, units):
         raise ValueError(f"member 'label_type': unknown label type {label_type!r}")
     classes = reader.read("classes", "iufbU", 1)
     n_out = units[-1]
-    expected = {"binary": (1, 2) if n_out == 1 else (), "multiclass": (n_out,) if n_out >= 3 else (),
-                "multilabel-indicator": (n_out,)}[label_type]
+    expected = {
+        "binary": (1, 2) if n_out == 1 else (),
+        "multiclass": (n_out,) if n_out >= 3 else (),
+        "multilabel-indicator": (n_out,),
+    }[label_type]
     if len(classes) not in expected:
         raise ValueError(f"member 'classes': {len(classes)} classes for {label_type} labels and {n_out} outputs")
     if classes.dtype.kind == "f" and not np.isfinite(classes).all():

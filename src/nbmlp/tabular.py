@@ -13,6 +13,7 @@ training rows; a category unseen in training is encoded as all zeros, with a war
 two learned is stored as plain arrays (``input_*`` members, see ``docs/model_format.md``) and
 checked like every other member when a model file is loaded.
 """
+
 import csv
 import io
 import itertools
@@ -115,8 +116,9 @@ class Table:
     def take(self, rows):
         """A table of the given rows (the line numbers follow them)."""
         rows = np.asarray(rows)
-        t = Table(self.path, self._text, self.delimiter, self.header,
-                  {k: v[rows] for k, v in self.columns.items()}, len(rows))
+        t = Table(
+            self.path, self._text, self.delimiter, self.header, {k: v[rows] for k, v in self.columns.items()}, len(rows)
+        )
         scan = self._scan()
         t._lines = [scan[i] for i in rows]
         return t
@@ -150,8 +152,10 @@ class Table:
         missing = self.missing(name) if col is None else np.isnan(col)
         if missing.any():
             i = int(np.flatnonzero(missing)[0])
-            raise UserError(f"{self.where(i, name)}: {self.cell(i, name)!r} is a missing value (--na drop, mean, "
-                            "median or most_frequent handle them)")
+            raise UserError(
+                f"{self.where(i, name)}: {self.cell(i, name)!r} is a missing value (--na drop, mean, "
+                "median or most_frequent handle them)"
+            )
 
     def strings(self, name):
         """The column as an object array of str (None where missing)."""
@@ -216,14 +220,13 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
     except UnicodeDecodeError as err:
         if whole or err.start < len(head_bytes) - 4:  # not a character cut by the end of the sample
             raise UserError(f"{path} is not a UTF-8 text CSV file") from None
-        head = head_bytes[:err.start].decode("utf-8-sig")
+        head = head_bytes[: err.start].decode("utf-8-sig")
     if delimiter is None:
         delimiter = detect_delimiter(head, complete=whole)
     elif len(delimiter) != 1:
         raise UserError(f"--delimiter must be one character, got {delimiter!r}")
     try:
-        reader = csv.reader(io.StringIO(head if head.count("\n") > 1 or whole else text()),
-                            delimiter=delimiter)
+        reader = csv.reader(io.StringIO(head if head.count("\n") > 1 or whole else text()), delimiter=delimiter)
         header = next(reader, None)
         header_lines = reader.line_num
     except csv.Error as err:
@@ -233,12 +236,15 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
     header = [h.strip() for h in header]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise UserError(f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
-                        "once; every column needs its own name")
+        raise UserError(
+            f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
+            "once; every column needs its own name"
+        )
     pd = _pandas()
     if pd is not None:
-        columns, n = _read_pandas(pd, path, head_bytes.startswith(BOM), data, text, delimiter, header,
-                                  header_lines, text_columns)
+        columns, n = _read_pandas(
+            pd, path, head_bytes.startswith(BOM), data, text, delimiter, header, header_lines, text_columns
+        )
     else:
         columns, n = _read_python(path, text(), delimiter, header, text_columns)
     if n == 0:
@@ -253,8 +259,9 @@ def _field_count_error(path, text, delimiter, header):
     try:
         for row in reader:
             if row and not all(not v.strip() for v in row) and len(row) != len(header):
-                return UserError(f"{path}, line {reader.line_num}: {len(row)} values but the header "
-                                 f"has {len(header)} columns")
+                return UserError(
+                    f"{path}, line {reader.line_num}: {len(row)} values but the header has {len(header)} columns"
+                )
     except csv.Error as err:
         return UserError(f"{path}: not a valid CSV file ({err})")
     return None
@@ -281,7 +288,7 @@ def _check_field_counts(path, data, text, delimiter, header, header_lines):
     data_lines = np.arange(len(ends)) >= header_lines
     suspicious = data_lines & (per_line != len(header) - 1) & (ends > starts)
     for k in np.flatnonzero(suspicious):
-        line = data[starts[k]:ends[k]].decode("utf-8", "replace")
+        line = data[starts[k] : ends[k]].decode("utf-8", "replace")
         cells = line.split(delimiter)
         if all(not c.strip() for c in cells):
             continue  # a blank line
@@ -291,9 +298,18 @@ def _check_field_counts(path, data, text, delimiter, header, header_lines):
 def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, text_columns):
     dtypes = {name: str for name in text_columns if name in header}
     try:
-        df = pd.read_csv(path, sep=delimiter, header=0, names=header, index_col=False,
-                         na_values=list(MISSING), keep_default_na=False, encoding="utf-8-sig" if bom else "utf-8",
-                         dtype=dtypes or None, low_memory=False)
+        df = pd.read_csv(
+            path,
+            sep=delimiter,
+            header=0,
+            names=header,
+            index_col=False,
+            na_values=list(MISSING),
+            keep_default_na=False,
+            encoding="utf-8-sig" if bom else "utf-8",
+            dtype=dtypes or None,
+            low_memory=False,
+        )
     except pd.errors.EmptyDataError:
         return {}, 0
     except (pd.errors.ParserError, ValueError, csv.Error) as err:  # UnicodeDecodeError is a ValueError
@@ -302,12 +318,25 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
     if len(df) and df[header[-1]].isna().any():
         # a line with too few fields ends in missing values: look for one (pandas refuses too many)
         _check_field_counts(path, data(), text, delimiter, header, header_lines)
-    booleans = [name for name in header if df[name].dtype.kind == "b" or (
-        df[name].dtype == object and isinstance(next(iter(df[name].dropna()), None), (bool, np.bool_)))]
+    booleans = [
+        name
+        for name in header
+        if df[name].dtype.kind == "b"
+        or (df[name].dtype == object and isinstance(next(iter(df[name].dropna()), None), (bool, np.bool_)))
+    ]
     if booleans:  # true/TRUE/True…: keep the text as written (predict reads text columns as text)
-        as_text = pd.read_csv(path, sep=delimiter, header=0, names=header, index_col=False, usecols=booleans,
-                              na_values=list(MISSING), keep_default_na=False,
-                              encoding="utf-8-sig" if bom else "utf-8", dtype=str)
+        as_text = pd.read_csv(
+            path,
+            sep=delimiter,
+            header=0,
+            names=header,
+            index_col=False,
+            usecols=booleans,
+            na_values=list(MISSING),
+            keep_default_na=False,
+            encoding="utf-8-sig" if bom else "utf-8",
+            dtype=str,
+        )
         for name in booleans:
             df[name] = as_text[name]
     columns = {}
@@ -335,8 +364,9 @@ def _read_python(path, text, delimiter, header, text_columns):
             if len(row) != n:
                 if all(not v.strip() for v in row):
                     continue  # a blank line (a line of missing values only is left out below)
-                raise UserError(f"{path}, line {reader.line_num}: {len(row)} values but the header "
-                                f"has {len(header)} columns")
+                raise UserError(
+                    f"{path}, line {reader.line_num}: {len(row)} values but the header has {len(header)} columns"
+                )
             rows.append(row)
     except csv.Error as err:
         raise UserError(f"{path}: not a valid CSV file ({err})") from None
@@ -415,6 +445,7 @@ class ColumnEncoder:
         txt = [k for k, kind in enumerate(kinds) if kind == TEXT]
         if num and na in ("mean", "median", "most_frequent"):
             from sklearn.impute import SimpleImputer
+
             Xn = np.column_stack([table.numbers(columns[k], allow_missing=True)[rows] for k in num])
             imp = SimpleImputer(strategy=na, keep_empty_features=True).fit(Xn)
             fill[num] = imp.statistics_
@@ -424,6 +455,7 @@ class ColumnEncoder:
         if txt:
             from sklearn.impute import SimpleImputer
             from sklearn.preprocessing import OneHotEncoder
+
             Xt = np.column_stack([table.strings(columns[k])[rows] for k in txt]).astype(object)
             if na in ("mean", "median", "most_frequent"):
                 # text columns: always the most frequent category (a mean of words has no meaning)
@@ -444,8 +476,7 @@ class ColumnEncoder:
         X = np.zeros((table.n_rows, self.n_inputs), dtype=dtype)
         ok = np.ones(table.n_rows, dtype=bool)
         j = 0
-        for name, kind, fill, tfill, cats in zip(self.columns, self.kinds, self.fill, self.text_fill,
-                                                 self.categories):
+        for name, kind, fill, tfill, cats in zip(self.columns, self.kinds, self.fill, self.text_fill, self.categories):
             if kind == NUMBER:
                 col = table.numbers(name, allow_missing=True)
                 gone = np.isnan(col)
@@ -477,9 +508,11 @@ class ColumnEncoder:
             unknown = ~known & ~(gone & (self.na == "drop"))
             if unknown.any() and warn is not None:
                 seen = [str(v) for v in dict.fromkeys(text[unknown])]
-                warn(f"column {name!r}: {int(unknown.sum())} row(s) hold categories not seen in training "
-                     f"({', '.join(map(repr, seen[:3]))}{', …' if len(seen) > 3 else ''}); they are encoded "
-                     "as all zeros")
+                warn(
+                    f"column {name!r}: {int(unknown.sum())} row(s) hold categories not seen in training "
+                    f"({', '.join(map(repr, seen[:3]))}{', …' if len(seen) > 3 else ''}); they are encoded "
+                    "as all zeros"
+                )
             rows = np.flatnonzero(known)
             X[rows, j + idx[rows]] = 1
             j += len(cats)
@@ -500,8 +533,15 @@ class ColumnEncoder:
         }
 
 
-MEMBERS = ("input_columns", "input_kinds", "input_na", "input_fill", "input_text_fill",
-           "input_category_counts", "input_categories")
+MEMBERS = (
+    "input_columns",
+    "input_kinds",
+    "input_na",
+    "input_fill",
+    "input_text_fill",
+    "input_category_counts",
+    "input_categories",
+)
 _MAX_TEXT = 4 * 1024  # item size of a column name or category (1024 characters)
 
 
@@ -539,20 +579,23 @@ def read_encoder(reader, n_inputs):
         raise ValueError("member 'input_category_counts': numeric columns have 0 categories, text columns 1 or more")
     total = int(numeric.sum()) + int(counts.sum())
     if total != n_inputs:
-        raise ValueError(f"member 'input_category_counts': the columns give {total} inputs, the network takes "
-                         f"{n_inputs}")
+        raise ValueError(
+            f"member 'input_category_counts': the columns give {total} inputs, the network takes {n_inputs}"
+        )
     flat = reader.read("input_categories", "U", (int(counts.sum()),), _MAX_TEXT)
     text_fill = reader.read("input_text_fill", "U", (C,), _MAX_TEXT).tolist()
     categories, at = [], 0
     for k in range(C):
-        cats = flat[at:at + counts[k]]
+        cats = flat[at : at + counts[k]]
         at += counts[k]
         if len(cats) > 1 and not np.all(cats[1:] > cats[:-1]):
-            raise ValueError(f"member 'input_categories': the categories of column {columns[k]!r} are not sorted "
-                             "and unique")
+            raise ValueError(
+                f"member 'input_categories': the categories of column {columns[k]!r} are not sorted and unique"
+            )
         if kinds[k] == TEXT and imputes and text_fill[k] not in set(cats.tolist()):
-            raise ValueError(f"member 'input_text_fill': the fill value of column {columns[k]!r} is not one of its "
-                             "categories")
+            raise ValueError(
+                f"member 'input_text_fill': the fill value of column {columns[k]!r} is not one of its categories"
+            )
         if kinds[k] == NUMBER or not imputes:
             text_fill[k] = ""
         categories.append(np.array(cats, dtype=str) if kinds[k] == TEXT else np.array([], dtype=str))
@@ -561,4 +604,3 @@ def read_encoder(reader, n_inputs):
 
 def warn(message):
     print(f"nbmlp: warning: {message}", file=sys.stderr)
-

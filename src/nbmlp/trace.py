@@ -5,13 +5,22 @@ The numbers come from the compiled passes that ``fit`` and ``gradients`` use
 the work buffers, runs the passes once over the whole of (X, T) and copies each layer's block
 out of the flat buffers. Nothing here recomputes the math.
 """
+
 import numpy as np
 
 from ._threads import use_chosen
 from .kernels.dense import dense_backward_dy
 from .kernels.epoch import draw_masks
-from .kernels.passes import (backward_layers, backward_pass, batch_scale, forward_layers, forward_pass, input_block,
-                             layer_block, loss_sum)
+from .kernels.passes import (
+    backward_layers,
+    backward_pass,
+    batch_scale,
+    forward_layers,
+    forward_pass,
+    input_block,
+    layer_block,
+    loss_sum,
+)
 
 
 def trace(net, X, T):
@@ -61,7 +70,7 @@ def trace(net, X, T):
     layout = net.layout
     Y, U, D, DY, _, e = net._work(N, with_backward=True)
     grads = np.empty_like(net.params)
-    Y[:X.size] = X.ravel()
+    Y[: X.size] = X.ravel()
     weights, biases = net._views(net.params)
     rates, M, Yk = net._dropout(N)
     no_weights = np.empty(0, net.dtype)
@@ -73,8 +82,24 @@ def trace(net, X, T):
             forward_pass(Y, U, net.params, layout, N, N)
         total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
         if rates.shape[0]:
-            backward_layers(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights,
-                            batch_scale(net.params, no_weights, N), rates, M, Yk)
+            backward_layers(
+                grads,
+                D,
+                DY,
+                net.params,
+                Y,
+                U,
+                T,
+                layout,
+                net._loss_code,
+                N,
+                N,
+                no_weights,
+                batch_scale(net.params, no_weights, N),
+                rates,
+                M,
+                Yk,
+            )
         else:
             backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights)
         # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
@@ -83,15 +108,17 @@ def trace(net, X, T):
     dW, db = net._views(grads)
     layers = []
     for L in range(len(layout)):
-        layers.append({
-            "w": weights[L].copy(),
-            "b": biases[L].copy(),
-            "u": layer_block(U, layout, L, N, N).copy(),
-            "y": layer_block(Y, layout, L, N, N).copy(),
-            "mask": layer_block(M, layout, L, N, N).copy() if rates.shape[0] and rates[L] > 0 else None,
-            "delta": layer_block(D, layout, L, N, N).copy(),
-            "dy": input_block(DY, layout, L, N, N).copy(),
-            "dw": dW[L].copy(),
-            "db": db[L].copy(),
-        })
+        layers.append(
+            {
+                "w": weights[L].copy(),
+                "b": biases[L].copy(),
+                "u": layer_block(U, layout, L, N, N).copy(),
+                "y": layer_block(Y, layout, L, N, N).copy(),
+                "mask": layer_block(M, layout, L, N, N).copy() if rates.shape[0] and rates[L] > 0 else None,
+                "delta": layer_block(D, layout, L, N, N).copy(),
+                "dy": input_block(DY, layout, L, N, N).copy(),
+                "dw": dW[L].copy(),
+                "db": db[L].copy(),
+            }
+        )
     return {"loss": total / N, "e": e[:N].copy(), "x": X.copy(), "t": T.copy(), "layers": layers}

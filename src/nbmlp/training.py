@@ -24,6 +24,7 @@ The interface ``distributed`` uses: it builds a ``ShardedStep`` and a validation
 all-reduced sums, and hands them to the estimator's ``_run_epochs(plan, net, step,
 validate, catch_interrupt=False)``, the same call a local fit makes with a ``DenseStep``.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,7 @@ class Hyper:
     ``eta`` is replaced by the schedule's rate of each epoch; ``kappa`` scales the reported loss
     (scikit-learn averages the squared error over the outputs); ``max_norm`` 0: no clipping.
     """
+
     alpha: float = 0.0
     mu: float = 0.0
     beta1: float = 0.0
@@ -56,8 +58,22 @@ class Hyper:
     def at(self, eta, dtype):
         """``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``: ``kernels.epoch``'s ``ETA`` … ``MAX_NORM``."""
         # one array, then its scalars: the same roundings as dtype(v) each, in a third of the time
-        return tuple(np.array([eta, self.alpha, self.mu, self.beta1, self.beta2, self.eps, self.kappa,
-                               self.weight_decay, self.max_norm], dtype=dtype))
+        return tuple(
+            np.array(
+                [
+                    eta,
+                    self.alpha,
+                    self.mu,
+                    self.beta1,
+                    self.beta2,
+                    self.eps,
+                    self.kappa,
+                    self.weight_decay,
+                    self.max_norm,
+                ],
+                dtype=dtype,
+            )
+        )
 
 
 # -- steps: one epoch each, their buffers allocated once ---------------------------------------------
@@ -105,16 +121,29 @@ class DenseStep:
         self.grads = np.empty_like(net.params)
         self.perm = np.arange(N, dtype=np.int64)
         # (c, cb): the sample weights and one batch's, both empty when unweighted
-        self.weights = ((c, np.empty(batch, net.dtype)) if c is not None
-                        else (net.params[:0], np.empty(0, net.dtype)))
+        self.weights = (c, np.empty(batch, net.dtype)) if c is not None else (net.params[:0], np.empty(0, net.dtype))
 
     def __call__(self, hyper):
         net = self.net
 
         def train(order, do_shuffle):
-            return train_epoch_opt(net.params, self.grads, self.state, self.work, self.data, order, self.rng,
-                                   net.layout, net._loss_code, self.batch, self.code, hyper, do_shuffle,
-                                   self.dropout)
+            return train_epoch_opt(
+                net.params,
+                self.grads,
+                self.state,
+                self.work,
+                self.data,
+                order,
+                self.rng,
+                net.layout,
+                net._loss_code,
+                self.batch,
+                self.code,
+                hyper,
+                do_shuffle,
+                self.dropout,
+            )
+
         return train_epoch_in_runs(net.layers, self.batch, self.perm, self.rng if self.shuffle else None, train)
 
 
@@ -127,17 +156,34 @@ class SparseStep(DenseStep):
 
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
         from .kernels.sparse import upper_layout
+
         self._parts(net, X[0].shape[0] - 1, c, batch, code, state, rng, shuffle)
         self.up, self.work = upper_layout(net.layout), upper_work(net, batch, with_backward=True)
         self.data = X + (T,) + self.weights
 
     def __call__(self, hyper):
         from .kernels.sparse import train_epoch_sparse
+
         net = self.net
 
         def train(order, do_shuffle):
-            return train_epoch_sparse(net.params, self.grads, self.state, self.work, self.data, order, self.rng,
-                                      net.layout, self.up, net._loss_code, self.batch, self.code, hyper, do_shuffle)
+            return train_epoch_sparse(
+                net.params,
+                self.grads,
+                self.state,
+                self.work,
+                self.data,
+                order,
+                self.rng,
+                net.layout,
+                self.up,
+                net._loss_code,
+                self.batch,
+                self.code,
+                hyper,
+                do_shuffle,
+            )
+
         return train_epoch_in_runs(net.layers, self.batch, self.perm, self.rng if self.shuffle else None, train)
 
 
@@ -145,13 +191,20 @@ def upper_work(net, cap, with_backward):
     """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
     input block, which CSR inputs do not need."""
     from .kernels.passes import pack_size
+
     upper = net.layers[1:]
     size = cap * sum(upper)
     Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
     if not with_backward:
         return Y, U
-    return (Y, U, np.empty(size, net.dtype), np.empty(size, net.dtype),
-            np.empty(cap * upper[-1], net.dtype), np.empty(cap, net.dtype))
+    return (
+        Y,
+        U,
+        np.empty(size, net.dtype),
+        np.empty(size, net.dtype),
+        np.empty(cap * upper[-1], net.dtype),
+        np.empty(cap, net.dtype),
+    )
 
 
 # -- learning-rate schedules ------------------------------------------------------------------------
@@ -174,6 +227,7 @@ class Constant:
 @dataclass
 class InvScaling(Constant):
     """``η = η₀ / (t + 1)^power_t`` after each epoch, t the samples seen (scikit-learn's ``invscaling``)."""
+
     eta0: float
     power_t: float
 
@@ -196,6 +250,7 @@ class Cosine(Constant):
 
     E is ``max_iter``; past E (``partial_fit``) the rate stays that of epoch E − 1.
     """
+
     eta0: float
     warmup: int
     epochs: int
@@ -219,6 +274,7 @@ class NoImprovement:
     (improves when ``v ≤ best − tol``). ``triggered`` once the count exceeds ``patience``
     (scikit-learn's ``n_iter_no_change``). ``best`` and ``count`` carry over between fits.
     """
+
     tol: float
     patience: float
     maximize: bool
@@ -270,8 +326,21 @@ class Trainer:
         Where the stopping messages go.
     """
 
-    def __init__(self, step, n_samples, live, state, hyper, dtype, *, schedule=None, stopping=None, validate=None,
-                 hint="", say=None):
+    def __init__(
+        self,
+        step,
+        n_samples,
+        live,
+        state,
+        hyper,
+        dtype,
+        *,
+        schedule=None,
+        stopping=None,
+        validate=None,
+        hint="",
+        say=None,
+    ):
         self.step, self.n_samples, self.live, self.state = step, n_samples, tuple(live), state
         self.hyper, self.dtype = hyper, dtype
         self.schedule = Constant() if schedule is None else schedule
@@ -281,7 +350,7 @@ class Trainer:
         self.params = self.live[0]
         self.best = self.params.copy() if validate is not None else None
         self.best_epoch = 0  # the epoch (of this run) whose weights ``best`` holds; 0: the starting weights
-        self.epochs = 0      # epochs finished in this run
+        self.epochs = 0  # epochs finished in this run
         self.hyper_key = self.hyper_tuple = None
 
     def epoch(self, e):
@@ -294,8 +363,10 @@ class Trainer:
         loss = self.step(self.hyper_tuple) / self.n_samples
         if not (np.isfinite(loss) and np.isfinite(self.params).all()):
             self.rollback()
-            raise DivergenceError(f"training diverged in epoch {self.epochs + 1} (loss {loss}); "
-                                  f"{self.kept() or 'the weights from before that epoch were kept'}. {self.hint}")
+            raise DivergenceError(
+                f"training diverged in epoch {self.epochs + 1} (loss {loss}); "
+                f"{self.kept() or 'the weights from before that epoch were kept'}. {self.hint}"
+            )
         for good, a in zip(self.last_good, self.live):
             good[...] = a
         self.epochs += 1
@@ -332,8 +403,13 @@ class Trainer:
             for e in range(first, first + max_epochs):
                 loss = self.epoch(e)
                 t += self.n_samples
-                record = {"epoch": self.epochs, "loss": float(loss), "validation_score": None,
-                          "validation_loss": None, "learning_rate": self.state["learning_rate"]}
+                record = {
+                    "epoch": self.epochs,
+                    "loss": float(loss),
+                    "validation_score": None,
+                    "validation_loss": None,
+                    "learning_rate": self.state["learning_rate"],
+                }
                 value = record["loss"]
                 if self.validate is not None:
                     record["validation_score"], record["validation_loss"] = self.validate()

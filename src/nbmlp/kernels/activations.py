@@ -7,6 +7,7 @@ Each activation has its own loop nest so that the loop reads as its formula, wri
 kernels run them on each block they compute. The code is chosen by an integer so one compiled
 kernel serves every activation (and ``cache=True`` works).
 """
+
 import math
 
 import numpy as np

@@ -35,6 +35,7 @@ Every element's sum runs over its summed index in order, whatever the tile, bloc
 count that computes it (a tile past the last row repeats that row and stores the same values
 twice), so results are bitwise identical for any number of threads and any lane count.
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -42,13 +43,13 @@ from .._config import JIT_PARALLEL, JIT_SERIAL
 from .activations import SOFTMAX, activation_block, derivative_block, softmax_rows
 from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vload_part, vmul, vstore, vstore_part, vtranspose, vzero
 
-TILE = 6                     # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
-BLOCK_TILES = 8              # tiles a thread packs at a time
-CHUNK_TILES = 32             # tiles in one parallel block of a step, at most (and ...
-CHUNK_PANELS = 4             # ... panels): each block runs its panels one by one over its tiles
-MIN_BLOCKS = 8               # blocks a parallel step is cut into, at least (when it has that many tiles)
+TILE = 6  # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
+BLOCK_TILES = 8  # tiles a thread packs at a time
+CHUNK_TILES = 32  # tiles in one parallel block of a step, at most (and ...
+CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its tiles
+MIN_BLOCKS = 8  # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
-DIRECT_TILES = 3             # tiles at most of a serial forward step that reads w in place, unpacked
+DIRECT_TILES = 3  # tiles at most of a serial forward step that reads w in place, unpacked
 
 
 @njit(**JIT_SERIAL)
@@ -116,7 +117,7 @@ def forward_packing(P, N, l, m):
     """
     nr = 2 * lane_count(P)
     a, c = panels(m, 2 * lane_count(P)) * (l + 1), tiles(N) * l
-    return P[:a * nr].reshape((a, nr)), P[a * nr:a * nr + c * TILE].reshape((c, TILE))
+    return P[: a * nr].reshape((a, nr)), P[a * nr : a * nr + c * TILE].reshape((c, TILE))
 
 
 @njit(**JIT_SERIAL)
@@ -130,7 +131,7 @@ def dy_packing(P, N, l, m):
     """
     nr = 2 * lane_count(P)
     a, c = panels(l, 2 * lane_count(P)) * m, tiles(N) * m
-    return P[:a * nr].reshape((a, nr)), P[a * nr:a * nr + c * TILE].reshape((c, TILE))
+    return P[: a * nr].reshape((a, nr)), P[a * nr : a * nr + c * TILE].reshape((c, TILE))
 
 
 @njit(**JIT_SERIAL)
@@ -144,7 +145,7 @@ def dw_packing(P, N, l, m):
     """
     nr = 2 * lane_count(P)
     a, c = tiles(l) * N, panels(m, 2 * lane_count(P)) * N
-    return P[:a * TILE].reshape((a, TILE)), P[a * TILE:a * TILE + c * nr].reshape((c, nr))
+    return P[: a * TILE].reshape((a, TILE)), P[a * TILE : a * TILE + c * nr].reshape((c, nr))
 
 
 @njit(**JIT_SERIAL)
@@ -267,7 +268,7 @@ def dense_forward_tiles(y_out, u, ys, wp, w, b, pd, code, t0, t1, p0, p1):
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
-        j = p * 2 * W   # the panel's first neuron j
+        j = p * 2 * W  # the panel's first neuron j
         # w_i,j… is row o + i of src from column c, b_j… is row ob of bsrc from column c
         src, o, c, bsrc, ob = wp, p * (l + 1), np.int64(0), wp, p * (l + 1) + l
         if p < pd:
@@ -324,7 +325,7 @@ def dense_forward_serial(y_out, u, y, w, b, wp, ys, code):
     """
     (N, m), l = u.shape, w.shape[0]
     first, T, P = np.int64(0), tiles(N), panels(m, 2 * lane_count(u))
-    pd = m // (2 * lane_count(u)) if T <= DIRECT_TILES else first   # full panels read in place
+    pd = m // (2 * lane_count(u)) if T <= DIRECT_TILES else first  # full panels read in place
     pack_w(wp, w, b, first, l + 1, pd)
     pack_samples(ys, y, first, T)
     dense_forward_tiles(y_out, u, ys, wp, w, b.reshape((1, m)), pd, code, first, T, first, P)
@@ -354,8 +355,20 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of tiles of samples × panels)
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
-        dense_forward_tiles(y_out, u, ys, wp, w, b.reshape((1, m)), np.int64(0), code, (T * a) // KT,
-                            (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP)
+        dense_forward_tiles(
+            y_out,
+            u,
+            ys,
+            wp,
+            w,
+            b.reshape((1, m)),
+            np.int64(0),
+            code,
+            (T * a) // KT,
+            (T * (a + 1)) // KT,
+            (P * c) // KP,
+            (P * (c + 1)) // KP,
+        )
     if code == SOFTMAX:
         # y_k = e^(u_k − max) / Σ_r e^(u_r − max)   (threads own samples)
         for c in prange(groups):
@@ -451,7 +464,7 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
     W = lane_count(dy)
     # ∂y_s,i… = Σ_r δ_sr · w_i…,r, δ_i = ∂y_i f'(u_i)   for each panel of i, each tile of samples
     for p in range(p0, p1):
-        i, o = p * 2 * W, p * m   # the panel's first neuron i, its first row in wtp
+        i, o = p * 2 * W, p * m  # the panel's first neuron i, its first row in wtp
         for t in range(t0, t1):
             # samples s … s+5 (the last one repeated past N); their δ_sr are row q + r of ds
             s, q = t * TILE, t * m
@@ -531,8 +544,19 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code
     # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of tiles of samples × panels of i)
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
-        dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code,
-                                (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP)
+        dense_backward_dy_tiles(
+            delta_in,
+            dy,
+            ds,
+            wtp,
+            u_in,
+            y_in,
+            code,
+            (T * a) // KT,
+            (T * (a + 1)) // KT,
+            (P * c) // KP,
+            (P * (c + 1)) // KP,
+        )
 
 
 @njit(**JIT_PARALLEL)
@@ -655,7 +679,7 @@ def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
     k = vbroadcast(scale)
     # ∂w_i,j… = scale · Σ_s y_si · δ_s,j…   for each panel of j, each tile of neurons i
     for p in range(p0, p1):
-        j, o = p * 2 * W, p * N   # the panel's first neuron j, its first row in dp
+        j, o = p * 2 * W, p * N  # the panel's first neuron j, its first row in dp
         for t in range(t0, t1):
             # neurons i … i+5 (the last one repeated past l); their y_si are row q + s of yp
             i, q = t * TILE, t * N
@@ -733,8 +757,9 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     # ∂w_ij = scale Σ_s y_si δ_sj   (threads own blocks of tiles of neurons i × panels of j)
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
-        dense_backward_dw_tiles(dw, yp, dp, scale, (T * a) // KT, (T * (a + 1)) // KT,
-                                (P * c) // KP, (P * (c + 1)) // KP)
+        dense_backward_dw_tiles(
+            dw, yp, dp, scale, (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP
+        )
 
 
 @njit(**JIT_PARALLEL)

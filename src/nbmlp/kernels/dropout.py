@@ -8,6 +8,7 @@ masks are drawn by ``epoch.draw_masks`` on one thread from nbmlp's own generator
 depend on the seed only, never on the number of threads; applying them is a memory-bound pass
 of microseconds per batch, also on one thread.
 """
+
 from numba import njit
 
 from .._config import JIT_SERIAL

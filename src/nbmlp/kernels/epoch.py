@@ -5,6 +5,7 @@ Nothing is allocated here: the caller passes every buffer, sized once before the
 The shuffle uses its own small generator (splitmix64, state in ``rng``) so that the order
 depends only on the seed, never on threads or on NumPy's global state.
 """
+
 import numpy as np
 from numba import njit
 
@@ -126,8 +127,9 @@ N_HYPER = 9
 
 
 @njit(**JIT_DRIVER)
-def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper,
-                    do_shuffle, dropout):
+def train_epoch_opt(
+    params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper, do_shuffle, dropout
+):
     """One epoch of mini-batch training with an optimizer, an L2 penalty and sample weights.
 
     Parameters
@@ -179,7 +181,8 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
     -----
     For each mini-batch: with dropout, the masks ``M_sj = m_sj / (1 − p)`` from ``rng``
     (``draw_masks``); forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)`` (``y_j ← M_j y_j``
-    with dropout); backward with ``δ_k ← c_s δ_k`` (``∂y_j ← M_j ∂y_j`` below dropout) and ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
+    with dropout); backward with ``δ_k ← c_s δ_k`` (``∂y_j ← M_j ∂y_j`` below dropout) and
+    ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s + α w_ij / Σ_s c_s``,
     ``∂b_j = Σ_s δ_j / Σ_s c_s``; with ``c > 0``, ``∂θ ← ∂θ · c / ‖∂θ‖`` when ``‖∂θ‖ > c``
     (``optim.clip_gradient``); then the update of ``optim``:
     SGD ``θ ← θ − η ∂θ``; momentum ``v ← μ v − η ∂θ, θ ← θ + v``; Nesterov
@@ -208,12 +211,28 @@ def train_epoch_opt(params, grads, state, work, data, perm, rng, layout, loss, b
         batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)
         c_sum = float(nb)
         if weighted:
-            batch_sum, c_sum = batch_weights(cb, c, perm[start:start + nb], e)
+            batch_sum, c_sum = batch_weights(cb, c, perm[start : start + nb], e)
             if c_sum == 0.0:
                 continue  # a batch of zero weight has no error and no gradient: no step
         total = add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
-        backward_layers(grads, D, DY, params, Y, U, t, layout, loss, batch, nb, cb[:nb],
-                        batch_scale(params, cb[:nb], nb), rates, M, Yk)
+        backward_layers(
+            grads,
+            D,
+            DY,
+            params,
+            Y,
+            U,
+            t,
+            layout,
+            loss,
+            batch,
+            nb,
+            cb[:nb],
+            batch_scale(params, cb[:nb], nb),
+            rates,
+            M,
+            Yk,
+        )
         apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
     return total
 

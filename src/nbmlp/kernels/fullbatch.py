@@ -5,6 +5,7 @@ The caller sizes the work buffers for N rows (``MLP._work(N, …)``) and copies 
 block 0 of ``Y`` once: every evaluation then runs the forward pass, the loss, the backward pass
 and the penalty's gradient over all N samples, with nothing allocated and no Python in between.
 """
+
 from numba import njit
 
 from .._config import JIT_DRIVER

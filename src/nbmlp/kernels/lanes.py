@@ -20,6 +20,7 @@ AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces 
 than the machine's registers into several). Every lane of a kernel computes its own element's
 sum in the same order, so the width changes the speed, not the result.
 """
+
 import os
 
 import llvmlite.binding as llvm
@@ -53,8 +54,8 @@ def chosen_lanes():
     return int(forced)
 
 
-LANES32 = chosen_lanes()     # float32 lanes of a vector
-LANES64 = LANES32 // 2       # float64 lanes
+LANES32 = chosen_lanes()  # float32 lanes of a vector
+LANES64 = LANES32 // 2  # float64 lanes
 NATIVE = LANES32 == host_lanes()
 
 
@@ -116,6 +117,7 @@ def lane_count(typingctx, a):
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, vt.count)
+
     return types.intp(a), codegen
 
 
@@ -129,6 +131,7 @@ def vload(typingctx, a, r, c):
     def codegen(context, builder, sig, args):
         ptr = _pointer(context, builder, sig, args)
         return builder.load(ptr, align=sig.args[0].dtype.bitwidth // 8)
+
     return vt(a, r, c), codegen
 
 
@@ -136,10 +139,14 @@ def _first_lanes(context, builder, n, W):
     """The mask ``q < n`` of the lanes q = 0 … W−1 (``n`` an intp value)."""
     i64 = ir.IntType(64)
     lanes = ir.Constant(ir.VectorType(i64, W), list(range(W)))
-    bound = builder.insert_element(ir.Constant(ir.VectorType(i64, W), ir.Undefined),
-                                   builder.sext(n, i64) if n.type != i64 else n, ir.Constant(ir.IntType(32), 0))
-    bound = builder.shuffle_vector(bound, ir.Constant(ir.VectorType(i64, W), ir.Undefined),
-                                   ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W))
+    bound = builder.insert_element(
+        ir.Constant(ir.VectorType(i64, W), ir.Undefined),
+        builder.sext(n, i64) if n.type != i64 else n,
+        ir.Constant(ir.IntType(32), 0),
+    )
+    bound = builder.shuffle_vector(
+        bound, ir.Constant(ir.VectorType(i64, W), ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W)
+    )
     return builder.icmp_signed("<", lanes, bound)
 
 
@@ -174,6 +181,7 @@ def vload_part(typingctx, a, r, c, n):
         v.add_incoming(v_whole, bb_whole)
         v.add_incoming(v_part, bb_part)
         return v
+
     return vt(a, r, c, n), codegen
 
 
@@ -187,6 +195,7 @@ def vstore(typingctx, a, r, c, v):
         ptr = _pointer(context, builder, sig, args)
         builder.store(args[3], ptr, align=sig.args[0].dtype.bitwidth // 8)
         return context.get_dummy_value()
+
     return types.none(a, r, c, v), codegen
 
 
@@ -215,6 +224,7 @@ def vstore_part(typingctx, a, r, c, v, n):
                 fn = cgutils.get_or_insert_function(builder.module, fnty, name)
                 builder.call(fn, [vec, ptr, ir.Constant(ir.IntType(32), align), mask])
         return context.get_dummy_value()
+
     return types.none(a, r, c, v, n), codegen
 
 
@@ -230,6 +240,7 @@ def vbroadcast(typingctx, x):
         one = builder.insert_element(ir.Constant(ty, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0))
         mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
         return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
+
     return vt(x), codegen
 
 
@@ -242,18 +253,22 @@ def vzero(typingctx, a):
 
     def codegen(context, builder, sig, args):
         return ir.Constant(context.get_value_type(vt), None)
+
     return vt(a), codegen
 
 
 def _binary(name):
     """A lane-wise intrinsic of two vectors from the builder method ``name``."""
+
     def typer(typingctx, x, y):
         if not isinstance(x, Lanes) or x != y:
             return None
 
         def codegen(context, builder, sig, args):
             return getattr(builder, name)(args[0], args[1])
+
         return x(x, y), codegen
+
     return typer
 
 
@@ -274,6 +289,7 @@ def vfma(typingctx, a, b, c):
         suffix = f"v{a.count}f{a.dtype.bitwidth}"
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]), f"llvm.fma.{suffix}")
         return builder.call(fn, args)
+
     return a(a, b, c), codegen
 
 
@@ -285,6 +301,7 @@ def vlane(typingctx, v, q):
 
     def codegen(context, builder, sig, args):
         return builder.extract_element(args[0], context.cast(builder, args[1], sig.args[1], types.int32))
+
     return v.dtype(v, q), codegen
 
 
@@ -299,6 +316,7 @@ def vsum(typingctx, v):
         for q in range(1, v.count):
             total = builder.fadd(total, builder.extract_element(args[0], context.get_constant(types.int32, q)))
         return total
+
     return v.dtype(v), codegen
 
 
@@ -322,8 +340,9 @@ def vtranspose(typingctx, dst, r, c, src, s, q):
 
         def row_pointer(k, row, col, delta):
             ary = context.make_array(sig.args[k])(context, builder, args[k])
-            rr = builder.add(context.cast(builder, args[row], sig.args[row], types.intp),
-                             context.get_constant(types.intp, delta))
+            rr = builder.add(
+                context.cast(builder, args[row], sig.args[row], types.intp), context.get_constant(types.intp, delta)
+            )
             cc = context.cast(builder, args[col], sig.args[col], types.intp)
             p = cgutils.get_item_pointer(context, builder, sig.args[k], ary, [rr, cc])
             return builder.bitcast(p, ty.as_pointer())
@@ -341,4 +360,5 @@ def vtranspose(typingctx, dst, r, c, src, s, q):
         for a in range(W):
             builder.store(rows[a], row_pointer(0, 1, 2, a), align=align)
         return context.get_dummy_value()
+
     return types.none(dst, r, c, src, s, q), codegen

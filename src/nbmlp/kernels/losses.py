@@ -6,6 +6,7 @@ mean is taken by the caller (``passes``), in a fixed order.
 The kernels are serial: the output layer is N × n with n small, so a parallel launch would cost
 more than the work (and every prange would be one more function to compile).
 """
+
 import numpy as np
 from numba import njit
 
@@ -104,9 +105,9 @@ def output_delta(delta, y, u, t, loss, act):
     Notes
     -----
     ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)``. Squared error: ``∂E/∂y_k = y_k − t_k`` times the output
-    activation's derivative (``activations.derivative_block``, in place). Cross-entropy with softmax, binary cross-entropy with sigmoid and
-    Poisson with the exponential output (``∂E/∂y_k = 1 − t_k/y_k``, ``∂y_k/∂u_k = y_k``):
-    ``δ_k = y_k − t_k`` directly.
+    activation's derivative (``activations.derivative_block``, in place). Cross-entropy with
+    softmax, binary cross-entropy with sigmoid and Poisson with the exponential output
+    (``∂E/∂y_k = 1 − t_k/y_k``, ``∂y_k/∂u_k = y_k``): ``δ_k = y_k − t_k`` directly.
     """
     N, n = y.shape
     # δ_k = y_k − t_k   (the whole delta for the three matched pairs; ∂E/∂y_k for squared error)

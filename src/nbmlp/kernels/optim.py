@@ -7,8 +7,10 @@ of the same layout as θ, allocated once per fit.
 Each update rule is a serial loop over the entries p of the arrays it is given; training runs
 them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE_BLOCK`` entries
 (threads own blocks; a network of at most ``SERIAL_UPDATE`` entries is updated on the calling
-thread), so the block boundaries, and the results, do not depend on the number of threads. (One parallel loop for every rule: each ``prange`` is one more function to compile.)
+thread), so the block boundaries, and the results, do not depend on the number of threads.
+(One parallel loop for every rule: each ``prange`` is one more function to compile.)
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -201,8 +203,9 @@ def optimizer_step(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps):
         return
     # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
     for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
-        update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps,
-                     k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK))
+        update_block(
+            theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK)
+        )
 
 
 @njit(**JIT_SERIAL)

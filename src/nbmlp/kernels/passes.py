@@ -25,13 +25,23 @@ site cost about 1.3 s of the first compile and saved nothing at run time.
 A serial kernel's first row (or a helper's layer 0) is passed as ``np.int64(0)``, not as the
 constant ``0``: Numba would type a constant as ``Literal[int](0)`` and compile a second copy.
 """
-import numpy as np
+
 from numba import njit
 
 from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
-from .dense import (PARALLEL_MIN_MACS, dense_backward_dw_parallel, dense_backward_dw_serial, dense_backward_dy_parallel,
-                    dense_backward_dy_serial, dense_forward_parallel, dense_forward_serial, dw_packing, dy_packing,
-                    forward_packing, pack_elements)
+from .dense import (
+    PARALLEL_MIN_MACS,
+    dense_backward_dw_parallel,
+    dense_backward_dw_serial,
+    dense_backward_dy_parallel,
+    dense_backward_dy_serial,
+    dense_forward_parallel,
+    dense_forward_serial,
+    dw_packing,
+    dy_packing,
+    forward_packing,
+    pack_elements,
+)
 from .dropout import dropout_backward, dropout_forward
 from .lanes import lane_count, lanes_for
 from .losses import loss_forward, output_delta, weight_delta
@@ -49,7 +59,7 @@ def rows(buf, start, nb, width):
     -----
     ``block[s, c] = buf[start + s·width + c]`` (a view, nothing is copied).
     """
-    return buf[start:start + nb * width].reshape((nb, width))
+    return buf[start : start + nb * width].reshape((nb, width))
 
 
 @njit(**JIT_SERIAL)
@@ -61,7 +71,7 @@ def layer_params(params, layout, L):
     With ``off = layout[L, W_OFF]``: ``w_ij = params[off + i·m + j]``, ``b_j = params[off + l·m + j]``.
     """
     off, l, m = layout[L, W_OFF], layout[L, N_IN], layout[L, N_OUT]
-    return params[off:off + l * m].reshape((l, m)), params[off + l * m:off + l * m + m]
+    return params[off : off + l * m].reshape((l, m)), params[off + l * m : off + l * m + m]
 
 
 @njit(**JIT_SERIAL)
@@ -185,8 +195,24 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed. Each step packs what its tiles read (``dense``).
     """
-    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, batch_scale(params, c, nb),
-                    params[:0], params[:0], params[:0])
+    backward_layers(
+        grads,
+        D,
+        DY,
+        params,
+        Y,
+        U,
+        t,
+        layout,
+        loss,
+        cap,
+        nb,
+        c,
+        batch_scale(params, c, nb),
+        params[:0],
+        params[:0],
+        params[:0],
+    )
 
 
 @njit(**JIT_SERIAL)
@@ -234,8 +260,14 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
     outputs before dropout, then ``∂y_i ← M_i ∂y_i``, ``δ_i ← M_i δ_i`` (``dropout.dropout_backward``).
     """
     Lo = layout.shape[0] - 1
-    output_delta(layer_block(D, layout, Lo, cap, nb), layer_block(Y, layout, Lo, cap, nb),
-                 layer_block(U, layout, Lo, cap, nb), t, loss, layout[Lo, ACT])
+    output_delta(
+        layer_block(D, layout, Lo, cap, nb),
+        layer_block(Y, layout, Lo, cap, nb),
+        layer_block(U, layout, Lo, cap, nb),
+        t,
+        loss,
+        layout[Lo, ACT],
+    )
     if c.shape[0] > 0:
         weight_delta(layer_block(D, layout, Lo, cap, nb), c)
     P = pack_region(Y, layout, cap)

@@ -8,6 +8,7 @@ The step of ``epoch.train_epoch_opt`` is cut in two around the all-reduce of ``d
 ``Σ c_s`` and takes the optimizer step of ``epoch.apply_update``. With one process and the same
 sample order the result is bitwise that of ``train_epoch_opt``.
 """
+
 import numpy as np
 from numba import njit, prange
 

@@ -10,6 +10,7 @@ network's layout without its first row, with the work blocks shifted down by the
 (``upper_layout``): block 0 of the upper buffers holds the first hidden layer (``y`` in ``Y``,
 ``u`` in ``U``, its ``δ`` in ``D``), which the dense passes read but never write.
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -17,8 +18,20 @@ from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
 from .activations import SOFTMAX, activation_block, softmax_rows
 from .dense import PARALLEL_MIN_MACS, dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
 from .epoch import add_batch_loss, apply_update, batch_weights, gather_rows, shuffle
-from .passes import (A_IN, ACT, N_IN, N_OUT, backward_pass, forward_pass, input_block, layer_block, layer_params,
-                     loss_sum, pack_region, rows as block_rows)
+from .passes import (
+    A_IN,
+    ACT,
+    N_IN,
+    N_OUT,
+    backward_pass,
+    forward_pass,
+    input_block,
+    layer_block,
+    layer_params,
+    loss_sum,
+    pack_region,
+)
+from .passes import rows as block_rows
 
 ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
 
@@ -97,7 +110,8 @@ def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
     l, m = dw.shape
     nb = delta.shape[0]
     zero = dw.dtype.type(0)
-    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj for the non-zeros y_si of the chunk's rows i   (threads own chunks of rows i)
+    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj for the non-zeros y_si of the chunk's rows i
+    # (threads own chunks of rows i)
     for k in prange(ROW_CHUNKS):
         i0, i1 = (k * l) // ROW_CHUNKS, ((k + 1) * l) // ROW_CHUNKS
         for i in range(i0, i1):
@@ -131,15 +145,25 @@ def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
     indptr, indices, data = X
     w, b = layer_params(params, layout, np.int64(0))
     m = layout[0, N_OUT]
-    sparse_forward(block_rows(Y, np.int64(0), nb, m), block_rows(U, np.int64(0), nb, m), indptr, indices, data,
-                   rows, w, b, layout[0, ACT])
+    sparse_forward(
+        block_rows(Y, np.int64(0), nb, m),
+        block_rows(U, np.int64(0), nb, m),
+        indptr,
+        indices,
+        data,
+        rows,
+        w,
+        b,
+        layout[0, ACT],
+    )
     if up.shape[0] > 0:
         forward_pass(Y, U, params, up, cap, nb)
 
 
 @njit(**JIT_DRIVER)
-def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, loss, batch, optimizer, hyper,
-                       do_shuffle):
+def train_epoch_sparse(
+    params, grads, state, work, data, perm, rng, layout, up, loss, batch, optimizer, hyper, do_shuffle
+):
     """``epoch.train_epoch_opt`` for CSR inputs (``data = (indptr, indices, values, T, c, cb)``).
 
     ``work`` holds the upper layout's buffers ``(Y, U, D, DY, Tb, e)``; the network has at least
@@ -163,7 +187,7 @@ def train_epoch_sparse(params, grads, state, work, data, perm, rng, layout, up, 
     # per mini-batch: u, y; E; δ, ∂w, ∂b; θ ← update(θ, ∂θ)
     for start in range(0, N, batch):
         nb = min(batch, N - start)
-        rows = perm[start:start + nb]
+        rows = perm[start : start + nb]
         t = block_rows(Tb, np.int64(0), nb, T.shape[1])
         gather_rows(t, T, perm, start)
         sparse_forward_pass(Y, U, params, layout, up, (indptr, indices, values), rows, batch, nb)
