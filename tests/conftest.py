@@ -21,6 +21,12 @@ def _restore_threads():
     nbmlp._threads.GOVERNOR.reset()  # each test starts from the full thread count
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read a background child run last, so that their children compile while
+    the rest of the suite runs (the order of the others is kept)."""
+    items.sort(key=lambda item: hasattr(getattr(item, "function", None), "start_in_background"))
+
+
 def pytest_collection_finish(session):
     """Start the child processes of the selected tests that run one in the background (``background``)."""
     for item in session.items:
