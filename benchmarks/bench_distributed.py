@@ -23,7 +23,7 @@ from mpi4py import MPI
 
 import nbmlp
 from nbmlp.distributed import fit_mpi
-from nbmlp.kernels.epoch import shuffle
+from nbmlp.kernels.epoch import Data, OptimizerState, shuffle
 from nbmlp.kernels.sharded import shard_gradient_sums, shard_update
 
 LAYERS, BATCH, STEPS = (256, 128), 128, 40
@@ -65,7 +65,7 @@ def main():
     dtype = net.dtype
     T = est._label_binarizer.transform(ys).astype(dtype)
     work = net._work(BATCH, with_backward=True)
-    data = (np.ascontiguousarray(Xs, dtype=dtype), T, net.params[:0], net.params[:0])
+    data = Data(np.ascontiguousarray(Xs, dtype=dtype), T, net.params[:0], net.params[:0])
     buf = np.zeros(net.n_params + 2, dtype=dtype)
     grads = np.empty_like(net.params)
     idx = np.empty(BATCH, dtype=np.int64)
@@ -75,7 +75,7 @@ def main():
     perm = np.arange(N, dtype=np.int64)
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
-    state, hyper = (opt["a"], opt["b"], opt["step"]), est._hyper(dtype)
+    state, hyper = OptimizerState(opt["a"], opt["b"], opt["step"]), est._hyper(dtype)
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()

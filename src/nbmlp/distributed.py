@@ -36,6 +36,7 @@ import numba
 import numpy as np
 
 from . import _threads
+from .kernels.epoch import Data
 from .network import DivergenceError, check_dropout
 from .training import optimizer_arrays, validation_loss_sum
 
@@ -321,7 +322,7 @@ class ShardedStep:
         self.code, self.state, self.rng, self.shuffle = opt["code"], optimizer_arrays(opt), rng, shuffle
         self.weighted = c is not None
         self.work = net._work(batch, with_backward=True)
-        self.data = (X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
+        self.data = Data(X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
         self.buf = _aligned(np.zeros(net.n_params + 2, dtype=dtype))
         self.grads = _aligned(np.zeros_like(net.params))
         self.idx = np.empty(batch, dtype=np.int64)

@@ -9,6 +9,7 @@ import numpy as np
 from . import _validation as V
 from ._threads import use_chosen
 from .kernels import activations, losses
+from .kernels.epoch import Dropout, OptimizerState, Work
 from .kernels.optim import SGD
 from .kernels.passes import (
     LAYOUT_COLUMNS,
@@ -218,7 +219,7 @@ class MLP:
         Y, U = np.empty(size + pack_size(self.layers, cap, self.dtype), self.dtype), np.empty(size, self.dtype)
         if not with_backward:
             return Y, U
-        return (
+        return Work(
             Y,
             U,
             np.empty(size, self.dtype),
@@ -231,10 +232,10 @@ class MLP:
         """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""
         if not any(self.dropout):
             empty = np.empty(0, self.dtype)
-            return empty, empty, empty
+            return Dropout(empty, empty, empty)
         rates = np.array(list(self.dropout) + [0.0], dtype=self.dtype)
         size = cap * sum(self.layers)
-        return rates, np.zeros(size, self.dtype), np.zeros(size, self.dtype)
+        return Dropout(rates, np.zeros(size, self.dtype), np.zeros(size, self.dtype))
 
     def _output_block(self, Y, cap, nb):
         start = cap * (sum(self.layers) - self.layers[-1])
@@ -354,7 +355,8 @@ class MLP:
         batch = int(min(batch_size, N))
         # plain SGD: no optimizer state, unweighted samples, no penalty (the estimators' compiled epoch)
         empty = self.params[:0]
-        step = DenseStep(self, X, T, None, batch, SGD, (empty, empty, np.empty(0, np.int64)), self._rng, shuffle)
+        state = OptimizerState(empty, empty, np.empty(0, np.int64))
+        step = DenseStep(self, X, T, None, batch, SGD, state, self._rng, shuffle)
         hyper = Hyper(max_norm=0.0 if max_grad_norm is None else max_grad_norm)
         trainer = Trainer(
             step,

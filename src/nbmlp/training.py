@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._threads import train_epoch_in_runs
-from .kernels.epoch import train_epoch_opt
+from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
+from .kernels.epoch import Hyper as HyperTuple
 
 
 class DivergenceError(FloatingPointError):
@@ -56,10 +57,10 @@ class Hyper:
     max_norm: float = 0.0
 
     def at(self, eta, dtype):
-        """``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``: ``kernels.epoch``'s ``ETA`` … ``MAX_NORM``."""
+        """``kernels.epoch.Hyper`` ``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``."""
         # one array, then its scalars: the same roundings as dtype(v) each, in a third of the time
-        return tuple(
-            np.array(
+        return HyperTuple(
+            *np.array(
                 [
                     eta,
                     self.alpha,
@@ -78,8 +79,8 @@ class Hyper:
 
 # -- steps: one epoch each, their buffers allocated once ---------------------------------------------
 def optimizer_arrays(state):
-    """``(a, b, step)`` of an optimizer state dict, the kernels' ``state`` tuple."""
-    return state["a"], state["b"], state["step"]
+    """The kernels' ``OptimizerState(m, s, step)`` of an optimizer state dict (its arrays "a", "b")."""
+    return OptimizerState(state["a"], state["b"], state["step"])
 
 
 class DenseStep:
@@ -112,7 +113,7 @@ class DenseStep:
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
         self._parts(net, X.shape[0], c, batch, code, state, rng, shuffle)
         self.work = net._work(batch, with_backward=True)
-        self.data = (X, T) + self.weights
+        self.data = Data(X, T, *self.weights)
         self.dropout = net._dropout(batch)
 
     def _parts(self, net, N, c, batch, code, state, rng, shuffle):
@@ -155,11 +156,11 @@ class SparseStep(DenseStep):
     """
 
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
-        from .kernels.sparse import upper_layout
+        from .kernels.sparse import SparseData, upper_layout
 
         self._parts(net, X[0].shape[0] - 1, c, batch, code, state, rng, shuffle)
         self.up, self.work = upper_layout(net.layout), upper_work(net, batch, with_backward=True)
-        self.data = X + (T,) + self.weights
+        self.data = SparseData(*X, T, *self.weights)
 
     def __call__(self, hyper):
         from .kernels.sparse import train_epoch_sparse
@@ -197,7 +198,7 @@ def upper_work(net, cap, with_backward):
     Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
     if not with_backward:
         return Y, U
-    return (
+    return Work(
         Y,
         U,
         np.empty(size, net.dtype),

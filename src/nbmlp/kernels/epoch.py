@@ -6,6 +6,8 @@ The shuffle uses its own small generator (splitmix64, state in ``rng``) so that 
 depends only on the seed, never on threads or on NumPy's global state.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -121,9 +123,15 @@ def gather_rows(out, src, perm, start):
             out[s, c] = src[row, c]
 
 
-# entries of ``hyper`` in ``train_epoch_opt`` (all of the params' dtype)
-ETA, ALPHA, MU, BETA1, BETA2, EPS, LOSS_SCALE, WEIGHT_DECAY, MAX_NORM = 0, 1, 2, 3, 4, 5, 6, 7, 8
-N_HYPER = 9
+# The tuples the epochs take (``train_epoch_opt``, ``sparse.train_epoch_sparse``, the sharded
+# step), by name: Numba compiles a named tuple as a tuple whose fields it reads by name.
+Work = namedtuple("Work", ["Y", "U", "D", "DY", "Tb", "e"])  # flat work buffers (``passes``)
+Data = namedtuple("Data", ["X", "T", "c", "cb"])  # inputs, targets, sample weights c_s, one batch's
+OptimizerState = namedtuple("OptimizerState", ["m", "s", "step"])  # velocity or Adam's moments, t
+Dropout = namedtuple("Dropout", ["rates", "M", "Yk"])  # p_L per layer, multipliers, outputs before
+# the optimizer's constants, all of the params' dtype: η, α, μ, β₁, β₂, ε, the loss scale κ,
+# AdamW's weight decay λ and the gradient norm limit (0: no clipping)
+Hyper = namedtuple("Hyper", ["eta", "alpha", "mu", "beta1", "beta2", "eps", "kappa", "weight_decay", "max_norm"])
 
 
 @njit(**JIT_DRIVER)
@@ -136,14 +144,14 @@ def train_epoch_opt(
     ----------
     params, grads : (P,) arrays
         Flat parameters θ (updated in place) and a gradient buffer of the same layout.
-    state : tuple ``(a, b, step)``
-        Optimizer state, updated in place: velocity ``v`` in ``a`` (momentum, Nesterov), or
-        Adam's moments ``m`` in ``a`` and ``s`` in ``b``, each (P,) (empty when unused), and
-        ``step`` (1,) int64, Adam's step count t.
-    work : tuple of arrays
+    state : OptimizerState ``(m, s, step)``
+        Optimizer state, updated in place: velocity ``v`` in ``m`` (momentum, Nesterov), or
+        Adam's moments ``m`` and ``s``, each (P,) (empty when unused), and ``step`` (1,) int64,
+        Adam's step count t.
+    work : Work
         ``(Y, U, D, DY, Tb, e)``: flat work buffers of ``batch`` rows per layer, the batch's
         targets (batch, n) and per-sample errors (batch,).
-    data : tuple ``(X, T, c, cb)``
+    data : Data ``(X, T, c, cb)``
         Inputs (N, l), targets (N, n), sample weights ``c_s`` (N,) and a (batch,) buffer for one
         batch's weights; ``c`` and ``cb`` are empty for unweighted samples.
     perm : (N,) int64 array
@@ -160,12 +168,12 @@ def train_epoch_opt(
         Mini-batch size B (the last batch may be smaller).
     optimizer : int
         ``optim.SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
-    hyper : tuple of 9 floats of the params' dtype
+    hyper : Hyper
         ``η, α, μ, β₁, β₂, ε``, the loss scale ``κ``, AdamW's weight decay ``λ`` and the gradient
-        norm limit ``c`` (0: no clipping), indexed by ``ETA`` … ``MAX_NORM``.
+        norm limit ``c`` (0: no clipping), of the params' dtype.
     do_shuffle : bool
         Shuffle ``perm`` first.
-    dropout : tuple ``(rates, M, Yk)``
+    dropout : Dropout ``(rates, M, Yk)``
         Dropout rate ``p_L`` of each weight layer's outputs (0: none; empty: no dropout at all),
         and two flat work buffers laid out as ``U`` for the multipliers ``M_sj = m_sj / (1 − p)``
         and the outputs before dropout (``passes.forward_layers``); all empty without dropout.
@@ -252,7 +260,7 @@ def add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
     weighted : bool
         Whether samples carry weights (then ``Σ_s c_s E_s`` is rescaled to nb samples).
     params, layout, hyper
-        As in ``train_epoch_opt`` (κ is ``hyper[LOSS_SCALE]``, α is ``hyper[ALPHA]``).
+        As in ``train_epoch_opt`` (κ is ``hyper.kappa``, α is ``hyper.alpha``).
 
     Notes
     -----
@@ -261,8 +269,8 @@ def add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
     """
     if weighted:
         batch_sum *= nb / c_sum
-    total += float(hyper[LOSS_SCALE]) * batch_sum
-    alpha = hyper[ALPHA]
+    total += float(hyper.kappa) * batch_sum
+    alpha = hyper.alpha
     if alpha > 0:
         total += nb * 0.5 * alpha * weight_sqnorm(params, layout) / c_sum
     return total
@@ -289,18 +297,18 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
     then the update of ``train_epoch_opt``'s optimizer (Adam, AdamW: ``t ← t + 1``,
     ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)``; AdamW: ``ε_t = ε √(1 − β₂ᵗ)``, decay ``1 − η λ``).
     """
-    a, b, step = state
-    eta, alpha, mu = hyper[ETA], hyper[ALPHA], hyper[MU]
-    beta1, beta2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
+    m, s, step = state
+    eta, alpha, mu = hyper.eta, hyper.alpha, hyper.mu
+    beta1, beta2, eps = hyper.beta1, hyper.beta2, hyper.eps
     if alpha > 0:
         l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
-    if hyper[MAX_NORM] > 0:
-        clip_gradient(grads, hyper[MAX_NORM])
+    if hyper.max_norm > 0:
+        clip_gradient(grads, hyper.max_norm)
     if optimizer == ADAM or optimizer == ADAMW:
         step[0] += 1
         root2 = np.sqrt(1.0 - float(beta2) ** step[0])
         if optimizer == ADAMW:
-            mu = params.dtype.type(1.0 - float(eta) * float(hyper[WEIGHT_DECAY]))
+            mu = params.dtype.type(1.0 - float(eta) * float(hyper.weight_decay))
             eps = params.dtype.type(float(eps) * root2)
         eta = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
-    optimizer_step(params, a, b, grads, optimizer, eta, mu, beta1, beta2, eps)
+    optimizer_step(params, m, s, grads, optimizer, eta, mu, beta1, beta2, eps)

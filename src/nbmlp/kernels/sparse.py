@@ -11,6 +11,8 @@ network's layout without its first row, with the work blocks shifted down by the
 ``u`` in ``U``, its ``δ`` in ``D``), which the dense passes read but never write.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -34,6 +36,9 @@ from .passes import (
 from .passes import rows as block_rows
 
 ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
+# the data of ``train_epoch_sparse``: X in CSR (row pointers, column indices, values), the targets,
+# the sample weights c_s and one batch's (both empty when unweighted)
+SparseData = namedtuple("SparseData", ["indptr", "indices", "values", "T", "c", "cb"])
 
 
 def upper_layout(layout):
@@ -164,9 +169,9 @@ def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
 def train_epoch_sparse(
     params, grads, state, work, data, perm, rng, layout, up, loss, batch, optimizer, hyper, do_shuffle
 ):
-    """``epoch.train_epoch_opt`` for CSR inputs (``data = (indptr, indices, values, T, c, cb)``).
+    """``epoch.train_epoch_opt`` for CSR inputs (``data``: ``SparseData(indptr, indices, values, T, c, cb)``).
 
-    ``work`` holds the upper layout's buffers ``(Y, U, D, DY, Tb, e)``; the network has at least
+    ``work`` (``epoch.Work``) holds the upper layout's buffers; the network has at least
     one hidden layer (``up`` is not empty).
 
     Notes
