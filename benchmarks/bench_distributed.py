@@ -75,7 +75,7 @@ def main():
     perm = np.arange(N, dtype=np.int64)
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
-    state, hyper = OptimizerState(opt["a"], opt["b"], opt["step"]), est._hyper(dtype)
+    state, hyper = OptimizerState(opt["m"], opt["s"], opt["step"]), est._hyper(dtype)
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()

@@ -277,8 +277,8 @@ def _train(est, comm, MPI, plan, pos, N):
         # the same memory alignment on every rank, so that vectorized loops split their
         # iterations alike and the update rounds alike (see _aligned)
         net.params = _aligned(net.params)
-        opt["a"], opt["b"] = _aligned(opt["a"]), _aligned(opt["b"])
-        for array in (net.params, opt["a"], opt["b"], opt["step"], est._shuffle_rng):
+        opt["m"], opt["s"] = _aligned(opt["m"]), _aligned(opt["s"])
+        for array in (net.params, opt["m"], opt["s"], opt["step"], est._shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
         step = ShardedStep(
             comm, MPI, net, plan.X, plan.T, plan.c, pos, N, est._batch_size(N), opt, est._shuffle_rng, est.shuffle

@@ -478,12 +478,13 @@ class _BaseMLP(BaseEstimator):
         code = {"adam": ADAM, "adamw": ADAMW}.get(self.solver, SGD)
         if self.solver == "sgd" and self.momentum > 0:
             code = NESTEROV if self.nesterovs_momentum else MOMENTUM
-        a = np.zeros(P if code != SGD else 0, dtype=dtype)
-        b = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
+        # m: the velocity v (momentum, Nesterov) or Adam's first moment; s: Adam's second moment
+        m = np.zeros(P if code != SGD else 0, dtype=dtype)
+        s = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
         self._optimizer_state = {
             "code": code,
-            "a": a,
-            "b": b,
+            "m": m,
+            "s": s,
             "step": np.zeros(1, np.int64),
             "learning_rate": float(self.learning_rate_init),
         }
@@ -634,7 +635,7 @@ class _BaseMLP(BaseEstimator):
         if self.verbose and tqdm is not None:
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
-        live = (net.params, state["a"], state["b"], state["step"], self._shuffle_rng)
+        live = (net.params, state["m"], state["s"], state["step"], self._shuffle_rng)
         trainer = Trainer(
             step,
             N,

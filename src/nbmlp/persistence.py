@@ -93,14 +93,14 @@ def _label_arrays(clf):
 def _optimizer_state(est):
     """``(code, learning_rate, first, second, step)`` of the estimator's optimizer."""
     state = est._optimizer_state
-    return state["code"], state["learning_rate"], state["a"], state["b"], state["step"]
+    return state["code"], state["learning_rate"], state["m"], state["s"], state["step"]
 
 
 def _set_optimizer_state(est, code, learning_rate, first, second, step):
     est._optimizer_state = {
         "code": int(code),
-        "a": first,
-        "b": second,
+        "m": first,
+        "s": second,
         "step": step,
         "learning_rate": float(learning_rate),
     }

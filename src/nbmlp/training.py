@@ -79,8 +79,8 @@ class Hyper:
 
 # -- steps: one epoch each, their buffers allocated once ---------------------------------------------
 def optimizer_arrays(state):
-    """The kernels' ``OptimizerState(m, s, step)`` of an optimizer state dict (its arrays "a", "b")."""
-    return OptimizerState(state["a"], state["b"], state["step"])
+    """The kernels' ``OptimizerState(m, s, step)`` of an optimizer state dict."""
+    return OptimizerState(state["m"], state["s"], state["step"])
 
 
 class DenseStep:
@@ -99,7 +99,7 @@ class DenseStep:
         Mini-batch size B.
     code : int
         The optimizer (``kernels.optim``: ``SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM``, ``ADAMW``).
-    state : tuple ``(a, b, step)``
+    state : kernels.epoch.OptimizerState ``(m, s, step)``
         The optimizer's arrays (``optimizer_arrays``), updated in place.
     rng : (1,) uint64 array
         The shuffle (and dropout) generator, advanced in place.

@@ -115,8 +115,8 @@ def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
     l, m = dw.shape
     nb = delta.shape[0]
     zero = dw.dtype.type(0)
-    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj for the non-zeros y_si of the chunk's rows i
-    # (threads own chunks of rows i)
+    # threads own chunks of rows i; for the non-zeros y_si of the chunk's rows i:
+    # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj
     for k in prange(ROW_CHUNKS):
         i0, i1 = (k * l) // ROW_CHUNKS, ((k + 1) * l) // ROW_CHUNKS
         for i in range(i0, i1):
