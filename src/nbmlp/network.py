@@ -9,7 +9,7 @@ import numpy as np
 from . import _validation as V
 from ._threads import use_chosen
 from .kernels import activations, losses
-from .kernels.epoch import Dropout, OptimizerState, Work
+from .kernels.epoch import Dropout, OptimizerState
 from .kernels.optim import SGD
 from .kernels.passes import (
     LAYOUT_COLUMNS,
@@ -19,9 +19,8 @@ from .kernels.passes import (
     backward_pass,
     forward_pass,
     loss_sum,
-    pack_size,
 )
-from .training import DenseStep, DivergenceError, Hyper, Trainer  # noqa: F401 (DivergenceError re-exported)
+from .training import DenseStep, DivergenceError, Hyper, Trainer, work_buffers  # noqa: F401 (DivergenceError re-exported)
 
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "gelu_tanh", "silu")
@@ -214,19 +213,8 @@ class MLP:
 
     # -- buffers -------------------------------------------------------------------------
     def _work(self, cap, with_backward):
-        """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e])."""
-        size = cap * sum(self.layers)
-        Y, U = np.empty(size + pack_size(self.layers, cap, self.dtype), self.dtype), np.empty(size, self.dtype)
-        if not with_backward:
-            return Y, U
-        return Work(
-            Y,
-            U,
-            np.empty(size, self.dtype),
-            np.empty(size, self.dtype),
-            np.empty(cap * self.layers[-1], self.dtype),
-            np.empty(cap, self.dtype),
-        )
+        """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e]) (``training.work_buffers``)."""
+        return work_buffers(self.layers, cap, self.dtype, with_backward)
 
     def _dropout(self, cap):
         """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""

@@ -26,25 +26,7 @@ def save(est, path, inputs=None):
     check_is_fitted(est, "coefs_")
     params = est.get_params(deep=False)
     params["callbacks"] = None
-    attrs = {
-        name: getattr(est, name)
-        for name in (
-            "n_iter_",
-            "t_",
-            "loss_",
-            "loss_curve_",
-            "best_loss_",
-            "validation_scores_",
-            "best_validation_score_",
-            "validation_loss_curve_",
-            "n_features_in_",
-            "n_layers_",
-            "n_outputs_",
-            "out_activation_",
-            "_activations_",
-            "_no_improvement_count",
-        )
-    }
+    attrs = {name: getattr(est, name) for name in _FITTED_ATTRS}
     code, learning_rate, first, second, step = _optimizer_state(est)
     attrs["optimizer_code"] = code
     attrs["optimizer_learning_rate"] = learning_rate
@@ -205,7 +187,8 @@ _OPTIONAL_MEMBERS = (
     "input_category_counts",
     "input_categories",
 )
-_ATTRS = (
+# the fitted attributes the file keeps, then the optimizer's two scalars (``_ATTRS``)
+_FITTED_ATTRS = (
     "n_iter_",
     "t_",
     "loss_",
@@ -220,9 +203,8 @@ _ATTRS = (
     "out_activation_",
     "_activations_",
     "_no_improvement_count",
-    "optimizer_code",
-    "optimizer_learning_rate",
 )
+_ATTRS = _FITTED_ATTRS + ("optimizer_code", "optimizer_learning_rate")
 _MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
 _MAX_UNITS = 2**31 - 1
 _MAX_COUNT = 2**62

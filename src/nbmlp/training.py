@@ -32,6 +32,7 @@ import numpy as np
 from ._threads import train_epoch_in_runs
 from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
 from .kernels.epoch import Hyper as HyperTuple
+from .kernels.passes import pack_size
 
 
 class DivergenceError(FloatingPointError):
@@ -125,27 +126,33 @@ class DenseStep:
         self.weights = (c, np.empty(batch, net.dtype)) if c is not None else (net.params[:0], np.empty(0, net.dtype))
 
     def __call__(self, hyper):
-        net = self.net
+        """One epoch in runs of batches (``_threads.train_epoch_in_runs``); its summed loss."""
 
         def train(order, do_shuffle):
-            return train_epoch_opt(
-                net.params,
-                self.grads,
-                self.state,
-                self.work,
-                self.data,
-                order,
-                self.rng,
-                net.layout,
-                net._loss_code,
-                self.batch,
-                self.code,
-                hyper,
-                do_shuffle,
-                self.dropout,
-            )
+            return self._train(order, do_shuffle, hyper)
 
-        return train_epoch_in_runs(net.layers, self.batch, self.perm, self.rng if self.shuffle else None, train)
+        rng = self.rng if self.shuffle else None
+        return train_epoch_in_runs(self.net.layers, self.batch, self.perm, rng, train)
+
+    def _train(self, order, do_shuffle, hyper):
+        """The samples ``order`` through the compiled epoch; their summed loss."""
+        net = self.net
+        return train_epoch_opt(
+            net.params,
+            self.grads,
+            self.state,
+            self.work,
+            self.data,
+            order,
+            self.rng,
+            net.layout,
+            net._loss_code,
+            self.batch,
+            self.code,
+            hyper,
+            do_shuffle,
+            self.dropout,
+        )
 
 
 class SparseStep(DenseStep):
@@ -162,50 +169,45 @@ class SparseStep(DenseStep):
         self.up, self.work = upper_layout(net.layout), upper_work(net, batch, with_backward=True)
         self.data = SparseData(*X, T, *self.weights)
 
-    def __call__(self, hyper):
+    def _train(self, order, do_shuffle, hyper):
         from .kernels.sparse import train_epoch_sparse
 
         net = self.net
+        return train_epoch_sparse(
+            net.params,
+            self.grads,
+            self.state,
+            self.work,
+            self.data,
+            order,
+            self.rng,
+            net.layout,
+            self.up,
+            net._loss_code,
+            self.batch,
+            self.code,
+            hyper,
+            do_shuffle,
+        )
 
-        def train(order, do_shuffle):
-            return train_epoch_sparse(
-                net.params,
-                self.grads,
-                self.state,
-                self.work,
-                self.data,
-                order,
-                self.rng,
-                net.layout,
-                self.up,
-                net._loss_code,
-                self.batch,
-                self.code,
-                hyper,
-                do_shuffle,
-            )
 
-        return train_epoch_in_runs(net.layers, self.batch, self.perm, self.rng if self.shuffle else None, train)
+def work_buffers(layers, cap, dtype, with_backward):
+    """Flat work buffers of ``cap`` rows per layer of ``layers``: ``(Y, U)``, or ``Work`` with the
+    backward pass's ``D, DY``, a batch of targets ``Tb`` and the errors ``e``; ``Y`` has room for
+    the packed copies after its blocks (``passes.pack_size``)."""
+    size = cap * sum(layers)
+    Y, U = np.empty(size + pack_size(layers, cap, dtype), dtype), np.empty(size, dtype)
+    if not with_backward:
+        return Y, U
+    return Work(
+        Y, U, np.empty(size, dtype), np.empty(size, dtype), np.empty(cap * layers[-1], dtype), np.empty(cap, dtype)
+    )
 
 
 def upper_work(net, cap, with_backward):
     """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
     input block, which CSR inputs do not need."""
-    from .kernels.passes import pack_size
-
-    upper = net.layers[1:]
-    size = cap * sum(upper)
-    Y, U = np.empty(size + pack_size(upper, cap, net.dtype), net.dtype), np.empty(size, net.dtype)
-    if not with_backward:
-        return Y, U
-    return Work(
-        Y,
-        U,
-        np.empty(size, net.dtype),
-        np.empty(size, net.dtype),
-        np.empty(cap * upper[-1], net.dtype),
-        np.empty(cap, net.dtype),
-    )
+    return work_buffers(net.layers[1:], cap, net.dtype, with_backward)
 
 
 # -- learning-rate schedules ------------------------------------------------------------------------
