@@ -3,7 +3,8 @@
 Run: python benchmarks/perf_targets.py [--repeats 5] [--threads 2] [--skip startup,memory]
 
 Rows: small (digits 64-64-10, batch 32, one epoch) against scikit-learn, a PyTorch eager loop
-and a hand-written NumPy SGD (matrix products through its BLAS); small batches (784-30-10, batch
+and a hand-written NumPy SGD (matrix products through its BLAS), then with a tanh hidden layer
+against scikit-learn and PyTorch; small batches (784-30-10, batch
 10, sigmoid and squared error) in µs per step beside the time of its arithmetic at 50 GFLOP/s;
 mid (784-256-128-10, batch 128, 10,000 samples) and large (784-1024-1024-10, batch 256) in samples per second; the dense
 kernels at 1024×1024, batch 1024, in GFLOP/s against NumPy's gemm on the same shapes; 1 → 2
@@ -85,10 +86,10 @@ class NumpySGD:
                 self.b[L] -= lr * db
 
 
-def torch_epoch_fn(layers, X, y, batch, lr):
+def torch_epoch_fn(layers, X, y, batch, lr, activation="relu"):
     mods = []
     for l, m in zip(layers[:-2], layers[1:-1]):
-        mods += [torch.nn.Linear(l, m), torch.nn.ReLU()]
+        mods += [torch.nn.Linear(l, m), torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh()]
     model = torch.nn.Sequential(*mods, torch.nn.Linear(layers[-2], layers[-1]))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -105,13 +106,13 @@ def torch_epoch_fn(layers, X, y, batch, lr):
     return epoch
 
 
-def sklearn_epoch_fn(X, y, hidden, batch, lr):
+def sklearn_epoch_fn(X, y, hidden, batch, lr, activation="relu"):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     clf = MLPClassifier(
         hidden_layer_sizes=hidden,
-        activation="relu",
+        activation=activation,
         solver="sgd",
         alpha=0.0,
         batch_size=batch,
@@ -140,19 +141,19 @@ def synthetic(N, l, n, seed=0):
     return rng.standard_normal((N, l)).astype(np.float32), rng.integers(0, n, N)
 
 
-def time_case(layers, X, y, batch, lr, repeats, peers):
-    """Median seconds per epoch of nbmlp and each peer, epochs taken in turns."""
+def time_case(layers, X, y, batch, lr, repeats, peers, activation="relu"):
+    """Median seconds per epoch of nbmlp and each peer, epochs taken in turns (the NumPy peer: ReLU)."""
     fns = {}
-    net = nbmlp.MLP(layers, activation="relu", dtype="float32", seed=0)
+    net = nbmlp.MLP(layers, activation=activation, dtype="float32", seed=0)
     fns["nbmlp"] = lambda: net.fit(X, y, epochs=1, batch_size=batch, lr=lr)
     T = np.eye(layers[-1], dtype=np.float32)[y]
     if "numpy" in peers:
         ref = NumpySGD(layers, np.float32)
         fns["numpy"] = lambda: ref.epoch(X, T, batch, lr)
     if "torch" in peers and torch is not None:
-        fns["torch"] = torch_epoch_fn(layers, X, y, batch, lr)
+        fns["torch"] = torch_epoch_fn(layers, X, y, batch, lr, activation)
     if "sklearn" in peers:
-        fns["sklearn"] = sklearn_epoch_fn(X, y, tuple(layers[1:-1]), batch, lr)
+        fns["sklearn"] = sklearn_epoch_fn(X, y, tuple(layers[1:-1]), batch, lr, activation)
     for fn in fns.values():
         fn()  # compile (nbmlp), first-call set-up (the others)
     return in_turns(fns, repeats)
@@ -266,6 +267,11 @@ def main():
             t = time_case([64, 64, 10], X, y, 32, 0.1, r, ("numpy", "torch", "sklearn"))
             print("\nsmall digits 64-64-10 b32, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
             for k in ("sklearn", "torch", "numpy"):
+                if k in t:
+                    print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
+            t = time_case([64, 64, 10], X, y, 32, 0.1, r, ("torch", "sklearn"), activation="tanh")
+            print("small digits, tanh hidden layer, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
+            for k in ("sklearn", "torch"):
                 if k in t:
                     print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
         if "batch10" not in skip:

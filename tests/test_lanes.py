@@ -14,6 +14,8 @@ from nbmlp.kernels.lanes import (
     lane_count,
     vadd,
     vbroadcast,
+    vdiv,
+    vexp,
     vfma,
     vlane,
     vload,
@@ -21,7 +23,10 @@ from nbmlp.kernels.lanes import (
     vmul,
     vstore,
     vstore_part,
+    vsub,
     vsum,
+    vsum_part,
+    vtanh,
     vzero,
 )
 
@@ -53,6 +58,28 @@ def _arith(out, a, x):
     vstore(out, 1, 0, vadd(v, v))
     vstore(out, 2, 0, vmul(v, v))
     return vsum(v), vlane(v, 1)
+
+
+@njit
+def _elementwise(out, a, which):
+    """``e^x`` (0), ``tanh x`` (1), ``x − y`` (2) or ``x / y`` (3, y = 3) of every element of each row."""
+    W, three = lane_count(a), vbroadcast(a.dtype.type(3))
+    for r in range(a.shape[0]):
+        for c in range(0, a.shape[1], W):
+            x = vload(a, r, c)
+            if which == 0:
+                vstore(out, r, c, vexp(x))
+            elif which == 1:
+                vstore(out, r, c, vtanh(x))
+            elif which == 2:
+                vstore(out, r, c, vsub(x, three))
+            else:
+                vstore(out, r, c, vdiv(x, three))
+
+
+@njit
+def _sum_part(a, n):
+    return vsum_part(vload(a, 0, 0), n)
 
 
 @njit
@@ -134,3 +161,47 @@ def test_fma_rounds_once():
     # the same in float64 with 2⁻²⁷: (1 + 2⁻²⁷)² = 1 + 2⁻²⁶ + 2⁻⁵⁴
     x64, c64 = 1 + 2.0**-27, -(1 + 2.0**-26)
     assert _fma(x64, x64, c64) == 2.0**-54
+
+
+def _ulps(got, exact, dtype):
+    """|got − exact| in units in the last place of the exact value rounded to ``dtype``."""
+    rounded = exact.astype(dtype)
+    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(rounded)).astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["exp", "tanh"])
+def test_exp_and_tanh_within_two_ulps(dtype, name):
+    W = width(dtype)
+    rng = np.random.default_rng(1)
+    wide = 800.0 if dtype == np.float64 else 110.0  # past overflow and through the subnormals
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 0.625, -0.625, 1e-30, -1e-30, 88.72, -87.3, -103.9, 709.78, -745.1]
+    x = np.concatenate([rng.uniform(-wide, wide, 20 * W), rng.uniform(-2, 2, 20 * W), special]).astype(dtype)
+    x = np.concatenate([x, np.zeros((-len(x)) % W, dtype)]).reshape(-1, W)
+    out = np.empty_like(x)
+    _elementwise(out, x, 0 if name == "exp" else 1)
+    with np.errstate(over="ignore"):
+        exact = getattr(np, name)(x.astype(np.float64))  # NumPy's float64: within 1 ulp of e^x, tanh x
+        rounded = exact.astype(dtype)
+    finite, nan = np.isfinite(rounded), np.isnan(exact)
+    np.testing.assert_array_equal(np.isnan(out), nan)  # NaN kept, and only there
+    np.testing.assert_array_equal(out[~finite & ~nan], rounded[~finite & ~nan])  # ±inf where e^x, tanh x round to it
+    assert _ulps(out[finite], exact[finite], dtype).max() <= 2
+    if name == "exp":
+        assert out.dtype == dtype and np.any((out > 0) & (out < np.finfo(dtype).tiny))  # subnormal results
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sub_div_and_partial_sum(dtype):
+    W = width(dtype)
+    a = (np.arange(W, dtype=dtype) * dtype(0.7) + dtype(1)).reshape(1, W)
+    out = np.zeros_like(a)
+    _elementwise(out, a, 2)
+    np.testing.assert_array_equal(out[0], a[0] - dtype(3))
+    _elementwise(out, a, 3)
+    np.testing.assert_array_equal(out[0], a[0] / dtype(3))
+    for n in (-1, 0, 1, W - 1, W, W + 3):
+        expected = dtype(0)
+        for q in range(min(max(n, 0), W)):  # the lanes q < n, in order
+            expected = dtype(expected + a[0, q])
+        assert _sum_part(a, n) == expected, n

@@ -1,4 +1,5 @@
-"""The cost per epoch of the options beyond scikit-learn (issue 20): GELU/SiLU against ReLU,
+"""The cost per epoch of the options beyond scikit-learn (issue 20): tanh, sigmoid, GELU and SiLU
+(e^u and tanh on vector registers, ``lanes.vexp``/``vtanh``) against ReLU,
 dropout on and off, gradient clipping on and off, AdamW against Adam and plain SGD, the cosine
 schedule.
 
@@ -18,7 +19,7 @@ import warnings
 from . import common
 from .training import LR
 
-ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu"]
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu"]
 SOLVERS = ["sgd", "sgd+clip", "adam", "adamw", "adam+cosine"]
 
 

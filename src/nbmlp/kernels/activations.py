@@ -5,7 +5,9 @@ Each activation has its own loop nest so that the loop reads as its formula, wri
 ``activation_block``/``derivative_block`` (a block of samples × neurons) and ``softmax_rows``.
 ``activation_forward``/``activation_backward`` run them row by row on every thread; the dense
 kernels run them on each block they compute. The code is chosen by an integer so one compiled
-kernel serves every activation (and ``cache=True`` works).
+kernel serves every activation (and ``cache=True`` works). The activations that need e^u or
+tanh take W neurons j at a time on vector registers (``lanes.vexp``, ``lanes.vtanh``): a call to
+the C library per value would cost more than the layer's sums.
 """
 
 import math
@@ -14,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
+from .lanes import lane_count, vadd, vbroadcast, vdiv, vexp, vfma, vload_part, vmul, vstore_part, vsub, vtanh
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, GELU, GELU_TANH, SILU = 0, 1, 2, 3, 4, 5, 6, 7, 8
 EXP = 9  # output only, with the Poisson loss (its δ_k = y_k − t_k needs no derivative here)
@@ -50,21 +53,23 @@ def activation_block(y, u, code, s0, s1, j0, j1):
     ``e^u`` (output only; softmax needs whole rows: ``softmax_rows``).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    W, zeros, ones = lane_count(u), vbroadcast(zero), vbroadcast(one)
     if code == IDENTITY:
         # y_j = u_j
         for s in range(s0, s1):
             for j in range(j0, j1):
                 y[s, j] = u[s, j]
     elif code == SIGMOID:
-        # y_j = 1 / (1 + e^(−u_j))
+        # y_j… = 1 / (1 + e^(−u_j…))   (W neurons j at a time: the last vector holds the n < W left)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = one / (one + np.exp(-u[s, j]))
+            for j in range(j0, j1, W):
+                u_j = vload_part(u, s, j, j1 - j)
+                vstore_part(y, s, j, vdiv(ones, vadd(ones, vexp(vsub(zeros, u_j)))), j1 - j)
     elif code == TANH:
-        # y_j = tanh(u_j)
+        # y_j… = tanh(u_j…)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = np.tanh(u[s, j])
+            for j in range(j0, j1, W):
+                vstore_part(y, s, j, vtanh(vload_part(u, s, j, j1 - j)), j1 - j)
     elif code == RELU:
         # y_j = max(0, u_j)
         for s in range(s0, s1):
@@ -83,21 +88,24 @@ def activation_block(y, u, code, s0, s1, j0, j1):
                 y[s, j] = half * u[s, j] * (one + math.erf(u[s, j] * r2))
     elif code == GELU_TANH:
         half, c, ca = u.dtype.type(0.5), u.dtype.type(GELU_C), u.dtype.type(GELU_C * GELU_A)
-        # y_j = ½ u_j (1 + tanh(c (u_j + 0.044715 u_j³))),  c = √(2/π)
+        halves, cs, cas = vbroadcast(half), vbroadcast(c), vbroadcast(ca)
+        # y_j… = ½ u_j… (1 + tanh(u_j… (c + c·0.044715 u_j…²))),  c = √(2/π)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                x = u[s, j]
-                y[s, j] = half * x * (one + np.tanh(c * x + ca * x * x * x))
+            for j in range(j0, j1, W):
+                x = vload_part(u, s, j, j1 - j)
+                tau = vtanh(vmul(x, vfma(cas, vmul(x, x), cs)))
+                vstore_part(y, s, j, vmul(vmul(halves, x), vadd(ones, tau)), j1 - j)
     elif code == SILU:
-        # y_j = u_j σ(u_j) = u_j / (1 + e^(−u_j))
+        # y_j… = u_j… σ(u_j…) = u_j… / (1 + e^(−u_j…))
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = u[s, j] / (one + np.exp(-u[s, j]))
+            for j in range(j0, j1, W):
+                u_j = vload_part(u, s, j, j1 - j)
+                vstore_part(y, s, j, vdiv(u_j, vadd(ones, vexp(vsub(zeros, u_j)))), j1 - j)
     elif code == EXP:
-        # y_j = e^(u_j)
+        # y_j… = e^(u_j…)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = np.exp(u[s, j])
+            for j in range(j0, j1, W):
+                vstore_part(y, s, j, vexp(vload_part(u, s, j, j1 - j)), j1 - j)
 
 
 @njit(**JIT_SERIAL)
@@ -109,15 +117,16 @@ def softmax_rows(y, u, s0, s1):
     ``y_k = e^(u_k) / Σ_r e^(u_r)``, computed with ``u_k − max_r u_r`` for stability.
     """
     m = u.shape[1]
-    zero = u.dtype.type(0)
-    # y_k = e^(u_k − max) / Σ_r e^(u_r − max)
+    zero, W = u.dtype.type(0), lane_count(u)
+    # y_k = e^(u_k − max) / Σ_r e^(u_r − max)   (the e^(u_r − max) W at a time)
     for s in range(s0, s1):
         umax = u[s, 0]
         for r in range(1, m):
             umax = max(umax, u[s, r])
+        for r in range(0, m, W):
+            vstore_part(y, s, r, vexp(vsub(vload_part(u, s, r, m - r), vbroadcast(umax))), m - r)
         total = zero
         for r in range(m):
-            y[s, r] = np.exp(u[s, r] - umax)
             total += y[s, r]
         for k in range(m):
             y[s, k] = y[s, k] / total
@@ -165,6 +174,7 @@ def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
     ``τ = tanh(c (u + 0.044715 u³))``, ``c = √(2/π)``, SiLU ``σ(u) (1 + u (1 − σ(u)))`` (not softmax).
     """
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
+    W, zeros, ones = lane_count(u), vbroadcast(zero), vbroadcast(one)
     if code == IDENTITY:
         # δ_j = ∂y_j · 1
         for s in range(s0, s1):
@@ -200,18 +210,22 @@ def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
     elif code == GELU_TANH:
         half, c, ca = u.dtype.type(0.5), u.dtype.type(GELU_C), u.dtype.type(GELU_C * GELU_A)
         ca3 = u.dtype.type(3 * GELU_C * GELU_A)
-        # δ_j = ∂y_j · (½ (1 + τ) + ½ u_j (1 − τ²) c (1 + 3·0.044715 u_j²)),  τ = tanh(c (u_j + 0.044715 u_j³))
+        halves, cs, cas, ca3s = vbroadcast(half), vbroadcast(c), vbroadcast(ca), vbroadcast(ca3)
+        # δ_j… = ∂y_j… · (½ (1 + τ) + ½ u (1 − τ²) (c + 3·c·0.044715 u²)),  τ = tanh(u (c + c·0.044715 u²))
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                x = u[s, j]
-                tau = np.tanh(c * x + ca * x * x * x)
-                delta[s, j] = dy[s, j] * (half * (one + tau) + half * x * (one - tau * tau) * (c + ca3 * x * x))
+            for j in range(j0, j1, W):
+                x, n = vload_part(u, s, j, j1 - j), j1 - j
+                tau = vtanh(vmul(x, vfma(cas, vmul(x, x), cs)))
+                slope = vmul(vmul(halves, x), vmul(vsub(ones, vmul(tau, tau)), vfma(ca3s, vmul(x, x), cs)))
+                vstore_part(delta, s, j, vmul(vload_part(dy, s, j, n), vfma(halves, vadd(ones, tau), slope)), n)
     elif code == SILU:
-        # δ_j = ∂y_j · σ(u_j) (1 + u_j (1 − σ(u_j))),  σ(u) = 1 / (1 + e^(−u))
+        # δ_j… = ∂y_j… · σ (1 + u_j… (1 − σ)),  σ = 1 / (1 + e^(−u_j…))
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                sig = one / (one + np.exp(-u[s, j]))
-                delta[s, j] = dy[s, j] * sig * (one + u[s, j] * (one - sig))
+            for j in range(j0, j1, W):
+                x, n = vload_part(u, s, j, j1 - j), j1 - j
+                sig = vdiv(ones, vadd(ones, vexp(vsub(zeros, x))))
+                slope = vmul(sig, vfma(x, vsub(ones, sig), ones))
+                vstore_part(delta, s, j, vmul(vload_part(dy, s, j, n), slope), n)
 
 
 @njit(**JIT_PARALLEL)

@@ -12,6 +12,7 @@ from numba import njit
 
 from .._config import JIT_SERIAL
 from .activations import derivative_block
+from .lanes import lane_count, vbroadcast, vexp, vload_part, vsub, vsum_part
 
 SQUARED_ERROR, CROSS_ENTROPY, BINARY_CROSS_ENTROPY, POISSON = 0, 1, 2, 3
 CODES = {
@@ -49,6 +50,7 @@ def loss_forward(e, y, u, t, code):
     """
     N, n = y.shape
     zero, one, half = y.dtype.type(0), y.dtype.type(1), y.dtype.type(0.5)
+    W = lane_count(u)
     if code == SQUARED_ERROR:
         # E = ½ Σ_k (y_k − t_k)²
         for s in range(N):
@@ -57,14 +59,14 @@ def loss_forward(e, y, u, t, code):
                 acc += (y[s, k] - t[s, k]) * (y[s, k] - t[s, k])
             e[s] = half * acc
     elif code == CROSS_ENTROPY:
-        # E = −Σ_k t_k (u_k − log Σ_r e^(u_r))
+        # E = −Σ_k t_k (u_k − log Σ_r e^(u_r))   (the e^(u_r − max) W at a time)
         for s in range(N):
             umax = u[s, 0]
             for r in range(1, n):
                 umax = max(umax, u[s, r])
             total = zero
-            for r in range(n):
-                total += np.exp(u[s, r] - umax)
+            for r in range(0, n, W):
+                total += vsum_part(vexp(vsub(vload_part(u, s, r, n - r), vbroadcast(umax))), n - r)
             log_z = umax + np.log(total)
             acc = zero
             for k in range(n):
