@@ -89,7 +89,7 @@ def test_fast_steps_match_the_reference_over_odd_shapes(dtype, parallel):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
     rng = np.random.default_rng(3)
-    for N, l, m in [(33, 65, 17), (7, 33, 65), (100, 40, 130)]:
+    for N, l, m in [(33, 65, 17), (7, 33, 65), (32, 61, 30), (100, 40, 130)]:  # in place (N ≤ 32, T ≤ 3) and packed
         y, w, b, delta, u_in = problem(rng, dtype, N, l, m)
         serial = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, False)
         parallel = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, True)

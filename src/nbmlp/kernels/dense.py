@@ -50,6 +50,8 @@ CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its 
 MIN_BLOCKS = 8  # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
 DIRECT_TILES = 3  # tiles at most of a serial forward step that reads w in place, unpacked
+DIRECT_SAMPLES = 32  # samples at most of a serial ∂w step that reads y in place, unpacked
+PACKED = np.int64(1)  # the tiles' operand is packed (an int64, not a literal: one compiled copy for both)
 
 
 @njit(**JIT_SERIAL)
@@ -235,7 +237,7 @@ def pack_w(wp, w, b, i0, i1, pf):
 
 
 @njit(**JIT_SERIAL)
-def dense_forward_tiles(y_out, u, ys, wp, w, b, pd, code, t0, t1, p0, p1):
+def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
     """``dense_forward`` and the activation on vector registers: tiles ``t0 ≤ t < t1`` of samples,
     panels ``p0 ≤ p < p1`` of neurons j.
 
@@ -245,14 +247,12 @@ def dense_forward_tiles(y_out, u, ys, wp, w, b, pd, code, t0, t1, p0, p1):
         Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
     ys : (T l, 6) array
         Outputs ``y_i`` of the layer below in tiles of 6 samples (``pack_samples``).
-    wp : (P (l+1), 2W) array
-        Weights and biases in panels of neurons j (``pack_w``).
-    w, b : (l, m) and (1, m) arrays
-        The weights and biases themselves, read in place of the packed panels ``p < pd``.
-    pd : int
-        Panels read from w and b in place (full panels only; 0: all packed). A step of few tiles
-        (``DIRECT_TILES``) reads its full panels in place, since packing them would cost as much
-        as the tiles.
+    ws, bs : arrays
+        When ``packed``, the weights and biases in panels of neurons j (``pack_w``: (P (l+1), 2W),
+        both ws); else w (l, m) and b (1, m) themselves (full panels only).
+    packed : int
+        1 (``PACKED``) if ws is packed, 0 if not. A step of few tiles (``DIRECT_TILES``) reads its full panels in
+        place, since packing them would cost as much as the tiles, and packs only the last.
     code : int
         Activation code.
     t0, t1, p0, p1 : int
@@ -264,27 +264,25 @@ def dense_forward_tiles(y_out, u, ys, wp, w, b, pd, code, t0, t1, p0, p1):
     then ``y_j = f(u_j)`` on the block.
     """
     N, m = u.shape
-    l = wp.shape[0] // panels(m, 2 * lane_count(u)) - 1
+    l = ys.shape[0] // max(tiles(N), 1)
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
         j = p * 2 * W  # the panel's first neuron j
-        # w_i,j… is row o + i of src from column c, b_j… is row ob of bsrc from column c
-        src, o, c, bsrc, ob = wp, p * (l + 1), np.int64(0), wp, p * (l + 1) + l
-        if p < pd:
-            src, o, c, bsrc, ob = w, np.int64(0), j, b, np.int64(0)
+        # w_i,j… is row o + i of ws from column c, b_j… is row ob of bs from column c
+        o, c, ob = (p * (l + 1), np.int64(0), p * (l + 1) + l) if packed else (np.int64(0), j, np.int64(0))
         for t in range(t0, t1):
             # samples s … s+5 (the last one repeated past N); their y_si are row q + i of ys
             s, q = t * TILE, t * l
             sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
             sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
             # u_s,j… = b_j…
-            b0, b1 = vload(bsrc, ob, c), vload(bsrc, ob, c + W)
+            b0, b1 = vload(bs, ob, c), vload(bs, ob, c + W)
             ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
             ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
-                w0, w1 = vload(src, o + i, c), vload(src, o + i, c + W)
+                w0, w1 = vload(ws, o + i, c), vload(ws, o + i, c + W)
                 y_si = vbroadcast(ys[q + i, 0])
                 ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
                 y_si = vbroadcast(ys[q + i, 1])
@@ -328,7 +326,8 @@ def dense_forward_serial(y_out, u, y, w, b, wp, ys, code):
     pd = m // (2 * lane_count(u)) if T <= DIRECT_TILES else first  # full panels read in place
     pack_w(wp, w, b, first, l + 1, pd)
     pack_samples(ys, y, first, T)
-    dense_forward_tiles(y_out, u, ys, wp, w, b.reshape((1, m)), pd, code, first, T, first, P)
+    dense_forward_tiles(y_out, u, ys, w, b.reshape((1, m)), first, code, first, T, first, pd)
+    dense_forward_tiles(y_out, u, ys, wp, wp, PACKED, code, first, T, pd, P)
     if code == SOFTMAX:
         softmax_rows(y_out, u, first, N)
 
@@ -360,9 +359,8 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
             u,
             ys,
             wp,
-            w,
-            b.reshape((1, m)),
-            np.int64(0),
+            wp,
+            PACKED,
             code,
             (T * a) // KT,
             (T * (a + 1)) // KT,
@@ -594,8 +592,9 @@ def dense_backward_dw(dw, y, delta, scale):
 
 
 @njit(**JIT_SERIAL)
-def pack_y(yp, y, s0, s1):
-    """Samples ``s0 ≤ s < s1`` of the layer below's outputs, in tiles of 6 neurons i (for ∂w).
+def pack_y(yp, y, s0, s1, tf):
+    """Samples ``s0 ≤ s < s1`` of the layer below's outputs, in tiles ``t ≥ tf`` of 6 neurons i
+    (for ∂w; the tiles before ``tf`` are read in place).
 
     Notes
     -----
@@ -605,7 +604,7 @@ def pack_y(yp, y, s0, s1):
     full = l // TILE
     # yp[t N + s, x] = y_s,6t+x   (row s read in order: six values per tile, then the last tile)
     for s in range(s0, s1):
-        for t in range(full):
+        for t in range(tf, full):
             q, i = t * N, t * TILE
             yp[q + s, 0], yp[q + s, 1], yp[q + s, 2] = y[s, i], y[s, i + 1], y[s, i + 2]
             yp[q + s, 3], yp[q + s, 4], yp[q + s, 5] = y[s, i + 3], y[s, i + 4], y[s, i + 5]
@@ -651,7 +650,7 @@ def bias_gradient(db, dp, scale, p0, p1):
 
 
 @njit(**JIT_SERIAL)
-def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
+def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
     """``dense_backward_dw`` on vector registers: tiles ``t0 ≤ t < t1`` of neurons i, panels
     ``p0 ≤ p < p1`` of neurons j.
 
@@ -659,12 +658,16 @@ def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
     ----------
     dw : (l, m) array, out
         ``∂w_ij``.
-    yp : (T N, 6) array
-        Outputs of the layer below in tiles of 6 neurons i (``pack_y``).
+    ys : (T N, 6) or (N, l) array
+        Outputs of the layer below: in tiles of 6 neurons i (``pack_y``) when ``packed``, else y
+        itself (full tiles only).
     dp : (P N, 2W) array
         Deltas in panels of neurons j (``pack_delta``).
     scale : float
         ``1/N`` (or ``1/Σ_s c_s``), of the arrays' dtype.
+    packed : int
+        1 (``PACKED``) if ``ys`` is packed, 0 if not. A step of few samples reads y in place (its rows are few, so they
+        do not crowd one set of the cache) and packs only its last, partial tile.
     t0, t1, p0, p1 : int
         Tiles and panels.
 
@@ -674,15 +677,16 @@ def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
     and 2 vectors of neurons j at a time.
     """
     l, m = dw.shape
-    N = yp.shape[0] // tiles(l)
+    N = dp.shape[0] // panels(m, 2 * lane_count(dw))
     W = lane_count(dw)
     k = vbroadcast(scale)
     # ∂w_i,j… = scale · Σ_s y_si · δ_s,j…   for each panel of j, each tile of neurons i
     for p in range(p0, p1):
         j, o = p * 2 * W, p * N  # the panel's first neuron j, its first row in dp
         for t in range(t0, t1):
-            # neurons i … i+5 (the last one repeated past l); their y_si are row q + s of yp
-            i, q = t * TILE, t * N
+            # neurons i … i+5 (the last one repeated past l); y_si … y_s,i+5 are row r + s of ys from column c
+            i = t * TILE
+            r, c = (t * N, np.int64(0)) if packed else (np.int64(0), i)
             ia, ib, ic = i, min(i + 1, l - 1), min(i + 2, l - 1)
             id_, ie, if_ = min(i + 3, l - 1), min(i + 4, l - 1), min(i + 5, l - 1)
             # ∂w_i,j… = 0
@@ -692,17 +696,17 @@ def dense_backward_dw_tiles(dw, yp, dp, scale, t0, t1, p0, p1):
             # ∂w_i,j… += y_si · δ_s,j…   for s = 0 … N−1
             for s in range(N):
                 d0, d1 = vload(dp, o + s, 0), vload(dp, o + s, W)
-                y_si = vbroadcast(yp[q + s, 0])
+                y_si = vbroadcast(ys[r + s, c + 0])
                 ga0, ga1 = vfma(y_si, d0, ga0), vfma(y_si, d1, ga1)
-                y_si = vbroadcast(yp[q + s, 1])
+                y_si = vbroadcast(ys[r + s, c + 1])
                 gb0, gb1 = vfma(y_si, d0, gb0), vfma(y_si, d1, gb1)
-                y_si = vbroadcast(yp[q + s, 2])
+                y_si = vbroadcast(ys[r + s, c + 2])
                 gc0, gc1 = vfma(y_si, d0, gc0), vfma(y_si, d1, gc1)
-                y_si = vbroadcast(yp[q + s, 3])
+                y_si = vbroadcast(ys[r + s, c + 3])
                 gd0, gd1 = vfma(y_si, d0, gd0), vfma(y_si, d1, gd1)
-                y_si = vbroadcast(yp[q + s, 4])
+                y_si = vbroadcast(ys[r + s, c + 4])
                 ge0, ge1 = vfma(y_si, d0, ge0), vfma(y_si, d1, ge1)
-                y_si = vbroadcast(yp[q + s, 5])
+                y_si = vbroadcast(ys[r + s, c + 5])
                 gf0, gf1 = vfma(y_si, d0, gf0), vfma(y_si, d1, gf1)
             # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m (the last i first: a repeated one stores the same)
             n = m - j
@@ -730,10 +734,12 @@ def dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale):
     """
     N, (l, m) = y.shape[0], dw.shape
     first, P = np.int64(0), panels(m, 2 * lane_count(dw))
-    pack_y(yp, y, first, N)
+    td = l // TILE if N <= DIRECT_SAMPLES else first  # full tiles read in place
+    pack_y(yp, y, first, N, td)
     pack_delta(dp, delta, first, N)
     bias_gradient(db, dp, scale, first, P)
-    dense_backward_dw_tiles(dw, yp, dp, scale, first, tiles(l), first, P)
+    dense_backward_dw_tiles(dw, y, dp, scale, first, first, td, first, P)
+    dense_backward_dw_tiles(dw, yp, dp, scale, PACKED, td, tiles(l), first, P)
 
 
 @njit(**JIT_PARALLEL)
@@ -748,7 +754,7 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     T, P, rows = tiles(l), panels(m, 2 * lane_count(dw)), TILE * BLOCK_TILES
     # yp, dp = the tiles of y and the panels of δ   (threads own samples s)
     for c in prange((N + rows - 1) // rows):
-        pack_y(yp, y, c * rows, min(N, (c + 1) * rows))
+        pack_y(yp, y, c * rows, min(N, (c + 1) * rows), np.int64(0))
         pack_delta(dp, delta, c * rows, min(N, (c + 1) * rows))
     # ∂b_j = scale Σ_s δ_sj   (threads own panels of neurons j)
     for p in prange(P):
@@ -758,7 +764,7 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
         dense_backward_dw_tiles(
-            dw, yp, dp, scale, (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP
+            dw, yp, dp, scale, PACKED, (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP
         )
 
 
