@@ -14,6 +14,7 @@ from nbmlp.kernels.lanes import (
     lane_count,
     vadd,
     vbroadcast,
+    vbroadcast_at,
     vdiv,
     vexp,
     vfma,
@@ -75,6 +76,11 @@ def _elementwise(out, a, which):
                 vstore(out, r, c, vsub(x, three))
             else:
                 vstore(out, r, c, vdiv(x, three))
+
+
+@njit
+def _broadcast_at(out, a, r, c):
+    vstore(out, 0, 0, vbroadcast_at(a, r, c))
 
 
 @njit
@@ -205,3 +211,13 @@ def test_sub_div_and_partial_sum(dtype):
         for q in range(min(max(n, 0), W)):  # the lanes q < n, in order
             expected = dtype(expected + a[0, q])
         assert _sum_part(a, n) == expected, n
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_broadcast_of_one_element(dtype):
+    W = width(dtype)
+    a = np.arange(12, dtype=dtype).reshape(3, 4)
+    out = np.zeros((1, W), dtype)
+    for r, c in ((0, 0), (2, 3), (1, 2)):
+        _broadcast_at(out, a, r, c)
+        np.testing.assert_array_equal(out[0], np.full(W, a[r, c]))

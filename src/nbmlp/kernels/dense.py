@@ -41,7 +41,20 @@ from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
 from .activations import SOFTMAX, activation_block, derivative_block, softmax_rows
-from .lanes import lane_count, vadd, vbroadcast, vfma, vload, vload_part, vmul, vstore, vstore_part, vtranspose, vzero
+from .lanes import (
+    lane_count,
+    vadd,
+    vbroadcast,
+    vbroadcast_at,
+    vfma,
+    vload,
+    vload_part,
+    vmul,
+    vstore,
+    vstore_part,
+    vtranspose,
+    vzero,
+)
 
 TILE = 6  # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
 BLOCK_TILES = 8  # tiles a thread packs at a time
@@ -283,17 +296,17 @@ def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
                 w0, w1 = vload(ws, o + i, c), vload(ws, o + i, c + W)
-                y_si = vbroadcast(ys[q + i, 0])
+                y_si = vbroadcast_at(ys, q + i, 0)
                 ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
-                y_si = vbroadcast(ys[q + i, 1])
+                y_si = vbroadcast_at(ys, q + i, 1)
                 ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
-                y_si = vbroadcast(ys[q + i, 2])
+                y_si = vbroadcast_at(ys, q + i, 2)
                 uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
-                y_si = vbroadcast(ys[q + i, 3])
+                y_si = vbroadcast_at(ys, q + i, 3)
                 ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
-                y_si = vbroadcast(ys[q + i, 4])
+                y_si = vbroadcast_at(ys, q + i, 4)
                 ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
-                y_si = vbroadcast(ys[q + i, 5])
+                y_si = vbroadcast_at(ys, q + i, 5)
                 uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
             # store u_j for the neurons j < m (the last sample first: a repeated one stores the same)
             n = m - j
@@ -475,17 +488,17 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
             # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1
             for r in range(m):
                 w0, w1 = vload(wtp, o + r, 0), vload(wtp, o + r, W)
-                d_sr = vbroadcast(ds[q + r, 0])
+                d_sr = vbroadcast_at(ds, q + r, 0)
                 ga0, ga1 = vfma(d_sr, w0, ga0), vfma(d_sr, w1, ga1)
-                d_sr = vbroadcast(ds[q + r, 1])
+                d_sr = vbroadcast_at(ds, q + r, 1)
                 gb0, gb1 = vfma(d_sr, w0, gb0), vfma(d_sr, w1, gb1)
-                d_sr = vbroadcast(ds[q + r, 2])
+                d_sr = vbroadcast_at(ds, q + r, 2)
                 gc0, gc1 = vfma(d_sr, w0, gc0), vfma(d_sr, w1, gc1)
-                d_sr = vbroadcast(ds[q + r, 3])
+                d_sr = vbroadcast_at(ds, q + r, 3)
                 gd0, gd1 = vfma(d_sr, w0, gd0), vfma(d_sr, w1, gd1)
-                d_sr = vbroadcast(ds[q + r, 4])
+                d_sr = vbroadcast_at(ds, q + r, 4)
                 ge0, ge1 = vfma(d_sr, w0, ge0), vfma(d_sr, w1, ge1)
-                d_sr = vbroadcast(ds[q + r, 5])
+                d_sr = vbroadcast_at(ds, q + r, 5)
                 gf0, gf1 = vfma(d_sr, w0, gf0), vfma(d_sr, w1, gf1)
             # store ∂y_i for the neurons i < l (the last sample first: a repeated one stores the same)
             n = l - i
@@ -696,17 +709,17 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
             # ∂w_i,j… += y_si · δ_s,j…   for s = 0 … N−1
             for s in range(N):
                 d0, d1 = vload(dp, o + s, 0), vload(dp, o + s, W)
-                y_si = vbroadcast(ys[r + s, c + 0])
+                y_si = vbroadcast_at(ys, r + s, c + 0)
                 ga0, ga1 = vfma(y_si, d0, ga0), vfma(y_si, d1, ga1)
-                y_si = vbroadcast(ys[r + s, c + 1])
+                y_si = vbroadcast_at(ys, r + s, c + 1)
                 gb0, gb1 = vfma(y_si, d0, gb0), vfma(y_si, d1, gb1)
-                y_si = vbroadcast(ys[r + s, c + 2])
+                y_si = vbroadcast_at(ys, r + s, c + 2)
                 gc0, gc1 = vfma(y_si, d0, gc0), vfma(y_si, d1, gc1)
-                y_si = vbroadcast(ys[r + s, c + 3])
+                y_si = vbroadcast_at(ys, r + s, c + 3)
                 gd0, gd1 = vfma(y_si, d0, gd0), vfma(y_si, d1, gd1)
-                y_si = vbroadcast(ys[r + s, c + 4])
+                y_si = vbroadcast_at(ys, r + s, c + 4)
                 ge0, ge1 = vfma(y_si, d0, ge0), vfma(y_si, d1, ge1)
-                y_si = vbroadcast(ys[r + s, c + 5])
+                y_si = vbroadcast_at(ys, r + s, c + 5)
                 gf0, gf1 = vfma(y_si, d0, gf0), vfma(y_si, d1, gf1)
             # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m (the last i first: a repeated one stores the same)
             n = m - j

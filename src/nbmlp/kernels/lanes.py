@@ -9,7 +9,8 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
   ``double``): a value of it lives in one vector register (``ymm`` on AVX2, ``zmm`` on AVX-512).
 - The intrinsics emit the LLVM instructions directly: ``vload``/``vstore`` (a vector of
   consecutive elements of an array's row), ``vload_part``/``vstore_part`` (the first n lanes only,
-  for the last neurons of a row: a masked load or store), ``vbroadcast`` (one value in every lane),
+  for the last neurons of a row: a masked load or store), ``vbroadcast`` (one value in every lane;
+  ``vbroadcast_at`` one element of an array),
   ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vsub``,
   ``vmul``, ``vdiv``, ``vlane`` (one lane as a scalar), ``vsum`` (the horizontal sum, lanes added
   in order; ``vsum_part`` of the first n lanes) and ``vtranspose`` (a W × W block copied
@@ -246,6 +247,24 @@ def vbroadcast(typingctx, x):
         return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
 
     return vt(x), codegen
+
+
+@intrinsic
+def vbroadcast_at(typingctx, a, r, c):
+    """``a[r, c]`` in every lane, read through a pointer (indices never negative: no wrap-around
+    test per read, which ``a[r, c]`` pays for a column index only known at run time)."""
+    if not _row_array(a):
+        return None
+    vt = lanes_of(a.dtype)
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(vt)
+        x = builder.load(_item(context, builder, sig, args))
+        one = builder.insert_element(ir.Constant(ty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
+        return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
+
+    return vt(a, r, c), codegen
 
 
 @intrinsic
