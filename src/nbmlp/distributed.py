@@ -35,6 +35,7 @@ from dataclasses import replace
 import numba
 import numpy as np
 
+from . import _aligned as aligned
 from . import _threads
 from .kernels.epoch import Data
 from .network import DivergenceError, check_dropout
@@ -275,9 +276,9 @@ def _train(est, comm, MPI, plan, pos, N):
         net = est._begin_fit(plan)
         opt = est._optimizer_state
         # the same memory alignment on every rank, so that vectorized loops split their
-        # iterations alike and the update rounds alike (see _aligned)
-        net.params = _aligned(net.params)
-        opt["m"], opt["s"] = _aligned(opt["m"]), _aligned(opt["s"])
+        # iterations alike and the update rounds alike (see nbmlp._aligned)
+        net.params = aligned.copy(net.params)
+        opt["m"], opt["s"] = aligned.copy(opt["m"]), aligned.copy(opt["s"])
         for array in (net.params, opt["m"], opt["s"], opt["step"], est._shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
         step = ShardedStep(
@@ -311,7 +312,7 @@ class ShardedStep:
 
     Its buffers are allocated once: the work buffers of ``batch`` rows, ``buf`` =
     ``[Σ c ∂θ …, Σ c E, Σ c]`` (all-reduced in place) and a gradient (both aligned alike on
-    every rank, see ``_aligned``), and the batch's local rows. ``X, T, c`` are this rank's
+    every rank, see ``nbmlp._aligned``), and the batch's local rows. ``X, T, c`` are this rank's
     training rows (``c`` None: unweighted), ``pos`` the local row of each global sample (−1:
     held elsewhere).
     """
@@ -323,8 +324,8 @@ class ShardedStep:
         self.weighted = c is not None
         self.work = net._work(batch, with_backward=True)
         self.data = Data(X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
-        self.buf = _aligned(np.zeros(net.n_params + 2, dtype=dtype))
-        self.grads = _aligned(np.zeros_like(net.params))
+        self.buf = aligned.zeros(net.n_params + 2, dtype)
+        self.grads = aligned.zeros(net.n_params, net.dtype)
         self.idx = np.empty(batch, dtype=np.int64)
         self.perm = np.arange(N, dtype=np.int64)
 
@@ -387,20 +388,6 @@ def _validate(comm, est, net, plan):
         return float(np.average(scores)), float(sums[0] / sums[1])
 
     return validate
-
-
-def _aligned(a, alignment=64):
-    """A copy of the 1-d array ``a`` whose data starts at a multiple of ``alignment`` bytes.
-
-    A vectorized loop may treat its first and last iterations (before the first aligned
-    address, after the last full vector) with scalar code that rounds differently (FMA
-    contraction); with the same alignment on every rank, every rank splits alike.
-    """
-    raw = np.empty(a.nbytes + alignment, dtype=np.uint8)
-    start = (-raw.ctypes.data) % alignment
-    out = raw[start : start + a.nbytes].view(a.dtype)
-    out[...] = a
-    return out
 
 
 class CallbackError(RuntimeError):

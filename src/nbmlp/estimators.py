@@ -39,6 +39,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from . import _aligned as aligned
 from . import _parameters as P
 from . import persistence
 from ._threads import training_threads
@@ -479,8 +480,8 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "sgd" and self.momentum > 0:
             code = NESTEROV if self.nesterovs_momentum else MOMENTUM
         # m: the velocity v (momentum, Nesterov) or Adam's first moment; s: Adam's second moment
-        m = np.zeros(P if code != SGD else 0, dtype=dtype)
-        s = np.zeros(P if code in (ADAM, ADAMW) else 0, dtype=dtype)
+        m = aligned.zeros(P if code != SGD else 0, dtype)
+        s = aligned.zeros(P if code in (ADAM, ADAMW) else 0, dtype)
         self._optimizer_state = {
             "code": code,
             "m": m,
@@ -537,7 +538,7 @@ class _BaseMLP(BaseEstimator):
         N, l, dtype = X.shape[0], X.shape[1], net.dtype
         work = net._work(N, with_backward=True)
         work[0][: N * l] = X.ravel()  # block 0 of Y: the inputs, read by every evaluation
-        grads = np.empty_like(net.params)
+        grads = aligned.empty(net.n_params, net.dtype)
         weighted = c is not None and not np.all(c == 1)
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         alpha, kappa = dtype(self.alpha), self._hyper(dtype)[6]

@@ -6,6 +6,7 @@ This module checks inputs, allocates every buffer and calls the compiled kernels
 
 import numpy as np
 
+from . import _aligned as aligned
 from . import _validation as V
 from ._threads import use_chosen
 from .kernels import activations, losses
@@ -124,7 +125,7 @@ class MLP:
         self.dropout = check_dropout(dropout, n_hidden)
         self._loss_code = losses.CODES[loss]
         self.layout = self._make_layout()
-        self.params = np.empty(self.n_params, dtype=self.dtype)
+        self.params = aligned.empty(self.n_params, self.dtype)
         self.init_weights(seed)
 
     # -- structure -----------------------------------------------------------------------
@@ -274,7 +275,7 @@ class MLP:
         T = self._check_T(T, X.shape[0])
         N = X.shape[0]
         Y, U, D, DY, _, e = self._work(N, with_backward=True)
-        grads = np.empty_like(self.params)
+        grads = aligned.empty(self.n_params, self.dtype)
         Y[: X.size] = X.ravel()
         with use_chosen():
             forward_pass(Y, U, self.params, self.layout, N, N)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _aligned as aligned
 from ._threads import train_epoch_in_runs
 from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
 from .kernels.epoch import Hyper as HyperTuple
@@ -120,7 +121,7 @@ class DenseStep:
     def _parts(self, net, N, c, batch, code, state, rng, shuffle):
         self.net, self.n_samples, self.batch = net, N, batch
         self.code, self.state, self.rng, self.shuffle = code, state, rng, shuffle
-        self.grads = np.empty_like(net.params)
+        self.grads = aligned.empty(net.n_params, net.dtype)
         self.perm = np.arange(N, dtype=np.int64)
         # (c, cb): the sample weights and one batch's, both empty when unweighted
         self.weights = (c, np.empty(batch, net.dtype)) if c is not None else (net.params[:0], np.empty(0, net.dtype))
@@ -196,11 +197,16 @@ def work_buffers(layers, cap, dtype, with_backward):
     backward pass's ``D, DY``, a batch of targets ``Tb`` and the errors ``e``; ``Y`` has room for
     the packed copies after its blocks (``passes.pack_size``)."""
     size = cap * sum(layers)
-    Y, U = np.empty(size + pack_size(layers, cap, dtype), dtype), np.empty(size, dtype)
+    Y, U = aligned.empty(size + pack_size(layers, cap, dtype), dtype), aligned.empty(size, dtype)
     if not with_backward:
         return Y, U
     return Work(
-        Y, U, np.empty(size, dtype), np.empty(size, dtype), np.empty(cap * layers[-1], dtype), np.empty(cap, dtype)
+        Y,
+        U,
+        aligned.empty(size, dtype),
+        aligned.empty(size, dtype),
+        aligned.empty(cap * layers[-1], dtype),
+        aligned.empty(cap, dtype),
     )
 
 

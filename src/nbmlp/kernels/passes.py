@@ -48,6 +48,7 @@ from .losses import loss_forward, output_delta, weight_delta
 
 # columns of ``layout``
 W_OFF, N_IN, N_OUT, A_IN, ACT = 0, 1, 2, 3, 4
+ALIGN_ELEMENTS = 16  # the packed copies start at a multiple of 16 elements of an aligned Y (``nbmlp._aligned``)
 LAYOUT_COLUMNS = 5
 
 
@@ -99,7 +100,7 @@ def input_block(buf, layout, L, cap, nb):
 def pack_size(layers, cap, dtype):
     """Elements ``Y`` needs after its layer blocks for the packed copies (see the module docstring)."""
     nr = 2 * lanes_for(dtype)
-    return max(pack_elements(l, m, cap, nr) for l, m in zip(layers[:-1], layers[1:]))
+    return max(pack_elements(l, m, cap, nr) for l, m in zip(layers[:-1], layers[1:])) + ALIGN_ELEMENTS
 
 
 @njit(**JIT_SERIAL)
@@ -112,6 +113,7 @@ def pack_region(Y, layout, cap):
     """
     Lo = layout.shape[0] - 1
     start = cap * (layout[Lo, A_IN] + layout[Lo, N_IN] + layout[Lo, N_OUT])
+    start = (start + ALIGN_ELEMENTS - 1) // ALIGN_ELEMENTS * ALIGN_ELEMENTS  # a cache line from an aligned Y
     nr = 2 * lane_count(Y)
     needed = 0
     # needed = max_L pack_elements(l, m, cap, 2W)
