@@ -16,6 +16,8 @@ import numpy as np
 
 NPY_VERSIONS = ((1, 0), (2, 0))
 MAX_HEADER = 10000  # bytes of a .npy header (numpy's own limit for untrusted files)
+# what opening the zip file or one of its members can raise on a damaged or crafted file
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, UnicodeDecodeError)
 
 
 class _Counting:
@@ -38,16 +40,7 @@ class NpzReader:
         try:
             self.size = _file_size(path)
             self.zip = zipfile.ZipFile(path)
-        except (
-            OSError,
-            ValueError,
-            EOFError,
-            zipfile.BadZipFile,
-            zlib.error,
-            NotImplementedError,
-            UnicodeDecodeError,
-            TypeError,
-        ) as e:
+        except (*_READ_ERRORS, TypeError) as e:
             raise ValueError(f"path: {path!r} is not a readable nbmlp model file ({type(e).__name__}: {e})") from None
         try:
             self.infos = self._directory()
@@ -148,15 +141,7 @@ class NpzReader:
             raise ValueError(f"member {key!r}: missing")
         try:
             return self.zip.open(self.infos[key])
-        except (
-            OSError,
-            ValueError,
-            EOFError,
-            zipfile.BadZipFile,
-            zlib.error,
-            NotImplementedError,
-            UnicodeDecodeError,
-        ) as e:
+        except _READ_ERRORS as e:
             raise ValueError(f"member {key!r}: cannot be read ({type(e).__name__}: {e})") from None
 
     def _header(self, key, fh):

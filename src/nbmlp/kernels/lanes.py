@@ -233,6 +233,23 @@ def vstore_part(typingctx, a, r, c, v, n):
     return types.none(a, r, c, v, n), codegen
 
 
+def _splat(builder, ty, x):
+    """IR of the scalar ``x`` in every lane of the vector type ``ty``."""
+    one = builder.insert_element(ir.Constant(ty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(
+        one, ir.Constant(ty, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), ty.count), [0] * ty.count)
+    )
+
+
+def _llvm(builder, vt, name, *args):
+    """A call of LLVM's lane-wise intrinsic ``llvm.<name>`` on vectors of the lane type ``vt``."""
+    ty = ir.VectorType(ir.FloatType() if vt.dtype == types.float32 else ir.DoubleType(), vt.count)
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ty, [ty] * len(args)), f"llvm.{name}.v{vt.count}f{vt.dtype.bitwidth}"
+    )
+    return builder.call(fn, list(args))
+
+
 @intrinsic
 def vbroadcast(typingctx, x):
     """``x`` in every lane."""
@@ -241,10 +258,7 @@ def vbroadcast(typingctx, x):
         return None
 
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(vt)
-        one = builder.insert_element(ir.Constant(ty, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
-        return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
+        return _splat(builder, context.get_value_type(vt), args[0])
 
     return vt(x), codegen
 
@@ -258,11 +272,7 @@ def vbroadcast_at(typingctx, a, r, c):
     vt = lanes_of(a.dtype)
 
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(vt)
-        x = builder.load(_item(context, builder, sig, args))
-        one = builder.insert_element(ir.Constant(ty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
-        return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), mask)
+        return _splat(builder, context.get_value_type(vt), builder.load(_item(context, builder, sig, args)))
 
     return vt(a, r, c), codegen
 
@@ -312,10 +322,7 @@ def vfma(typingctx, a, b, c):
         return None
 
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(a)
-        suffix = f"v{a.count}f{a.dtype.bitwidth}"
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]), f"llvm.fma.{suffix}")
-        return builder.call(fn, args)
+        return _llvm(builder, a, "fma", *args)
 
     return a(a, b, c), codegen
 
@@ -454,10 +461,7 @@ def _math(builder, vt):
         return ir.Constant(ty, [float(value)] * vt.count)
 
     def call(name, *args):
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ty, [ty] * len(args)), f"llvm.{name}.v{vt.count}f{vt.dtype.bitwidth}"
-        )
-        return builder.call(fn, list(args))
+        return _llvm(builder, vt, name, *args)
 
     def horner(x, coefficients):
         """``c₀ xᵏ + c₁ xᵏ⁻¹ + … + cₖ`` with one FMA per coefficient."""
