@@ -115,13 +115,18 @@ def test_load_and_store_a_row_segment(dtype):
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_partial_store_writes_only_the_first_n_lanes(dtype):
+def test_partial_store_writes_only_the_first_n_lanes(dtype, masked, monkeypatch):
+    # both ways of storing a partial vector (``lanes.MASKED_STORES`` picks one from the CPU), each
+    # compiled afresh: the flag is read when the intrinsic is compiled
+    monkeypatch.setattr(lanes, "MASKED_STORES", masked)
+    store_part = njit(_store_part.py_func)
     W = width(dtype)
     a = np.arange(1, W + 1, dtype=dtype).reshape(1, W)
-    for n in (-2, 0, 1, W - 1, W, W + 5):
+    for n in range(-2, W + 6):
         out = np.zeros((1, W + 2), dtype)
-        _store_part(out, a, n)
+        store_part(out, a, n)
         k = max(0, min(n, W))
         expected = np.zeros((1, W + 2), dtype)
         expected[0, 1 : 1 + k] = a[0, :k]

@@ -43,7 +43,7 @@ def fast_steps(y, w, b, delta, u_in, code, code_in, parallel):
         dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
         dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
     else:
-        dense.dense_forward_serial(y_out, u, y, w, b, wp, ys, code)
+        dense.dense_forward_serial(y_out, u, y, w, b, code)
         dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
         dense.dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale)
     return dict(u=u, y=y_out, dy=dy, delta_in=delta_in, dw=dw, db=db, y_in=y_in)
@@ -89,7 +89,7 @@ def test_fast_steps_match_the_reference_over_odd_shapes(dtype, parallel):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
     rng = np.random.default_rng(3)
-    for N, l, m in [(33, 65, 17), (7, 33, 65), (32, 61, 30), (100, 40, 130)]:  # in place (N ≤ 32, T ≤ 3) and packed
+    for N, l, m in [(33, 65, 17), (7, 33, 65), (32, 61, 30), (100, 40, 130)]:  # ∂w: y in place (N ≤ 32) and packed
         y, w, b, delta, u_in = problem(rng, dtype, N, l, m)
         serial = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, False)
         parallel = fast_steps(y, w, b, delta, u_in, activations.IDENTITY, activations.IDENTITY, True)
@@ -119,9 +119,10 @@ def test_fast_forward_applies_softmax_to_whole_rows(dtype, parallel):
     y, w, b = softmax_case(dtype)
     wp, ys, *_ = buffers(dtype, 50, 20, 11)
     u, y_out = np.empty((50, 11), dtype), np.empty((50, 11), dtype)
-    (dense.dense_forward_parallel if parallel else dense.dense_forward_serial)(
-        y_out, u, y, w, b, wp, ys, activations.SOFTMAX
-    )
+    if parallel:
+        dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, activations.SOFTMAX)
+    else:
+        dense.dense_forward_serial(y_out, u, y, w, b, activations.SOFTMAX)
     np.testing.assert_allclose(y_out, ref.f(y.astype(np.float64) @ w.astype(np.float64) + b, "softmax"), **tol(dtype))
 
 

@@ -53,10 +53,12 @@ SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "the layers from the input to the output. Training runs `dense_forward_tiles`, the same "
         "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
         "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
-        "the tile before moving on.",
+        "the tile before moving on. A step of few samples runs the same tile on y and w in "
+        "place (`dense_forward_serial`).",
         (
             "dense.dense_forward",
             "dense.dense_forward_tiles",
+            "dense.dense_forward_serial",
             "activations.activation_forward",
             "activations.activation_block",
             "activations.softmax_rows",

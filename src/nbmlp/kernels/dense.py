@@ -22,14 +22,15 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
   the tiles stream through while it stays in cache, zeros past the last neuron) and the
   broadcast operand into tiles of 6 (``pack_samples``, ``pack_y``: the 6 values of one step of
-  the sum side by side). A serial forward step of at most ``DIRECT_TILES`` tiles reads its full
-  weight panels in place instead (each panel feeds so few tiles that copying it would cost as
-  much as using it); a row's panels are copied with masked loads (``lanes.vload_part``). The
+  the sum side by side); a row's panels are copied with masked loads (``lanes.vload_part``).
+  A serial forward step (``dense_forward_serial``) runs the same tile on y, w and b in place, with
+  masked loads past a row's last neuron: its few samples make each panel feed so few tiles that
+  copying it would cost as much as using it. A serial ∂w step of few samples reads y in place. The
   epilogue works on the tile: the bias comes first (the panel's last row, the weight of a
   constant input 1), f (forward) or f′ (∂y) is applied to the tile just stored, and ∂w's tile
   is multiplied by 1/N before it is stored.
 
-The ``*_serial`` drivers pack and run every tile on one thread (a small step); the ``*_parallel``
+The ``*_serial`` drivers run every tile on one thread (a small step); the ``*_parallel``
 drivers pack with threads owning rows, then give each thread blocks of tiles × panels (``blocks``).
 Every element's sum runs over its summed index in order, whatever the tile, block, thread or lane
 count that computes it (a tile past the last row repeats that row and stores the same values
@@ -62,9 +63,8 @@ CHUNK_TILES = 32  # tiles in one parallel block of a step, at most (and ...
 CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its tiles
 MIN_BLOCKS = 8  # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
-DIRECT_TILES = 3  # tiles at most of a serial forward step that reads w in place, unpacked
 DIRECT_SAMPLES = 32  # samples at most of a serial ∂w step that reads y in place, unpacked
-PACKED = np.int64(1)  # the tiles' operand is packed (an int64, not a literal: one compiled copy for both)
+PACKED = np.int64(1)  # ∂w's tiles read y packed (an int64, not a literal: one compiled copy for both)
 
 
 @njit(**JIT_SERIAL)
@@ -193,12 +193,61 @@ def pack_samples(ap, a, t0, t1):
     N, n = a.shape
     # ap[t n + q, x] = a_6t+x,q   (six rows of a read side by side, ap written in order)
     for t in range(t0, t1):
-        s = t * TILE
-        sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
-        sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+        sa, sb, sc, sd, se, sf = tile_rows(t * TILE, N)
         for q in range(n):
             ap[t * n + q, 0], ap[t * n + q, 1], ap[t * n + q, 2] = a[sa, q], a[sb, q], a[sc, q]
             ap[t * n + q, 3], ap[t * n + q, 4], ap[t * n + q, 5] = a[sd, q], a[se, q], a[sf, q]
+
+
+@njit(**JIT_SERIAL)
+def tile_rows(s, N):
+    """The 6 rows of a tile that starts at row s of N: s … s+5, the last row repeated past N.
+
+    Notes
+    -----
+    ``row_x = min(s + x, N − 1)`` for x = 0 … 5.
+    """
+    return s, min(s + 1, N - 1), min(s + 2, N - 1), min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+
+
+@njit(**JIT_SERIAL)
+def store_tile(a, rows, c, n, v):
+    """A tile of 6 rows × 2 vectors into ``a``, the columns before ``n`` only (the last row first:
+    a repeated row stores the same values).
+
+    Notes
+    -----
+    ``a[rows_x, c…] = v_2x`` and ``a[rows_x, c+W…] = v_2x+1`` for x = 5 … 0.
+    """
+    W = lane_count(a)
+    sa, sb, sc, sd, se, sf = rows
+    k = n - c
+    vstore_part(a, sf, c, v[10], k)
+    vstore_part(a, sf, c + W, v[11], k - W)
+    vstore_part(a, se, c, v[8], k)
+    vstore_part(a, se, c + W, v[9], k - W)
+    vstore_part(a, sd, c, v[6], k)
+    vstore_part(a, sd, c + W, v[7], k - W)
+    vstore_part(a, sc, c, v[4], k)
+    vstore_part(a, sc, c + W, v[5], k - W)
+    vstore_part(a, sb, c, v[2], k)
+    vstore_part(a, sb, c + W, v[3], k - W)
+    vstore_part(a, sa, c, v[0], k)
+    vstore_part(a, sa, c + W, v[1], k - W)
+
+
+@njit(**JIT_SERIAL)
+def tile_times(v, k):
+    """The 12 vectors of a tile, each times the vector k.
+
+    Notes
+    -----
+    ``v_x ← v_x · k`` for x = 0 … 11.
+    """
+    return (
+        vmul(v[0], k), vmul(v[1], k), vmul(v[2], k), vmul(v[3], k), vmul(v[4], k), vmul(v[5], k),
+        vmul(v[6], k), vmul(v[7], k), vmul(v[8], k), vmul(v[9], k), vmul(v[10], k), vmul(v[11], k),
+    )  # fmt: skip
 
 
 @njit(**JIT_PARALLEL)
@@ -250,7 +299,7 @@ def pack_w(wp, w, b, i0, i1, pf):
 
 
 @njit(**JIT_SERIAL)
-def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
+def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
     """``dense_forward`` and the activation on vector registers: tiles ``t0 ≤ t < t1`` of samples,
     panels ``p0 ≤ p < p1`` of neurons j.
 
@@ -260,12 +309,8 @@ def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
         Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
     ys : (T l, 6) array
         Outputs ``y_i`` of the layer below in tiles of 6 samples (``pack_samples``).
-    ws, bs : arrays
-        When ``packed``, the weights and biases in panels of neurons j (``pack_w``: (P (l+1), 2W),
-        both ws); else w (l, m) and b (1, m) themselves (full panels only).
-    packed : int
-        1 (``PACKED``) if ws is packed, 0 if not. A step of few tiles (``DIRECT_TILES``) reads its full panels in
-        place, since packing them would cost as much as the tiles, and packs only the last.
+    wp : (P (l+1), 2W) array
+        The weights and biases in panels of neurons j (``pack_w``).
     code : int
         Activation code.
     t0, t1, p0, p1 : int
@@ -281,21 +326,18 @@ def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
-        j = p * 2 * W  # the panel's first neuron j
-        # w_i,j… is row o + i of ws from column c, b_j… is row ob of bs from column c
-        o, c, ob = (p * (l + 1), np.int64(0), p * (l + 1) + l) if packed else (np.int64(0), j, np.int64(0))
+        j, o = p * 2 * W, p * (l + 1)  # the panel's first neuron j; w_i,j… is row o + i of wp, b_j… row o + l
         for t in range(t0, t1):
             # samples s … s+5 (the last one repeated past N); their y_si are row q + i of ys
             s, q = t * TILE, t * l
-            sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
-            sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+            rows = tile_rows(s, N)
             # u_s,j… = b_j…
-            b0, b1 = vload(bs, ob, c), vload(bs, ob, c + W)
+            b0, b1 = vload(wp, o + l, 0), vload(wp, o + l, W)
             ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
             ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
-                w0, w1 = vload(ws, o + i, c), vload(ws, o + i, c + W)
+                w0, w1 = vload(wp, o + i, 0), vload(wp, o + i, W)
                 y_si = vbroadcast_at(ys, q + i, 0)
                 ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
                 y_si = vbroadcast_at(ys, q + i, 1)
@@ -308,41 +350,59 @@ def dense_forward_tiles(y_out, u, ys, ws, bs, packed, code, t0, t1, p0, p1):
                 ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
                 y_si = vbroadcast_at(ys, q + i, 5)
                 uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
-            # store u_j for the neurons j < m (the last sample first: a repeated one stores the same)
-            n = m - j
-            vstore_part(u, sf, j, uf0, n)
-            vstore_part(u, sf, j + W, uf1, n - W)
-            vstore_part(u, se, j, ue0, n)
-            vstore_part(u, se, j + W, ue1, n - W)
-            vstore_part(u, sd, j, ud0, n)
-            vstore_part(u, sd, j + W, ud1, n - W)
-            vstore_part(u, sc, j, uc0, n)
-            vstore_part(u, sc, j + W, uc1, n - W)
-            vstore_part(u, sb, j, ub0, n)
-            vstore_part(u, sb, j + W, ub1, n - W)
-            vstore_part(u, sa, j, ua0, n)
-            vstore_part(u, sa, j + W, ua1, n - W)
+            # u_j for the neurons j < m
+            store_tile(u, rows, j, m, (ua0, ua1, ub0, ub1, uc0, uc1, ud0, ud1, ue0, ue1, uf0, uf1))
     # y_j = f(u_j) on the block just computed (one pass: per tile it would cost more than the tile)
     activation_block(y_out, u, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, m))
 
 
 @njit(**JIT_SERIAL)
-def dense_forward_serial(y_out, u, y, w, b, wp, ys, code):
-    """A layer's forward step on one thread: pack, every tile, softmax.
+def dense_forward_serial(y_out, u, y, w, b, code):
+    """A layer's forward step on one thread: ``dense_forward_tiles`` with y, w and b read in place.
+
+    A serial step has few samples, so each panel of w feeds few tiles: copying w into panels and
+    y into tiles would cost as much as the sums (784 → 30, batch 10: 7 µs of 15).
 
     Notes
     -----
-    ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)`` (``dense_forward_tiles``).
+    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time
+    (masked loads past the row's last neuron), then ``y_j = f(u_j)``, softmax on whole rows.
     """
-    (N, m), l = u.shape, w.shape[0]
-    first, T, P = np.int64(0), tiles(N), panels(m, 2 * lane_count(u))
-    pd = m // (2 * lane_count(u)) if T <= DIRECT_TILES else first  # full panels read in place
-    pack_w(wp, w, b, first, l + 1, pd)
-    pack_samples(ys, y, first, T)
-    dense_forward_tiles(y_out, u, ys, w, b.reshape((1, m)), first, code, first, T, first, pd)
-    dense_forward_tiles(y_out, u, ys, wp, wp, PACKED, code, first, T, pd, P)
+    (N, l), m = y.shape, u.shape[1]
+    W = lane_count(u)
+    bs = b.reshape((1, m))
+    # u_s,j… = b_j… + Σ_i y_si · w_i,j…   for each panel of j, each tile of samples
+    for p in range(panels(m, 2 * W)):
+        j = p * 2 * W  # the panel's first neuron j; its neurons are j … min(j + 2W, m) − 1
+        n = m - j
+        for t in range(tiles(N)):
+            rows = tile_rows(t * TILE, N)
+            sa, sb, sc, sd, se, sf = rows
+            # u_s,j… = b_j…
+            b0, b1 = vload_part(bs, 0, j, n), vload_part(bs, 0, j + W, n - W)
+            ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
+            ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
+            # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
+            for i in range(l):
+                w0, w1 = vload_part(w, i, j, n), vload_part(w, i, j + W, n - W)
+                y_si = vbroadcast_at(y, sa, i)
+                ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
+                y_si = vbroadcast_at(y, sb, i)
+                ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
+                y_si = vbroadcast_at(y, sc, i)
+                uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
+                y_si = vbroadcast_at(y, sd, i)
+                ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
+                y_si = vbroadcast_at(y, se, i)
+                ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
+                y_si = vbroadcast_at(y, sf, i)
+                uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
+            # u_j for the neurons j < m
+            store_tile(u, rows, j, m, (ua0, ua1, ub0, ub1, uc0, uc1, ud0, ud1, ue0, ue1, uf0, uf1))
+    # y_j = f(u_j), then softmax on whole rows
+    activation_block(y_out, u, code, np.int64(0), N, np.int64(0), m)
     if code == SOFTMAX:
-        softmax_rows(y_out, u, first, N)
+        softmax_rows(y_out, u, np.int64(0), N)
 
 
 @njit(**JIT_PARALLEL)
@@ -372,8 +432,6 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
             u,
             ys,
             wp,
-            wp,
-            PACKED,
             code,
             (T * a) // KT,
             (T * (a + 1)) // KT,
@@ -479,8 +537,7 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
         for t in range(t0, t1):
             # samples s … s+5 (the last one repeated past N); their δ_sr are row q + r of ds
             s, q = t * TILE, t * m
-            sa, sb, sc = s, min(s + 1, N - 1), min(s + 2, N - 1)
-            sd, se, sf = min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
+            rows = tile_rows(s, N)
             # ∂y_s,i… = 0
             z = vzero(dy)
             ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
@@ -500,20 +557,8 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
                 ge0, ge1 = vfma(d_sr, w0, ge0), vfma(d_sr, w1, ge1)
                 d_sr = vbroadcast_at(ds, q + r, 5)
                 gf0, gf1 = vfma(d_sr, w0, gf0), vfma(d_sr, w1, gf1)
-            # store ∂y_i for the neurons i < l (the last sample first: a repeated one stores the same)
-            n = l - i
-            vstore_part(dy, sf, i, gf0, n)
-            vstore_part(dy, sf, i + W, gf1, n - W)
-            vstore_part(dy, se, i, ge0, n)
-            vstore_part(dy, se, i + W, ge1, n - W)
-            vstore_part(dy, sd, i, gd0, n)
-            vstore_part(dy, sd, i + W, gd1, n - W)
-            vstore_part(dy, sc, i, gc0, n)
-            vstore_part(dy, sc, i + W, gc1, n - W)
-            vstore_part(dy, sb, i, gb0, n)
-            vstore_part(dy, sb, i + W, gb1, n - W)
-            vstore_part(dy, sa, i, ga0, n)
-            vstore_part(dy, sa, i + W, ga1, n - W)
+            # ∂y_i for the neurons i < l
+            store_tile(dy, rows, i, l, (ga0, ga1, gb0, gb1, gc0, gc1, gd0, gd1, ge0, ge1, gf0, gf1))
     # δ_i = ∂y_i f'(u_i) on the block just computed (one pass: per tile it would cost more than the tile)
     derivative_block(delta_in, dy, u_in, y_in, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, l))
 
@@ -700,8 +745,7 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
             # neurons i … i+5 (the last one repeated past l); y_si … y_s,i+5 are row r + s of ys from column c
             i = t * TILE
             r, c = (t * N, np.int64(0)) if packed else (np.int64(0), i)
-            ia, ib, ic = i, min(i + 1, l - 1), min(i + 2, l - 1)
-            id_, ie, if_ = min(i + 3, l - 1), min(i + 4, l - 1), min(i + 5, l - 1)
+            rows = tile_rows(i, l)
             # ∂w_i,j… = 0
             z = vzero(dw)
             ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
@@ -721,20 +765,9 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
                 ge0, ge1 = vfma(y_si, d0, ge0), vfma(y_si, d1, ge1)
                 y_si = vbroadcast_at(ys, r + s, c + 5)
                 gf0, gf1 = vfma(y_si, d0, gf0), vfma(y_si, d1, gf1)
-            # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m (the last i first: a repeated one stores the same)
-            n = m - j
-            vstore_part(dw, if_, j, vmul(gf0, k), n)
-            vstore_part(dw, if_, j + W, vmul(gf1, k), n - W)
-            vstore_part(dw, ie, j, vmul(ge0, k), n)
-            vstore_part(dw, ie, j + W, vmul(ge1, k), n - W)
-            vstore_part(dw, id_, j, vmul(gd0, k), n)
-            vstore_part(dw, id_, j + W, vmul(gd1, k), n - W)
-            vstore_part(dw, ic, j, vmul(gc0, k), n)
-            vstore_part(dw, ic, j + W, vmul(gc1, k), n - W)
-            vstore_part(dw, ib, j, vmul(gb0, k), n)
-            vstore_part(dw, ib, j + W, vmul(gb1, k), n - W)
-            vstore_part(dw, ia, j, vmul(ga0, k), n)
-            vstore_part(dw, ia, j + W, vmul(ga1, k), n - W)
+            # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m
+            g = (ga0, ga1, gb0, gb1, gc0, gc1, gd0, gd1, ge0, ge1, gf0, gf1)
+            store_tile(dw, rows, j, m, tile_times(g, k))
 
 
 @njit(**JIT_SERIAL)

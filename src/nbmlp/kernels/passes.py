@@ -155,12 +155,12 @@ def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk):
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
         l, m = layout[L, N_IN], layout[L, N_OUT]
-        wp, ys = forward_packing(P, nb, l, m)
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
         if nb * l * m < PARALLEL_MIN_MACS:
-            dense_forward_serial(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
+            dense_forward_serial(y_out, u, y_in, w, b, layout[L, ACT])
         else:
+            wp, ys = forward_packing(P, nb, l, m)
             dense_forward_parallel(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
         if rates.shape[0] > 0 and rates[L] > 0:
             dropout_forward(y_out, layer_block(Yk, layout, L, cap, nb), layer_block(M, layout, L, cap, nb))
