@@ -38,9 +38,11 @@ def as_float_array(a, name, dtype, ndim):
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {a.shape}")
     if a.dtype.kind in "fc" and not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity")
+    # only a float wider than dtype (float64 into float32) can overflow on the way
+    narrowing = a.dtype.kind == "f" and a.dtype.itemsize > np.dtype(dtype).itemsize
     with np.errstate(over="ignore"):
         a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
+    if narrowing and not np.isfinite(a).all():
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (use dtype='float64')")
     return a
 
