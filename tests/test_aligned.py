@@ -28,6 +28,18 @@ def test_helpers_align_and_keep_the_values(dtype):
         np.testing.assert_array_equal(c, a)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_many_cuts_aligned_arrays_that_do_not_overlap(dtype):
+    sizes = [0, 1, 7, 16, 33, 0, 5]
+    arrays = aligned.empty_many(sizes, dtype)
+    assert [a.shape for a in arrays] == [(n,) for n in sizes]
+    assert all(_at_line(a) and a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    for k, a in enumerate(arrays):
+        a[...] = k
+    for k, a in enumerate(arrays):
+        assert (a == k).all()  # no array wrote into another
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_parameters_work_buffers_and_packed_copies_are_aligned(dtype):
     for layers in ([3, 5, 2], [7, 13, 11, 3]):

@@ -25,6 +25,17 @@ def empty(n, dtype):
     return raw[start : start + n * dtype.itemsize].view(dtype)
 
 
+def empty_many(sizes, dtype):
+    """Arrays of ``sizes[k]`` elements of ``dtype``, uninitialized, each at a multiple of 64 bytes,
+    cut from one allocation (one address lookup instead of one per array: each costs µs)."""
+    per = ALIGNMENT // np.dtype(dtype).itemsize  # elements per 64 bytes
+    starts = [0]
+    for n in sizes:  # each array rounded up to 64 bytes
+        starts.append(starts[-1] + -(-n // per) * per)
+    whole = empty(starts[-1], dtype)
+    return [whole[a : a + n] for a, n in zip(starts, sizes)]
+
+
 def zeros(n, dtype):
     """As ``empty``, filled with zeros."""
     out = empty(n, dtype)

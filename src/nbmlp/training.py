@@ -197,17 +197,12 @@ def work_buffers(layers, cap, dtype, with_backward):
     backward pass's ``D, DY``, a batch of targets ``Tb`` and the errors ``e``; ``Y`` has room for
     the packed copies after its blocks (``passes.pack_size``)."""
     size = cap * sum(layers)
-    Y, U = aligned.empty(size + pack_size(layers, cap, dtype), dtype), aligned.empty(size, dtype)
     if not with_backward:
-        return Y, U
-    return Work(
-        Y,
-        U,
-        aligned.empty(size, dtype),
-        aligned.empty(size, dtype),
-        aligned.empty(cap * layers[-1], dtype),
-        aligned.empty(cap, dtype),
+        return tuple(aligned.empty_many([size + pack_size(layers, cap, dtype), size], dtype))
+    Y, U, D, DY, Tb, e = aligned.empty_many(
+        [size + pack_size(layers, cap, dtype), size, size, size, cap * layers[-1], cap], dtype
     )
+    return Work(Y, U, D, DY, Tb, e)
 
 
 def upper_work(net, cap, with_backward):
