@@ -1,4 +1,6 @@
-"""The performance targets of issue 6, measured side by side in one run (medians of --repeats).
+"""The performance targets of issue 6, measured side by side in one run (medians of --repeats;
+each ratio is the median of the ratios within a round, so that a slow phase of a shared machine
+counts once for both contenders rather than for whichever it happened to hit).
 
 Run: python benchmarks/perf_targets.py [--repeats 5] [--threads 2] [--skip startup,memory]
 
@@ -52,7 +54,19 @@ def in_turns(fns, repeats):
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return Turns(times)
+
+
+class Turns(dict):
+    """Median seconds of each contender (the dict), and ``ratio(a, b)``: the median over the rounds
+    of a's time over b's in the same round."""
+
+    def __init__(self, times):
+        super().__init__({k: float(np.median(v)) for k, v in times.items()})
+        self.times = times
+
+    def ratio(self, a, b):
+        return float(np.median(np.asarray(self.times[a]) / np.asarray(self.times[b])))
 
 
 # -- peers ---------------------------------------------------------------------------------
@@ -212,7 +226,7 @@ def dense_gflops(dtype, repeats, n=1024):
         fn()
         blas()
         t = in_turns({"ours": fn, "blas": blas}, repeats)
-        res[name] = (flops / t["ours"] / 1e9, flops / t["blas"] / 1e9)
+        res[name] = (flops / t["ours"] / 1e9, flops / t["blas"] / 1e9, t.ratio("blas", "ours"))
     return res
 
 
@@ -268,12 +282,12 @@ def main():
             print("\nsmall digits 64-64-10 b32, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
             for k in ("sklearn", "torch", "numpy"):
                 if k in t:
-                    print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
+                    print(f"  nbmlp time / {k} time = 1/{t.ratio(k, 'nbmlp'):.1f}")
             t = time_case([64, 64, 10], X, y, 32, 0.1, r, ("torch", "sklearn"), activation="tanh")
             print("small digits, tanh hidden layer, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items()))
             for k in ("sklearn", "torch"):
                 if k in t:
-                    print(f"  nbmlp time / {k} time = 1/{t[k] / t['nbmlp']:.1f}")
+                    print(f"  nbmlp time / {k} time = 1/{t.ratio(k, 'nbmlp'):.1f}")
         if "batch10" not in skip:
             small_batches(r)
         cases = {"mid": ([784, 256, 128, 10], 10000, 128), "large": ([784, 1024, 1024, 10], 4096, 256)}
@@ -289,13 +303,13 @@ def main():
             )
             for k in ("numpy", "torch"):
                 if k in t:
-                    print(f"  nbmlp speed / {k} speed = {t[k] / t['nbmlp']:.2f}x")
+                    print(f"  nbmlp speed / {k} speed = {t.ratio(k, 'nbmlp'):.2f}x")
         if "dense" not in skip:
             for dtype in (np.float32, np.float64):
                 res = dense_gflops(dtype, r)
                 print(f"\ndense kernels 1024x1024, batch 1024, {np.dtype(dtype).name}: GFLOP/s nbmlp / numpy gemm")
-                for k, (ours, blas) in res.items():
-                    print(f"  {k:<8}{ours:8.1f} /{blas:7.1f} = {ours / blas:.0%}")
+                for k, (ours, blas, share) in res.items():
+                    print(f"  {k:<8}{ours:8.1f} /{blas:7.1f}: {share:.0%}")
     if "scaling" not in skip:
         print("\n1 -> 2 threads (nbmlp epoch time ratio):")
         for name, (layers, N, batch) in cases.items():
@@ -313,7 +327,7 @@ def main():
             for fn in fns.values():
                 fn()
             ts = in_turns(fns, r)
-            print(f"  {name}: {ts[1] * 1e3:.0f} ms -> {ts[2] * 1e3:.0f} ms, speed-up {ts[1] / ts[2]:.2f}x")
+            print(f"  {name}: {ts[1] * 1e3:.0f} ms -> {ts[2] * 1e3:.0f} ms, speed-up {ts.ratio(1, 2):.2f}x")
     if "startup" not in skip:
         warm = [float(run_python(STARTUP.format(dtype="float32"))[0]) for _ in range(max(3, r // 2))]
         print(f"\nstart-up, import + first fit of the small case, warm cache: {np.median(warm):.2f} s")
