@@ -176,11 +176,12 @@ class Blocked(_DenseSteps):
             fn()  # compile, or load from Numba's cache
 
 
-class Serial(_KernelBenchmark):
+class Serial(_DenseSteps):
     """The one-thread steps of a small batch, as training runs them below ``PARALLEL_MIN_MACS``.
 
     forward: ``dense_forward_serial``, the forward tile on y, w and b in place (nothing packed),
-    then ``y_j = f(u_j)`` (sigmoid); ∂w: ``dense_backward_dw_serial`` (y read in place, δ packed),
+    then ``y_j = f(u_j)`` (sigmoid); ∂y: ``dense_backward_dy_serial`` (wᵀ and δ packed), then
+    ``δ_i = ∂y_i f'(u_i)``; ∂w: ``dense_backward_dw_serial`` (y read in place, δ packed),
     ``∂w_ij = (1/N) Σ_s y_si δ_sj`` and ``∂b_j``. Sizes: ``b10``, the first layer of the
     small-batch target (784 → 30, batch 10, 0.47 MFLOP a step), and ``small``'s first layer (64 →
     64, batch 32). Their cost is the overhead around the sums: a step takes microseconds.
@@ -198,37 +199,23 @@ class Serial(_KernelBenchmark):
         N, l, m = (10, 784, 30) if size == "b10" else (32, 64, 64)
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
         P = np.empty(dense.pack_elements(l, m, N, 2 * lanes_for(dtype)), dtype)
-        yp, dp = dense.dw_packing(P, N, l, m)
+        (wtp, ds), (yp, dp) = dense.dy_packing(P, N, l, m), dense.dw_packing(P, N, l, m)
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
+        dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
         scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
         self.forward = lambda: dense.dense_forward_serial(y_out, u, y, w, b, SIGMOID)
+        self.backward_dy = lambda: dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, y, y, SIGMOID)
         self.backward_dw = lambda: dense.dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale)
         self.np_forward = lambda: np.divide(1, 1 + np.exp(-np.add(np.matmul(y, w, out=u), b, out=u)), out=y_out)
-        for fn in (self.forward, self.backward_dw):
+        self.np_backward_dy = lambda: np.multiply(np.matmul(delta, w.T, out=dy), y * (1 - y), out=delta_in)
+        self.np_backward_dw = lambda: (
+            np.multiply(np.matmul(y.T, delta, out=dw), scale, out=dw),
+            np.multiply(delta.sum(axis=0), scale, out=db),
+        )
+        for fn in (self.forward, self.backward_dy, self.backward_dw):
             fn()  # compile, or load from Numba's cache
-
-    def time_forward(self, *args):
-        self.forward()
-
-    def time_backward_dw(self, *args):
-        self.backward_dw()
-
-    def track_forward_gflops(self, *args):
-        return self._gflops(self.forward, self.flops)
-
-    track_forward_gflops.unit = "GFLOP/s"
-
-    def track_backward_dw_gflops(self, *args):
-        return self._gflops(self.backward_dw, self.flops)
-
-    track_backward_dw_gflops.unit = "GFLOP/s"
-
-    def track_forward_time_ratio_vs_numpy(self, *args):
-        return self._ratio(self.forward, self.np_forward)
-
-    track_forward_time_ratio_vs_numpy.unit = "nbmlp time / NumPy time"
 
 
 class OutputDelta(_KernelBenchmark):

@@ -197,12 +197,10 @@ def work_buffers(layers, cap, dtype, with_backward):
     backward pass's ``D, DY``, a batch of targets ``Tb`` and the errors ``e``; ``Y`` has room for
     the packed copies after its blocks (``passes.pack_size``)."""
     size = cap * sum(layers)
+    sizes = [size + pack_size(layers, cap, dtype), size, size, size, cap * layers[-1], cap]  # Y, U, D, DY, Tb, e
     if not with_backward:
-        return tuple(aligned.empty_many([size + pack_size(layers, cap, dtype), size], dtype))
-    Y, U, D, DY, Tb, e = aligned.empty_many(
-        [size + pack_size(layers, cap, dtype), size, size, size, cap * layers[-1], cap], dtype
-    )
-    return Work(Y, U, D, DY, Tb, e)
+        return tuple(aligned.empty_many(sizes[:2], dtype))
+    return Work(*aligned.empty_many(sizes, dtype))
 
 
 def upper_work(net, cap, with_backward):
