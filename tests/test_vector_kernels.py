@@ -25,13 +25,13 @@ def buffers(dtype, N, l, m):
     """The packed copies' space for one layer, cut as ``passes`` cuts it (NaN: unwritten)."""
     nr = 2 * lanes.lanes_for(dtype)
     P = np.full(dense.pack_elements(l, m, N, nr), np.nan, dtype)
-    return dense.forward_packing(P, N, l, m) + dense.dy_packing(P, N, l, m) + dense.dw_packing(P, N, l, m)
+    return (dense.forward_packing(P, l, m), dense.dy_packing(P, l, m)) + dense.dw_packing(P, N, l, m)
 
 
 def fast_steps(y, w, b, delta, u_in, code, code_in, parallel):
     """Forward, ∂y (with the δ of the layer below) and ∂w, ∂b through the fast drivers."""
     dtype, (N, l), m = y.dtype, y.shape, w.shape[1]
-    wp, ys, wtp, ds, yp, dp = buffers(dtype, N, l, m)
+    wp, wtp, yp, dp = buffers(dtype, N, l, m)
     u, y_out = np.full((N, m), np.nan, dtype), np.full((N, m), np.nan, dtype)
     dy, delta_in = np.full((N, l), np.nan, dtype), np.full((N, l), np.nan, dtype)
     dw, db = np.full((l, m), np.nan, dtype), np.full(m, np.nan, dtype)
@@ -39,12 +39,12 @@ def fast_steps(y, w, b, delta, u_in, code, code_in, parallel):
     activations.activation_forward(y_in, u_in, code_in)
     scale = dtype.type(1 / N)
     if parallel:
-        dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, code)
-        dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
+        dense.dense_forward_parallel(y_out, u, y, w, b, wp, code)
+        dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_in, code_in)
         dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
     else:
         dense.dense_forward_serial(y_out, u, y, w, b, code)
-        dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code_in)
+        dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_in, code_in)
         dense.dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale)
     return dict(u=u, y=y_out, dy=dy, delta_in=delta_in, dw=dw, db=db, y_in=y_in)
 
@@ -117,10 +117,10 @@ def softmax_case(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fast_forward_applies_softmax_to_whole_rows(dtype, parallel):
     y, w, b = softmax_case(dtype)
-    wp, ys, *_ = buffers(dtype, 50, 20, 11)
+    wp, *_ = buffers(dtype, 50, 20, 11)
     u, y_out = np.empty((50, 11), dtype), np.empty((50, 11), dtype)
     if parallel:
-        dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, activations.SOFTMAX)
+        dense.dense_forward_parallel(y_out, u, y, w, b, wp, activations.SOFTMAX)
     else:
         dense.dense_forward_serial(y_out, u, y, w, b, activations.SOFTMAX)
     np.testing.assert_allclose(y_out, ref.f(y.astype(np.float64) @ w.astype(np.float64) + b, "softmax"), **tol(dtype))

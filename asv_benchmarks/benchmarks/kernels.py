@@ -128,9 +128,9 @@ class Blocked(_DenseSteps):
     """The vector-register kernels training runs (``dense.*_tiles`` through their parallel
     drivers), on the same layers, each with the packing it does in training.
 
-    forward: ``dense_forward_parallel`` packs w and b in panels and y in tiles of samples, then
+    forward: ``dense_forward_parallel`` packs w and b in panels (y is read in place), then
     ``u_j = Σ_i y_i w_ij + b_j`` and ``y_j = f(u_j)`` (ReLU); ∂y: ``dense_backward_dy_parallel``
-    packs wᵀ and δ, then ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)``; ∂w:
+    packs wᵀ (δ is read in place), then ``∂y_i = Σ_j δ_j w_ij`` and ``δ_i = ∂y_i f'(u_i)``; ∂w:
     ``dense_backward_dw_parallel`` packs y and δ, then ``∂b_j = (1/N) Σ_s δ_sj`` and
     ``∂w_ij = (1/N) Σ_s y_si δ_sj``. The full profile adds ``square``: 1024 → 1024, batch 1024,
     the dense-kernel case of the performance targets (≥ 85 % of sgemm, ≥ 80 % of dgemm), and
@@ -155,16 +155,14 @@ class Blocked(_DenseSteps):
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
         nr = 2 * lanes_for(dtype)
         P = np.empty(dense.pack_elements(l, m, N, nr), dtype)
-        (wp, ys), (wtp, ds), (yp, dp) = (
-            f(P, N, l, m) for f in (dense.forward_packing, dense.dy_packing, dense.dw_packing)
-        )
+        wp, wtp, (yp, dp) = dense.forward_packing(P, l, m), dense.dy_packing(P, l, m), dense.dw_packing(P, N, l, m)
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
         dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
         scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
-        self.forward = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ys, RELU)
-        self.backward_dy = lambda: dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, y, y, RELU)
+        self.forward = lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, RELU)
+        self.backward_dy = lambda: dense.dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, y, y, RELU)
         self.backward_dw = lambda: dense.dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale)
         self.np_forward = lambda: np.maximum(np.add(np.matmul(y, w, out=u), b, out=u), 0, out=y_out)
         self.np_backward_dy = lambda: np.matmul(delta, w.T, out=dy)
@@ -180,7 +178,7 @@ class Serial(_DenseSteps):
     """The one-thread steps of a small batch, as training runs them below ``PARALLEL_MIN_MACS``.
 
     forward: ``dense_forward_serial``, the forward tile on y, w and b in place (nothing packed),
-    then ``y_j = f(u_j)`` (sigmoid); ∂y: ``dense_backward_dy_serial`` (wᵀ and δ packed), then
+    then ``y_j = f(u_j)`` (sigmoid); ∂y: ``dense_backward_dy_serial`` (wᵀ packed, δ in place), then
     ``δ_i = ∂y_i f'(u_i)``; ∂w: ``dense_backward_dw_serial`` (y read in place, δ packed),
     ``∂w_ij = (1/N) Σ_s y_si δ_sj`` and ``∂b_j``. Sizes: ``b10``, the first layer of the
     small-batch target (784 → 30, batch 10, 0.47 MFLOP a step), and ``small``'s first layer (64 →
@@ -199,14 +197,14 @@ class Serial(_DenseSteps):
         N, l, m = (10, 784, 30) if size == "b10" else (32, 64, 64)
         y, w, b, delta = _rng_arrays(dtype, (N, l), (l, m), (m,), (N, m))
         P = np.empty(dense.pack_elements(l, m, N, 2 * lanes_for(dtype)), dtype)
-        (wtp, ds), (yp, dp) = dense.dy_packing(P, N, l, m), dense.dw_packing(P, N, l, m)
+        wtp, (yp, dp) = dense.dy_packing(P, l, m), dense.dw_packing(P, N, l, m)
         u, y_out = np.empty((N, m), dtype), np.empty((N, m), dtype)
         dy, delta_in = np.empty((N, l), dtype), np.empty((N, l), dtype)
         dw, db = np.empty((l, m), dtype), np.empty(m, dtype)
         scale = np.dtype(dtype).type(1.0 / N)
         self.flops = 2 * N * l * m
         self.forward = lambda: dense.dense_forward_serial(y_out, u, y, w, b, SIGMOID)
-        self.backward_dy = lambda: dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, y, y, SIGMOID)
+        self.backward_dy = lambda: dense.dense_backward_dy_serial(delta_in, dy, delta, w, wtp, y, y, SIGMOID)
         self.backward_dw = lambda: dense.dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale)
         self.np_forward = lambda: np.divide(1, 1 + np.exp(-np.add(np.matmul(y, w, out=u), b, out=u)), out=y_out)
         self.np_backward_dy = lambda: np.multiply(np.matmul(delta, w.T, out=dy), y * (1 - y), out=delta_in)

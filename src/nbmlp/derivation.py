@@ -53,8 +53,8 @@ SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "the layers from the input to the output. Training runs `dense_forward_tiles`, the same "
         "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
         "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
-        "the tile before moving on. A step of few samples runs the same tile on y and w in "
-        "place (`dense_forward_serial`).",
+        "the tile before moving on; w is packed in panels of neurons j, and the tile reads its 6 "
+        "rows of y in place. A step of few samples reads w in place too (`dense_forward_serial`).",
         (
             "dense.dense_forward",
             "dense.dense_forward_tiles",
@@ -110,7 +110,7 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         "kernel the layer below is indexed by i and the sum runs over r: ∂y_i = Σ_r δ_r w_ir, "
         "per sample. Training runs `dense_backward_dy_tiles`: for each r, "
         "`∂y_s,i… += δ_sr · w_i…,r` for a tile of 6 samples and 2 vectors of neurons i, on the "
-        "columns of w packed side by side (wᵀ in panels).",
+        "columns of w packed side by side (wᵀ in panels) and the 6 rows of δ read in place.",
         ("dense.dense_backward_dy", "dense.dense_backward_dy_tiles"),
     ),
     Step(

@@ -20,12 +20,16 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   Each vector load feeds 6 multiply-adds and each broadcast value 2 (BLIS's 6 × 16 sgemm tile on
   AVX2). Packing decides as much as the registers: the vector operand is copied into panels of
   2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
-  the tiles stream through while it stays in cache, zeros past the last neuron) and the
-  broadcast operand into tiles of 6 (``pack_samples``, ``pack_y``: the 6 values of one step of
-  the sum side by side); a row's panels are copied with masked loads (``lanes.vload_part``).
-  A serial forward step (``dense_forward_serial``) runs the same tile on y, w and b in place, with
+  the tiles stream through while it stays in cache, zeros past the last neuron); a row's panels
+  are copied with masked loads (``lanes.vload_part``). The broadcast operand of the forward and
+  ∂y steps (y, δ) is read in place, six rows side by side, each read in order: copying it into
+  tiles cost more than it saved (784 → 256, batch 128: the forward step 10–15 % faster without).
+  ∂w's broadcast operand, y, is read across its rows (one value of each of N rows per step of
+  the sum) and is copied into tiles of 6 neurons (``pack_y``: the 6 values of one step side by
+  side) unless the step has few samples.
+  A serial forward step (``dense_forward_serial``) runs the same tile on w and b in place too, with
   masked loads past a row's last neuron: its few samples make each panel feed so few tiles that
-  copying it would cost as much as using it. A serial ∂w step of few samples reads y in place. The
+  copying it would cost as much as using it. The
   epilogue works on the tile: the bias comes first (the panel's last row, the weight of a
   constant input 1), f (forward) or f′ (∂y) is applied to the tile just stored, and ∂w's tile
   is multiplied by 1/N before it is stored.
@@ -113,40 +117,37 @@ def pack_elements(l, m, N, nr):
 
     Notes
     -----
-    With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/6⌉`` tiles: forward ``P(m)(l+1) nr + T(N) l 6``,
-    ∂y ``P(l) m nr + T(N) m 6``, ∂w ``T(l) N 6 + P(m) N nr``.
+    With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/6⌉`` tiles: forward ``P(m)(l+1) nr``,
+    ∂y ``P(l) m nr``, ∂w ``T(l) N 6 + P(m) N nr``.
     """
     pm, pl = (m + nr - 1) // nr, (l + nr - 1) // nr
-    tn, tl = tiles(N), tiles(l)
-    return max(pm * (l + 1) * nr + tn * l * TILE, pl * m * nr + tn * m * TILE, tl * N * TILE + pm * N * nr)
+    return max(pm * (l + 1) * nr, pl * m * nr, tiles(l) * N * TILE + pm * N * nr)
 
 
 @njit(**JIT_SERIAL)
-def forward_packing(P, N, l, m):
-    """Where a forward step packs its operands in the space ``P``: ``(wp, ys)``.
+def forward_packing(P, l, m):
+    """Where a forward step packs its weights in the space ``P``: ``wp``.
 
     Notes
     -----
-    ``wp`` = the first ``P(m)(l+1)·2W`` elements as (P(m)(l+1), 2W) (``pack_w``), ``ys`` = the next
-    ``T(N)·l·6`` as (T(N)·l, 6) (``pack_samples``).
+    ``wp`` = the first ``P(m)(l+1)·2W`` elements as (P(m)(l+1), 2W) (``pack_w``).
     """
     nr = 2 * lane_count(P)
-    a, c = panels(m, 2 * lane_count(P)) * (l + 1), tiles(N) * l
-    return P[: a * nr].reshape((a, nr)), P[a * nr : a * nr + c * TILE].reshape((c, TILE))
+    a = panels(m, nr) * (l + 1)
+    return P[: a * nr].reshape((a, nr))
 
 
 @njit(**JIT_SERIAL)
-def dy_packing(P, N, l, m):
-    """Where a ∂y step packs its operands in the space ``P``: ``(wtp, ds)``.
+def dy_packing(P, l, m):
+    """Where a ∂y step packs the transposed weights in the space ``P``: ``wtp``.
 
     Notes
     -----
-    ``wtp`` = the first ``P(l)·m·2W`` elements as (P(l)·m, 2W) (``pack_wt``), ``ds`` = the next
-    ``T(N)·m·6`` as (T(N)·m, 6) (``pack_samples``).
+    ``wtp`` = the first ``P(l)·m·2W`` elements as (P(l)·m, 2W) (``pack_wt``).
     """
     nr = 2 * lane_count(P)
-    a, c = panels(l, 2 * lane_count(P)) * m, tiles(N) * m
-    return P[: a * nr].reshape((a, nr)), P[a * nr : a * nr + c * TILE].reshape((c, TILE))
+    a = panels(l, nr) * m
+    return P[: a * nr].reshape((a, nr))
 
 
 @njit(**JIT_SERIAL)
@@ -178,25 +179,6 @@ def pack_row(dst, r, stride, src, s, pf):
         j = p * 2 * W
         vstore(dst, p * stride + r, 0, vload_part(src, s, j, n - j))
         vstore(dst, p * stride + r, W, vload_part(src, s, j + W, n - j - W))
-
-
-@njit(**JIT_SERIAL)
-def pack_samples(ap, a, t0, t1):
-    """Tiles ``t0 ≤ t < t1`` of 6 samples of ``a`` (N, n), the 6 samples' values side by side.
-
-    Notes
-    -----
-    ``ap[t n + q, x] = a_s,q`` for ``s = min(6t + x, N − 1)`` (the last sample repeated past N).
-    A tile broadcasts the 6 values of one q: packed, they share a cache line (6 rows of ``a``
-    a power of two apart would all fall in one set of the L1 cache).
-    """
-    N, n = a.shape
-    # ap[t n + q, x] = a_6t+x,q   (six rows of a read side by side, ap written in order)
-    for t in range(t0, t1):
-        sa, sb, sc, sd, se, sf = tile_rows(t * TILE, N)
-        for q in range(n):
-            ap[t * n + q, 0], ap[t * n + q, 1], ap[t * n + q, 2] = a[sa, q], a[sb, q], a[sc, q]
-            ap[t * n + q, 3], ap[t * n + q, 4], ap[t * n + q, 5] = a[sd, q], a[se, q], a[sf, q]
 
 
 @njit(**JIT_SERIAL)
@@ -299,7 +281,7 @@ def pack_w(wp, w, b, i0, i1, pf):
 
 
 @njit(**JIT_SERIAL)
-def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
+def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
     """``dense_forward`` and the activation on vector registers: tiles ``t0 ≤ t < t1`` of samples,
     panels ``p0 ≤ p < p1`` of neurons j.
 
@@ -307,8 +289,8 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
     ----------
     y_out, u : (N, m) arrays, out
         Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
-    ys : (T l, 6) array
-        Outputs ``y_i`` of the layer below in tiles of 6 samples (``pack_samples``).
+    y : (N, l) array
+        Outputs ``y_i`` of the layer below (read in place: a tile reads its 6 rows side by side).
     wp : (P (l+1), 2W) array
         The weights and biases in panels of neurons j (``pack_w``).
     code : int
@@ -321,16 +303,15 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
     ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time,
     then ``y_j = f(u_j)`` on the block.
     """
-    N, m = u.shape
-    l = ys.shape[0] // max(tiles(N), 1)
+    (N, m), l = u.shape, y.shape[1]
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
         j, o = p * 2 * W, p * (l + 1)  # the panel's first neuron j; w_i,j… is row o + i of wp, b_j… row o + l
         for t in range(t0, t1):
-            # samples s … s+5 (the last one repeated past N); their y_si are row q + i of ys
-            s, q = t * TILE, t * l
-            rows = tile_rows(s, N)
+            # samples s … s+5 (the last one repeated past N): rows sa … sf of y
+            rows = tile_rows(t * TILE, N)
+            sa, sb, sc, sd, se, sf = rows
             # u_s,j… = b_j…
             b0, b1 = vload(wp, o + l, 0), vload(wp, o + l, W)
             ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
@@ -338,17 +319,17 @@ def dense_forward_tiles(y_out, u, ys, wp, code, t0, t1, p0, p1):
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
                 w0, w1 = vload(wp, o + i, 0), vload(wp, o + i, W)
-                y_si = vbroadcast_at(ys, q + i, 0)
+                y_si = vbroadcast_at(y, sa, i)
                 ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
-                y_si = vbroadcast_at(ys, q + i, 1)
+                y_si = vbroadcast_at(y, sb, i)
                 ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
-                y_si = vbroadcast_at(ys, q + i, 2)
+                y_si = vbroadcast_at(y, sc, i)
                 uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
-                y_si = vbroadcast_at(ys, q + i, 3)
+                y_si = vbroadcast_at(y, sd, i)
                 ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
-                y_si = vbroadcast_at(ys, q + i, 4)
+                y_si = vbroadcast_at(y, se, i)
                 ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
-                y_si = vbroadcast_at(ys, q + i, 5)
+                y_si = vbroadcast_at(y, sf, i)
                 uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
             # u_j for the neurons j < m
             store_tile(u, rows, j, m, (ua0, ua1, ub0, ub1, uc0, uc1, ud0, ud1, ue0, ue1, uf0, uf1))
@@ -406,7 +387,7 @@ def dense_forward_serial(y_out, u, y, w, b, code):
 
 
 @njit(**JIT_PARALLEL)
-def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
+def dense_forward_parallel(y_out, u, y, w, b, wp, code):
     """A layer's forward step on every thread.
 
     Notes
@@ -415,14 +396,10 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
     """
     (N, m), l = u.shape, w.shape[0]
     P, T, rows = panels(m, 2 * lane_count(u)), tiles(N), TILE * BLOCK_TILES
-    groups, row_blocks = (T + BLOCK_TILES - 1) // BLOCK_TILES, (l + rows) // rows
-    # wp = the panels of w and b, ys = the tiles of y   (threads own rows of wp, tiles of ys)
-    for k in prange(row_blocks + groups):
-        if k < row_blocks:
-            pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows), np.int64(0))
-        else:
-            c = k - row_blocks
-            pack_samples(ys, y, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
+    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
+    # wp = the panels of w and b   (threads own rows of wp)
+    for k in prange((l + rows) // rows):
+        pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows), np.int64(0))
     KT, KP = blocks(T, P)
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of tiles of samples × panels)
     for k in prange(KT * KP):
@@ -430,7 +407,7 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, ys, code):
         dense_forward_tiles(
             y_out,
             u,
-            ys,
+            y,
             wp,
             code,
             (T * a) // KT,
@@ -504,7 +481,7 @@ def pack_wt(wtp, w, p0, p1):
 
 
 @njit(**JIT_SERIAL)
-def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0, p1):
+def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, p0, p1):
     """``dense_backward_dy`` and the layer below's δ on vector registers: tiles ``t0 ≤ t < t1`` of
     samples, panels ``p0 ≤ p < p1`` of neurons i.
 
@@ -512,8 +489,8 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
     ----------
     delta_in, dy : (N, l) arrays, out
         ``δ_i`` and ``∂y_i`` of the layer below.
-    ds : (T m, 6) array
-        ``δ_r`` of this layer in tiles of 6 samples (``pack_samples``).
+    delta : (N, m) array
+        ``δ_r`` of this layer (read in place: a tile reads its 6 rows side by side).
     wtp : (P m, 2W) array
         The weights transposed, in panels of neurons i (``pack_wt``).
     u_in, y_in : (N, l) arrays
@@ -528,16 +505,15 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
     Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for 6 samples and 2
     vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the block.
     """
-    N, l = dy.shape
-    m = wtp.shape[0] // panels(l, 2 * lane_count(dy))
+    (N, l), m = dy.shape, delta.shape[1]
     W = lane_count(dy)
     # ∂y_s,i… = Σ_r δ_sr · w_i…,r, δ_i = ∂y_i f'(u_i)   for each panel of i, each tile of samples
     for p in range(p0, p1):
         i, o = p * 2 * W, p * m  # the panel's first neuron i, its first row in wtp
         for t in range(t0, t1):
-            # samples s … s+5 (the last one repeated past N); their δ_sr are row q + r of ds
-            s, q = t * TILE, t * m
-            rows = tile_rows(s, N)
+            # samples s … s+5 (the last one repeated past N): rows sa … sf of δ
+            rows = tile_rows(t * TILE, N)
+            sa, sb, sc, sd, se, sf = rows
             # ∂y_s,i… = 0
             z = vzero(dy)
             ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
@@ -545,17 +521,17 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
             # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1
             for r in range(m):
                 w0, w1 = vload(wtp, o + r, 0), vload(wtp, o + r, W)
-                d_sr = vbroadcast_at(ds, q + r, 0)
+                d_sr = vbroadcast_at(delta, sa, r)
                 ga0, ga1 = vfma(d_sr, w0, ga0), vfma(d_sr, w1, ga1)
-                d_sr = vbroadcast_at(ds, q + r, 1)
+                d_sr = vbroadcast_at(delta, sb, r)
                 gb0, gb1 = vfma(d_sr, w0, gb0), vfma(d_sr, w1, gb1)
-                d_sr = vbroadcast_at(ds, q + r, 2)
+                d_sr = vbroadcast_at(delta, sc, r)
                 gc0, gc1 = vfma(d_sr, w0, gc0), vfma(d_sr, w1, gc1)
-                d_sr = vbroadcast_at(ds, q + r, 3)
+                d_sr = vbroadcast_at(delta, sd, r)
                 gd0, gd1 = vfma(d_sr, w0, gd0), vfma(d_sr, w1, gd1)
-                d_sr = vbroadcast_at(ds, q + r, 4)
+                d_sr = vbroadcast_at(delta, se, r)
                 ge0, ge1 = vfma(d_sr, w0, ge0), vfma(d_sr, w1, ge1)
-                d_sr = vbroadcast_at(ds, q + r, 5)
+                d_sr = vbroadcast_at(delta, sf, r)
                 gf0, gf1 = vfma(d_sr, w0, gf0), vfma(d_sr, w1, gf1)
             # ∂y_i for the neurons i < l
             store_tile(dy, rows, i, l, (ga0, ga1, gb0, gb1, gc0, gc1, gd0, gd1, ge0, ge1, gf0, gf1))
@@ -564,8 +540,8 @@ def dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, t0, t1, p0,
 
 
 @njit(**JIT_SERIAL)
-def dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code):
-    """∂y of the layer below and its δ on one thread: pack, every tile.
+def dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_in, code):
+    """∂y of the layer below and its δ on one thread: pack wᵀ, every tile.
 
     Notes
     -----
@@ -574,12 +550,11 @@ def dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code):
     N, l = dy.shape
     first, T, P = np.int64(0), tiles(N), panels(l, 2 * lane_count(dy))
     pack_wt(wtp, w, first, P)
-    pack_samples(ds, delta, first, T)
-    dense_backward_dy_tiles(delta_in, dy, ds, wtp, u_in, y_in, code, first, T, first, P)
+    dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, first, T, first, P)
 
 
 @njit(**JIT_PARALLEL)
-def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code):
+def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_in, code):
     """∂y of the layer below and its δ on every thread.
 
     Notes
@@ -588,14 +563,9 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code
     """
     N, l = dy.shape
     P, T = panels(l, 2 * lane_count(dy)), tiles(N)
-    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
-    # wtp = the panels of wᵀ, ds = the tiles of δ   (threads own panels of wtp, tiles of ds)
-    for k in prange(P + groups):
-        if k < P:
-            pack_wt(wtp, w, np.int64(k), k + 1)
-        else:
-            c = k - P
-            pack_samples(ds, delta, c * BLOCK_TILES, min(T, (c + 1) * BLOCK_TILES))
+    # wtp = the panels of wᵀ   (threads own panels)
+    for k in prange(P):
+        pack_wt(wtp, w, np.int64(k), k + 1)
     KT, KP = blocks(T, P)
     # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of tiles of samples × panels of i)
     for k in prange(KT * KP):
@@ -603,7 +573,7 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_in, code
         dense_backward_dy_tiles(
             delta_in,
             dy,
-            ds,
+            delta,
             wtp,
             u_in,
             y_in,

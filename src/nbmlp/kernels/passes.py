@@ -9,8 +9,8 @@ Per-sample quantities (y, u, δ, ∂y) live in flat work buffers of ``cap`` rows
 layer L's block starts at ``cap · layout[L, A_IN]`` (the sum of the widths below it) and holds
 ``nb ≤ cap`` rows of its width. Block 0 of ``Y`` is the network's input. After the last block,
 ``Y`` has room for the packed copies the fast dense kernels read (``pack_size``): a layer's
-weights in panels and its inputs in tiles of samples in the forward pass, then the transposed
-weights and the deltas for ∂y, then the inputs and the deltas for ∂w.
+weights in panels in the forward pass, then the transposed weights for ∂y, then the inputs and
+the deltas for ∂w (the forward and ∂y steps read their inputs and deltas in place).
 
 The dense steps run the vector-register kernels of ``dense`` (``*_tiles``, each beside the plain
 loop of its step); a step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds runs serially,
@@ -131,8 +131,7 @@ def forward_pass(Y, U, params, layout, cap, nb):
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
-    holds the inputs ``y_i``. Each layer packs its weights and inputs first (``dense.pack_w``,
-    ``dense.pack_samples``).
+    holds the inputs ``y_i``. A parallel step packs its weights first (``dense.pack_w``).
     """
     forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0])
 
@@ -160,8 +159,7 @@ def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk):
         if nb * l * m < PARALLEL_MIN_MACS:
             dense_forward_serial(y_out, u, y_in, w, b, layout[L, ACT])
         else:
-            wp, ys = forward_packing(P, nb, l, m)
-            dense_forward_parallel(y_out, u, y_in, w, b, wp, ys, layout[L, ACT])
+            dense_forward_parallel(y_out, u, y_in, w, b, forward_packing(P, l, m), layout[L, ACT])
         if rates.shape[0] > 0 and rates[L] > 0:
             dropout_forward(y_out, layer_block(Yk, layout, L, cap, nb), layer_block(M, layout, L, cap, nb))
 
@@ -281,7 +279,7 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
         big = nb * l * m >= PARALLEL_MIN_MACS
         if L > 0:
             w, _ = layer_params(params, layout, L)
-            wtp, ds = dy_packing(P, nb, l, m)
+            wtp = dy_packing(P, l, m)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
             u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
             # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
@@ -289,9 +287,9 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
             if drop:
                 y_f = input_block(Yk, layout, L, cap, nb)
             if big:
-                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
+                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_f, code)
             else:
-                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, ds, u_in, y_f, code)
+                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_f, code)
             if drop:
                 dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
         dw, db = layer_params(grads, layout, L)

@@ -208,14 +208,14 @@ def train_epoch_sparse(
         l1, m1 = up[0, N_IN], up[0, N_OUT]
         w1, _ = layer_params(params, up, np.int64(0))
         P = pack_region(Y, up, batch)
-        wtp, ds = dy_packing(P, nb, l1, m1)
+        wtp = dy_packing(P, l1, m1)
         delta1 = layer_block(D, up, np.int64(0), batch, nb)
         delta0, dy0 = input_block(D, up, np.int64(0), batch, nb), input_block(DY, up, np.int64(0), batch, nb)
         u0, y0 = input_block(U, up, np.int64(0), batch, nb), input_block(Y, up, np.int64(0), batch, nb)
         if nb * l1 * m1 >= PARALLEL_MIN_MACS:
-            dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, ds, u0, y0, layout[0, ACT])
+            dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
         else:
-            dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, ds, u0, y0, layout[0, ACT])
+            dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
         scale = params.dtype.type(1) / params.dtype.type(c_sum)
         dw, db = layer_params(grads, layout, np.int64(0))
         sparse_backward_dw(dw, db, indptr, indices, values, rows, block_rows(D, np.int64(0), nb, m), scale)
