@@ -26,7 +26,7 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   tiles cost more than it saved (784 → 256, batch 128: the forward step 10–15 % faster without).
   ∂w's broadcast operand, y, is read across its rows (one value of each of N rows per step of
   the sum) and is copied into tiles of 6 neurons (``pack_y``: the 6 values of one step side by
-  side) unless the step has few samples.
+  side) unless the step has few samples or few panels of j (``direct_tiles``).
   A serial forward step (``dense_forward_serial``) runs the same tile on w and b in place too, with
   masked loads past a row's last neuron: its few samples make each panel feed so few tiles that
   copying it would cost as much as using it. The
@@ -67,7 +67,8 @@ CHUNK_TILES = 32  # tiles in one parallel block of a step, at most (and ...
 CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its tiles
 MIN_BLOCKS = 8  # blocks a parallel step is cut into, at least (when it has that many tiles)
 PARALLEL_MIN_MACS = 1 << 18  # multiply-adds below which a step runs serially (launch overhead)
-DIRECT_SAMPLES = 32  # samples at most of a serial ∂w step that reads y in place, unpacked
+DIRECT_SAMPLES = 32  # samples at most of a ∂w step that reads y in place, unpacked ...
+DIRECT_PANELS = 2  # ... or panels of neurons j at most (each tile of y would feed so few panels)
 PACKED = np.int64(1)  # ∂w's tiles read y packed (an int64, not a literal: one compiled copy for both)
 
 
@@ -694,8 +695,8 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
     scale : float
         ``1/N`` (or ``1/Σ_s c_s``), of the arrays' dtype.
     packed : int
-        1 (``PACKED``) if ``ys`` is packed, 0 if not. A step of few samples reads y in place (its rows are few, so they
-        do not crowd one set of the cache) and packs only its last, partial tile.
+        1 (``PACKED``) if ``ys`` is packed, 0 if not. A step of few samples or few panels reads y in place
+        (``direct_tiles``) and packs only its last, partial tile.
     t0, t1, p0, p1 : int
         Tiles and panels.
 
@@ -741,6 +742,22 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
 
 
 @njit(**JIT_SERIAL)
+def direct_tiles(N, l, P):
+    """Full tiles of neurons i that a ∂w step of N samples and P panels reads in place (the rest
+    it packs): all of them when N ≤ 32 or P ≤ 2, else none.
+
+    A packed tile of y is read once per panel; with few panels, packing costs more than it saves
+    (measured on AVX2, 2 threads: 784 → 16 and 1024 → 10, batch 256, 2.4–2.8× faster in place;
+    1024 → 1024, 784 → 256 slower in place, their N rows of y crowding a few sets of the cache).
+
+    Notes
+    -----
+    ``td = ⌊l / 6⌋`` if ``N ≤ DIRECT_SAMPLES`` or ``P ≤ DIRECT_PANELS``, else 0.
+    """
+    return l // TILE if N <= DIRECT_SAMPLES or P <= DIRECT_PANELS else 0
+
+
+@njit(**JIT_SERIAL)
 def dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale):
     """∂w and ∂b of a layer on one thread: pack, ∂b, every tile.
 
@@ -750,7 +767,7 @@ def dense_backward_dw_serial(dw, db, y, delta, yp, dp, scale):
     """
     N, (l, m) = y.shape[0], dw.shape
     first, P = np.int64(0), panels(m, 2 * lane_count(dw))
-    td = l // TILE if N <= DIRECT_SAMPLES else first  # full tiles read in place
+    td = direct_tiles(N, l, P)  # full tiles read in place
     pack_y(yp, y, first, N, td)
     pack_delta(dp, delta, first, N)
     bias_gradient(db, dp, scale, first, P)
@@ -768,9 +785,10 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     """
     N, (l, m) = y.shape[0], dw.shape
     T, P, rows = tiles(l), panels(m, 2 * lane_count(dw)), TILE * BLOCK_TILES
-    # yp, dp = the tiles of y and the panels of δ   (threads own samples s)
+    td = direct_tiles(N, l, P)  # full tiles read in place
+    # yp, dp = the tiles t ≥ td of y and the panels of δ   (threads own samples s)
     for c in prange((N + rows - 1) // rows):
-        pack_y(yp, y, c * rows, min(N, (c + 1) * rows), np.int64(0))
+        pack_y(yp, y, c * rows, min(N, (c + 1) * rows), td)
         pack_delta(dp, delta, c * rows, min(N, (c + 1) * rows))
     # ∂b_j = scale Σ_s δ_sj   (threads own panels of neurons j)
     for p in prange(P):
@@ -779,9 +797,9 @@ def dense_backward_dw_parallel(dw, db, y, delta, yp, dp, scale):
     # ∂w_ij = scale Σ_s y_si δ_sj   (threads own blocks of tiles of neurons i × panels of j)
     for k in prange(KT * KP):
         c, a = k // KT, k % KT
-        dense_backward_dw_tiles(
-            dw, yp, dp, scale, PACKED, (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP
-        )
+        t0, t1, p0, p1 = (T * a) // KT, (T * (a + 1)) // KT, (P * c) // KP, (P * (c + 1)) // KP
+        dense_backward_dw_tiles(dw, y, dp, scale, np.int64(0), t0, min(t1, td), p0, p1)
+        dense_backward_dw_tiles(dw, yp, dp, scale, PACKED, max(t0, td), t1, p0, p1)
 
 
 @njit(**JIT_PARALLEL)
