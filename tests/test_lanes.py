@@ -28,6 +28,7 @@ from nbmlp.kernels.lanes import (
     vsum,
     vsum_part,
     vtanh,
+    vwhere_greater,
     vzero,
 )
 
@@ -86,6 +87,13 @@ def _broadcast_at(out, a, r, c):
 @njit
 def _sum_part(a, n):
     return vsum_part(vload(a, 0, 0), n)
+
+
+@njit
+def _where_greater(out, x, y, a, b):
+    """``a if x > y else b`` of every element, a vector at a time."""
+    for c in range(0, x.shape[1], lane_count(x)):
+        vstore(out, 0, c, vwhere_greater(vload(x, 0, c), vload(y, 0, c), vload(a, 0, c), vload(b, 0, c)))
 
 
 @njit
@@ -226,3 +234,24 @@ def test_broadcast_of_one_element(dtype):
     for r, c in ((0, 0), (2, 3), (1, 2)):
         _broadcast_at(out, a, r, c)
         np.testing.assert_array_equal(out[0], np.full(W, a[r, c]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_where_greater_is_the_scalar_branch_on_every_lane(dtype):
+    # every pair of special values, as x > y is decided for scalars (NaN compares false; −0 = +0)
+    special = np.array([np.nan, -np.inf, -1.5, -0.0, 0.0, 1e-30, 2.5, np.inf], dtype)
+    x, y = (v.ravel() for v in np.meshgrid(special, special))
+    n = len(x) + (-len(x)) % width(dtype)
+    pad = lambda v: np.concatenate([v, np.zeros(n - len(v), dtype)]).reshape(1, n)  # noqa: E731
+    a, b = np.arange(n, dtype=dtype).reshape(1, n), -np.arange(n, dtype=dtype).reshape(1, n) - 1
+    out = np.empty((1, n), dtype)
+    _where_greater(out, pad(x), pad(y), a, b)
+    expected = [a[0, k] if xk > yk else b[0, k] for k, (xk, yk) in enumerate(zip(pad(x)[0], pad(y)[0]))]
+    np.testing.assert_array_equal(out[0], np.array(expected, dtype))
+    # ReLU as Python's max keeps NaN and −0: max(u, 0) = 0 if 0 > u else u
+    u = special.reshape(1, -1)
+    u = np.concatenate([u, np.zeros((1, (-u.shape[1]) % width(dtype)), dtype)], axis=1)
+    relu = np.empty_like(u)
+    _where_greater(relu, np.zeros_like(u), u, np.zeros_like(u), u)
+    np.testing.assert_array_equal(relu[0], np.array([max(v, dtype(0)) for v in u[0]], dtype))
+    assert np.signbit(relu[0, 3]) and np.isnan(relu[0, 0])

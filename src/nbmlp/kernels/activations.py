@@ -16,7 +16,20 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_PARALLEL, JIT_SERIAL
-from .lanes import lane_count, vadd, vbroadcast, vdiv, vexp, vfma, vload_part, vmul, vstore_part, vsub, vtanh
+from .lanes import (
+    lane_count,
+    vadd,
+    vbroadcast,
+    vdiv,
+    vexp,
+    vfma,
+    vload_part,
+    vmul,
+    vstore_part,
+    vsub,
+    vtanh,
+    vwhere_greater,
+)
 
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, GELU, GELU_TANH, SILU = 0, 1, 2, 3, 4, 5, 6, 7, 8
 EXP = 9  # output only, with the Poisson loss (its δ_k = y_k − t_k needs no derivative here)
@@ -55,12 +68,12 @@ def activation_block(y, u, code, s0, s1, j0, j1):
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     W, zeros, ones = lane_count(u), vbroadcast(zero), vbroadcast(one)
     if code == IDENTITY:
-        # y_j = u_j
+        # y_j… = u_j…   (W neurons j at a time: the last vector holds the n < W left)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = u[s, j]
+            for j in range(j0, j1, W):
+                vstore_part(y, s, j, vload_part(u, s, j, j1 - j), j1 - j)
     elif code == SIGMOID:
-        # y_j… = 1 / (1 + e^(−u_j…))   (W neurons j at a time: the last vector holds the n < W left)
+        # y_j… = 1 / (1 + e^(−u_j…))
         for s in range(s0, s1):
             for j in range(j0, j1, W):
                 u_j = vload_part(u, s, j, j1 - j)
@@ -71,15 +84,18 @@ def activation_block(y, u, code, s0, s1, j0, j1):
             for j in range(j0, j1, W):
                 vstore_part(y, s, j, vtanh(vload_part(u, s, j, j1 - j)), j1 - j)
     elif code == RELU:
-        # y_j = max(0, u_j)
+        # y_j… = max(0, u_j…) = 0 if 0 > u_j… else u_j…   (as Python's max: NaN and −0 stay)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = max(u[s, j], zero)
+            for j in range(j0, j1, W):
+                u_j = vload_part(u, s, j, j1 - j)
+                vstore_part(y, s, j, vwhere_greater(zeros, u_j, zeros, u_j), j1 - j)
     elif code == LEAKY_RELU:
-        # y_j = u_j if u_j > 0 else a·u_j
+        slopes = vbroadcast(a)
+        # y_j… = u_j… if u_j… > 0 else a·u_j…
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                y[s, j] = u[s, j] if u[s, j] > zero else a * u[s, j]
+            for j in range(j0, j1, W):
+                u_j = vload_part(u, s, j, j1 - j)
+                vstore_part(y, s, j, vwhere_greater(u_j, zeros, u_j, vmul(slopes, u_j)), j1 - j)
     elif code == GELU:
         half, r2 = u.dtype.type(0.5), u.dtype.type(SQRT_HALF)
         # y_j = u_j Φ(u_j) = ½ u_j (1 + erf(u_j / √2))
@@ -176,30 +192,39 @@ def derivative_block(delta, dy, u, y, code, s0, s1, j0, j1):
     zero, one, a = u.dtype.type(0), u.dtype.type(1), u.dtype.type(LEAKY_SLOPE)
     W, zeros, ones = lane_count(u), vbroadcast(zero), vbroadcast(one)
     if code == IDENTITY:
-        # δ_j = ∂y_j · 1
+        # δ_j… = ∂y_j… · 1   (W neurons j at a time: the last vector holds the n < W left)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                delta[s, j] = dy[s, j]
+            for j in range(j0, j1, W):
+                vstore_part(delta, s, j, vload_part(dy, s, j, j1 - j), j1 - j)
     elif code == SIGMOID:
-        # δ_j = ∂y_j · y_j (1 − y_j)
+        # δ_j… = ∂y_j… · y_j… (1 − y_j…) = p − p·y_j…,  p = ∂y_j… · y_j…   (one fused multiply-add)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                delta[s, j] = dy[s, j] * y[s, j] * (one - y[s, j])
+            for j in range(j0, j1, W):
+                y_j, n = vload_part(y, s, j, j1 - j), j1 - j
+                p = vmul(vload_part(dy, s, j, n), y_j)
+                vstore_part(delta, s, j, vfma(vsub(zeros, p), y_j, p), n)
     elif code == TANH:
-        # δ_j = ∂y_j · (1 − y_j²)
+        # δ_j… = ∂y_j… · (1 − y_j…²)   (1 − y² in one fused multiply-add)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                delta[s, j] = dy[s, j] * (one - y[s, j] * y[s, j])
+            for j in range(j0, j1, W):
+                y_j, n = vload_part(y, s, j, j1 - j), j1 - j
+                vstore_part(delta, s, j, vmul(vload_part(dy, s, j, n), vfma(vsub(zeros, y_j), y_j, ones)), n)
     elif code == RELU:
-        # δ_j = ∂y_j · (1 if u_j > 0 else 0)
+        # δ_j… = ∂y_j… · (1 if u_j… > 0 else 0)   (W neurons j at a time: the last vector holds the n < W left)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                delta[s, j] = dy[s, j] if u[s, j] > zero else zero
+            for j in range(j0, j1, W):
+                n = j1 - j
+                vstore_part(
+                    delta, s, j, vwhere_greater(vload_part(u, s, j, n), zeros, vload_part(dy, s, j, n), zeros), n
+                )
     elif code == LEAKY_RELU:
-        # δ_j = ∂y_j · (1 if u_j > 0 else a)
+        slopes = vbroadcast(a)
+        # δ_j… = ∂y_j… · (1 if u_j… > 0 else a)
         for s in range(s0, s1):
-            for j in range(j0, j1):
-                delta[s, j] = dy[s, j] if u[s, j] > zero else a * dy[s, j]
+            for j in range(j0, j1, W):
+                n = j1 - j
+                dy_j = vload_part(dy, s, j, n)
+                vstore_part(delta, s, j, vwhere_greater(vload_part(u, s, j, n), zeros, dy_j, vmul(slopes, dy_j)), n)
     elif code == GELU:
         half, r2, g = u.dtype.type(0.5), u.dtype.type(SQRT_HALF), u.dtype.type(INV_SQRT_2PI)
         # δ_j = ∂y_j · (Φ(u_j) + u_j φ(u_j)),  Φ(u) = ½ (1 + erf(u/√2)), φ(u) = e^(−u²/2) / √(2π)

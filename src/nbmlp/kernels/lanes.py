@@ -367,6 +367,20 @@ def vfma(typingctx, a, b, c):
 
 
 @intrinsic
+def vwhere_greater(typingctx, x, y, a, b):
+    """``a`` in the lanes where ``x > y`` and ``b`` in the others (NaN is greater than nothing), as the
+    scalar ``a if x > y else b`` (LLVM's ``fcmp ogt`` and ``select``): the ReLU family's branches on
+    every lane."""
+    if not isinstance(x, Lanes) or not (x == y == a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], args[1]), args[2], args[3])
+
+    return x(x, y, a, b), codegen
+
+
+@intrinsic
 def vlane(typingctx, v, q):
     """Lane ``q`` of ``v`` as a scalar."""
     if not isinstance(v, Lanes) or not isinstance(q, types.Integer):
