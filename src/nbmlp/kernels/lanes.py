@@ -14,8 +14,13 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
   ``vbroadcast_at`` one element of an array),
   ``vzero``, ``vfma`` (``a·b + c`` lane-wise, ``llvm.fma``: one rounding), ``vadd``, ``vsub``,
   ``vmul``, ``vdiv``, ``vlane`` (one lane as a scalar), ``vsum`` (the horizontal sum, lanes added
-  in order; ``vsum_part`` of the first n lanes) and ``vtranspose`` (a W × W block copied
-  transposed, through log₂ W rounds of lane interleaves).
+  in order; ``vsum_part`` of the first n lanes), ``vwhere_greater`` (``a if x > y else b`` per
+  lane: the ReLU family) and ``vtranspose`` (a W × W block copied transposed, through log₂ W
+  rounds of lane interleaves).
+- Numba's fastmath flags (``_config``) reach these instructions too, so LLVM may contract a
+  product and a sum, or reorder a chain of products, and not always in the same way on a full
+  vector and a partial one: a formula whose bits must not depend on the lane count is written
+  with no such freedom left (a chain as one explicit ``vfma``, e.g. the derivatives of σ and tanh).
 - ``vexp`` and ``vtanh`` compute ``e^x`` and ``tanh x`` in every lane at once (Cephes' polynomials,
   within 2 ulp of NumPy's): the activations and the softmax would otherwise call the C library
   once per value, about 20 ns each, more than the layer's sums at small widths.
