@@ -748,8 +748,9 @@ def direct_tiles(N, l, P):
     it packs): all of them when N ≤ 32 or P ≤ 2, else none.
 
     A packed tile of y is read once per panel; with few panels, packing costs more than it saves
-    (measured on AVX2, 2 threads: 784 → 16 and 1024 → 10, batch 256, 2.4–2.8× faster in place;
-    1024 → 1024, 784 → 256 slower in place, their N rows of y crowding a few sets of the cache).
+    (measured on AVX2, 2 threads, the ∂w step in place / packed: 1024 → 10 batch 256 0.69,
+    128 → 10 batch 128 0.65, 784 → 16 batch 128 0.47; with more panels in place loses, 1024 → 128
+    batch 256 1.13, 1024² 2.3, the N rows of y crowding a few sets of the cache).
 
     Notes
     -----
