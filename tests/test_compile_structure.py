@@ -1,5 +1,6 @@
 """What the first ``fit`` compiles, in a fresh process with an empty cache: each kernel once, no
-copy for a literal argument, and the inlined drivers not on their own (see ``_config``)."""
+copy for a literal argument, and the inlined drivers not on their own (see ``_config``); a small
+network's epoch without any parallel kernel, a larger one's with them (``training.serial_steps``)."""
 
 import json
 import os
@@ -12,9 +13,17 @@ import json, numpy as np, nbmlp
 from test_cache import _kernel_dispatchers
 rng = np.random.default_rng(0)
 X, y = rng.standard_normal((70, 9)).astype(np.float32), rng.integers(0, 3, 70)
+def compiled():
+    return {name: [str(s) for s in d.signatures] for name, d in _kernel_dispatchers()}
 nbmlp.MLP([9, 30, 3], dtype="float32", seed=0).fit(X, y, epochs=1, batch_size=16, lr=0.1)
-print(json.dumps({name: [str(s) for s in d.signatures] for name, d in _kernel_dispatchers()}))
+small = compiled()
+X = rng.standard_normal((300, 300)).astype(np.float32)
+nbmlp.MLP([300, 64, 3], dtype="float32", seed=0).fit(X, y[:60].repeat(5), epochs=1, batch_size=150, lr=0.1)
+print(json.dumps([small, compiled()]))
 """
+
+PARALLEL = ["dense.dense_forward_parallel", "dense.dense_backward_dy_parallel", "dense.dense_backward_dw_parallel"]
+PARALLEL += ["optim.optimizer_step", "optim.l2_gradient"]
 
 INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "epoch.apply_update"]
 
@@ -31,13 +40,21 @@ def _start_first_fit():
 def test_first_fit_compiles_each_kernel_once():
     returncode, out, err = background.result("first-fit", _start_first_fit)
     assert returncode == 0, err[-2000:]
-    compiled = json.loads(out.strip().splitlines()[-1])
-    assert len(compiled["nbmlp.kernels.epoch.train_epoch_opt"]) == 1
-    for step in ("dense_forward_tiles", "dense_backward_dy_tiles", "dense_backward_dw_tiles"):
-        assert compiled[f"nbmlp.kernels.dense.{step}"], f"the vector kernel {step} was not compiled"
+    small, compiled = json.loads(out.strip().splitlines()[-1])
+    # the small network: every step serial, the epoch compiled without the parallel kernels
+    assert len(small["nbmlp.kernels.epoch.train_epoch_opt"]) == 1
+    for name in PARALLEL:
+        assert small[f"nbmlp.kernels.{name}"] == [], f"the small network's epoch compiled {name}"
+    for step in ("dense_backward_dy_tiles", "dense_backward_dw_tiles"):
+        assert small[f"nbmlp.kernels.dense.{step}"], f"the vector kernel {step} was not compiled"
+    # then a layer of 150·300·64 multiply-adds: the epoch's second copy, with the parallel kernels
+    assert len(compiled["nbmlp.kernels.epoch.train_epoch_opt"]) == 2
+    for name in PARALLEL[:3] + ["dense.dense_forward_tiles"]:
+        assert compiled[f"nbmlp.kernels.{name}"], f"the larger network's epoch did not compile {name}"
     literal = {name: sigs for name, sigs in compiled.items() if any("Literal" in s for s in sigs)}
     assert literal == {}, "a literal argument compiled a second copy"
     twice = {name: sigs for name, sigs in compiled.items() if len(sigs) > 1}
+    del twice["nbmlp.kernels.epoch.train_epoch_opt"]
     assert twice == {}, "a kernel was compiled for two signatures in a float32 fit"
     for name in INLINED:
         assert compiled[f"nbmlp.kernels.{name}"] == [], f"{name} was compiled on its own, not inlined"

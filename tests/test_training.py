@@ -223,3 +223,51 @@ def test_trainer_rolls_back_a_diverging_or_interrupted_epoch():
     assert all(type(v) is np.float32 for v in hypers[0])
     assert trainer.run(5, catch_interrupt=True) == "interrupted"
     assert params.tolist() == [3, 3, 3] and rng[0] == 2  # after the epoch before the interrupt
+
+
+def test_serial_steps_follows_the_kernels_thresholds():
+    from nbmlp.kernels.dense import PARALLEL_MIN_MACS
+    from nbmlp.kernels.optim import SERIAL_UPDATE
+    from nbmlp.training import serial_steps
+
+    assert serial_steps([64, 64, 10], 32)  # digits: 131,072 multiply-adds in its largest step
+    assert not serial_steps([784, 256, 128, 10], 128)
+    # the largest step decides, one multiply-add under or at the threshold
+    batch = PARALLEL_MIN_MACS // 16  # [4, 4, 1]: the first step has batch · 16 multiply-adds
+    assert serial_steps([4, 4, 1], batch - 1)
+    assert not serial_steps([4, 4, 1], batch)
+    assert not serial_steps([3, 2, 4, 4], batch)
+    # small steps, but more parameters than one serial update takes: the parallel epoch
+    assert not serial_steps([SERIAL_UPDATE // 2, 2, 1], 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_serial_epoch_gives_the_parallel_epochs_bits(dtype, monkeypatch):
+    """A small network trains through the epoch compiled without parallel kernels; forced through
+    the parallel one (the same kernels chosen step by step) it gives the same bits."""
+    from sklearn.utils import compute_sample_weight
+
+    import nbmlp.training as training
+
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((203, 13)), rng.integers(0, 4, 203)
+    weights = compute_sample_weight("balanced", y) * rng.uniform(0.5, 1.5, 203)
+    assert training.serial_steps([13, 17, 4], 32)
+    results = []
+    for forced in (False, True):
+        if forced:
+            monkeypatch.setattr(training, "serial_steps", lambda layers, batch: False)
+        run = []
+        for solver in ("adam", "sgd"):
+            clf = nbmlp.MLPClassifier(
+                (17,), solver=solver, alpha=1e-2, batch_size=32, max_iter=3, random_state=3, dtype=dtype
+            )
+            clf.fit(X, y, sample_weight=weights)
+            run.append(np.concatenate([a.ravel() for a in clf.coefs_ + clf.intercepts_]))
+        net = nbmlp.MLP([13, 17, 4], dtype=dtype, seed=4, dropout=0.25)
+        run.append((net.fit(X, y, epochs=2, batch_size=32, lr=0.1), net.params.copy()))
+        results.append(run)
+    (a1, s1, (h1, d1)), (a2, s2, (h2, d2)) = results
+    assert a1.tobytes() == a2.tobytes()
+    assert s1.tobytes() == s2.tobytes()
+    assert h1 == h2 and d1.tobytes() == d2.tobytes()

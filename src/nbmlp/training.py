@@ -31,8 +31,10 @@ import numpy as np
 
 from . import _aligned as aligned
 from ._threads import train_epoch_in_runs
+from .kernels.dense import PARALLEL_MIN_MACS
 from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
 from .kernels.epoch import Hyper as HyperTuple
+from .kernels.optim import SERIAL_UPDATE
 from .kernels.passes import pack_size
 
 
@@ -117,6 +119,8 @@ class DenseStep:
         self.work = net._work(batch, with_backward=True)
         self.data = Data(X, T, *self.weights)
         self.dropout = net._dropout(batch)
+        # None: the epoch compiled without parallel kernels (the same steps, the same bits)
+        self.parallel_macs = None if serial_steps(net.layers, batch) else PARALLEL_MIN_MACS
 
     def _parts(self, net, N, c, batch, code, state, rng, shuffle):
         self.net, self.n_samples, self.batch = net, N, batch
@@ -153,6 +157,7 @@ class DenseStep:
             hyper,
             do_shuffle,
             self.dropout,
+            self.parallel_macs,
         )
 
 
@@ -190,6 +195,19 @@ class SparseStep(DenseStep):
             hyper,
             do_shuffle,
         )
+
+
+def serial_steps(layers, batch):
+    """Whether every step of training ``layers`` in batches of ``batch`` runs on the calling thread.
+
+    True when each layer's ``batch · l · m`` is below ``dense.PARALLEL_MIN_MACS`` and the
+    parameters number at most ``optim.SERIAL_UPDATE``: the kernels would choose their serial
+    loops at every step, so ``DenseStep`` runs the epoch compiled without the parallel ones
+    (``kernels.epoch.train_epoch_opt`` with ``parallel_macs=None``).
+    """
+    pairs = list(zip(layers[:-1], layers[1:]))
+    macs = max(batch * l * m for l, m in pairs)
+    return macs < PARALLEL_MIN_MACS and sum(l * m + m for l, m in pairs) <= SERIAL_UPDATE
 
 
 def work_buffers(layers, cap, dtype, with_backward):

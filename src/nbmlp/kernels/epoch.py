@@ -12,7 +12,8 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_INLINE, JIT_SERIAL
-from .optim import ADAM, ADAMW, clip_gradient, l2_gradient, optimizer_step, weight_sqnorm
+from .dense import PARALLEL_MIN_MACS
+from .optim import ADAM, ADAMW, clip_gradient, l2_block, l2_gradient, optimizer_step, update_block, weight_sqnorm
 from .passes import backward_layers, batch_scale, forward_layers, input_block, layer_block, loss_sum, rows
 
 
@@ -136,7 +137,21 @@ Hyper = namedtuple("Hyper", ["eta", "alpha", "mu", "beta1", "beta2", "eps", "kap
 
 @njit(**JIT_DRIVER)
 def train_epoch_opt(
-    params, grads, state, work, data, perm, rng, layout, loss, batch, optimizer, hyper, do_shuffle, dropout
+    params,
+    grads,
+    state,
+    work,
+    data,
+    perm,
+    rng,
+    layout,
+    loss,
+    batch,
+    optimizer,
+    hyper,
+    do_shuffle,
+    dropout,
+    parallel_macs,
 ):
     """One epoch of mini-batch training with an optimizer, an L2 penalty and sample weights.
 
@@ -177,6 +192,12 @@ def train_epoch_opt(
         Dropout rate ``p_L`` of each weight layer's outputs (0: none; empty: no dropout at all),
         and two flat work buffers laid out as ``U`` for the multipliers ``M_sj = m_sj / (1 − p)``
         and the outputs before dropout (``passes.forward_layers``); all empty without dropout.
+    parallel_macs : int or None
+        A dense step of at least this many multiply-adds runs on the threads
+        (``dense.PARALLEL_MIN_MACS``). ``None`` when every step of the network is below it and
+        its parameters fit one update block (``training.serial_steps``): every step then runs on
+        the calling thread, and the epoch compiled for ``None`` contains no parallel kernel (the
+        small networks' first compile takes about half as long).
 
     Returns
     -------
@@ -215,7 +236,7 @@ def train_epoch_opt(
         gather_rows(t, T, perm, start)
         if dropping:
             draw_masks(M, rates, layout, batch, nb, rng)
-        forward_layers(Y, U, params, layout, batch, nb, rates, M, Yk)
+        forward_layers(Y, U, params, layout, batch, nb, rates, M, Yk, parallel_macs)
         batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, nb)
         c_sum = float(nb)
         if weighted:
@@ -240,8 +261,9 @@ def train_epoch_opt(
             rates,
             M,
             Yk,
+            parallel_macs,
         )
-        apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
+        apply_update(params, grads, state, layout, optimizer, hyper, c_sum, parallel_macs)
     return total
 
 
@@ -277,7 +299,7 @@ def add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
 
 
 @njit(**JIT_DRIVER_INLINE)
-def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
+def apply_update(params, grads, state, layout, optimizer, hyper, c_sum, parallel_macs=PARALLEL_MIN_MACS):
     """Add the L2 penalty's gradient to a batch's mean gradient, clip it, then take one optimizer step.
 
     Parameters
@@ -290,6 +312,9 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
         As in ``train_epoch_opt``.
     c_sum : float
         ``Σ_s c_s`` of the batch (its size when unweighted).
+    parallel_macs : int or None
+        As in ``train_epoch_opt``: ``None`` updates every parameter on the calling thread
+        (``optim.l2_block``, ``optim.update_block``; the same bits, each entry is updated on its own).
 
     Notes
     -----
@@ -301,7 +326,11 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
     eta, alpha, mu = hyper.eta, hyper.alpha, hyper.mu
     beta1, beta2, eps = hyper.beta1, hyper.beta2, hyper.eps
     if alpha > 0:
-        l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
+        lam = alpha / params.dtype.type(c_sum)
+        if parallel_macs is None:
+            l2_block(grads, params, layout, lam, np.int64(0), params.shape[0])
+        else:
+            l2_gradient(grads, params, layout, lam)
     if hyper.max_norm > 0:
         clip_gradient(grads, hyper.max_norm)
     if optimizer == ADAM or optimizer == ADAMW:
@@ -311,4 +340,7 @@ def apply_update(params, grads, state, layout, optimizer, hyper, c_sum):
             mu = params.dtype.type(1.0 - float(eta) * float(hyper.weight_decay))
             eps = params.dtype.type(float(eps) * root2)
         eta = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
-    optimizer_step(params, m, s, grads, optimizer, eta, mu, beta1, beta2, eps)
+    if parallel_macs is None:
+        update_block(params, m, s, grads, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), params.shape[0])
+    else:
+        optimizer_step(params, m, s, grads, optimizer, eta, mu, beta1, beta2, eps)

@@ -14,7 +14,11 @@ the deltas for ∂w (the forward and ∂y steps read their inputs and deltas in 
 
 The dense steps run the vector-register kernels of ``dense`` (``*_tiles``, each beside the plain
 loop of its step); a step with fewer than ``PARALLEL_MIN_MACS`` multiply-adds runs serially,
-since a parallel launch would cost more than it saves.
+since a parallel launch would cost more than it saves. ``forward_layers`` and ``backward_layers``
+take that threshold as ``parallel_macs``; given ``None`` every step runs serially and Numba drops
+the parallel branches before typing (a ``x is None`` test on an argument is pruned), so a caller
+compiled for ``None`` (the small networks' epoch, ``epoch.train_epoch_opt``) links no parallel
+kernel: about half of the first compile.
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
@@ -137,12 +141,13 @@ def forward_pass(Y, U, params, layout, cap, nb):
 
 
 @njit(**JIT_DRIVER_INLINE)
-def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk):
+def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk, parallel_macs=PARALLEL_MIN_MACS):
     """The body of ``forward_pass``, with inverted dropout on the hidden layers whose rate is > 0.
 
     ``rates`` (one per weight layer, 0 for none) and the work buffers ``M`` (the drawn
     multipliers, ``epoch.draw_masks``) and ``Yk`` (the outputs before dropout) are empty without
-    dropout.
+    dropout. A step of at least ``parallel_macs`` multiply-adds runs on the threads; ``None``: every
+    step runs serially, and no parallel kernel is compiled into the caller.
 
     Notes
     -----
@@ -156,10 +161,10 @@ def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk):
         l, m = layout[L, N_IN], layout[L, N_OUT]
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
-        if nb * l * m < PARALLEL_MIN_MACS:
-            dense_forward_serial(y_out, u, y_in, w, b, layout[L, ACT])
-        else:
+        if parallel_macs is not None and nb * l * m >= parallel_macs:
             dense_forward_parallel(y_out, u, y_in, w, b, forward_packing(P, l, m), layout[L, ACT])
+        else:
+            dense_forward_serial(y_out, u, y_in, w, b, layout[L, ACT])
         if rates.shape[0] > 0 and rates[L] > 0:
             dropout_forward(y_out, layer_block(Yk, layout, L, cap, nb), layer_block(M, layout, L, cap, nb))
 
@@ -248,9 +253,11 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
 
 
 @njit(**JIT_DRIVER_INLINE)
-def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, rates, M, Yk):
+def backward_layers(
+    grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, rates, M, Yk, parallel_macs=PARALLEL_MIN_MACS
+):
     """The body of ``backward_pass`` and ``backward_pass_scaled``, inlined into both (and into the
-    epoch with dropout: ``rates``, ``M``, ``Yk`` as in ``forward_layers``, empty without).
+    epoch with dropout: ``rates``, ``M``, ``Yk`` and ``parallel_macs`` as in ``forward_layers``).
 
     Notes
     -----
@@ -276,7 +283,7 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
         l, m = layout[L, N_IN], layout[L, N_OUT]
         delta = layer_block(D, layout, L, cap, nb)
         y_in = input_block(Y, layout, L, cap, nb)
-        big = nb * l * m >= PARALLEL_MIN_MACS
+        macs = nb * l * m
         if L > 0:
             w, _ = layer_params(params, layout, L)
             wtp = dy_packing(P, l, m)
@@ -286,7 +293,7 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
             drop, y_f = rates.shape[0] > 0 and rates[L - 1] > 0, y_in
             if drop:
                 y_f = input_block(Yk, layout, L, cap, nb)
-            if big:
+            if parallel_macs is not None and macs >= parallel_macs:
                 dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_f, code)
             else:
                 dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_f, code)
@@ -294,7 +301,7 @@ def backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, sca
                 dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
         dw, db = layer_params(grads, layout, L)
         yp, dp = dw_packing(P, nb, l, m)
-        if big:
+        if parallel_macs is not None and macs >= parallel_macs:
             dense_backward_dw_parallel(dw, db, y_in, delta, yp, dp, scale)
         else:
             dense_backward_dw_serial(dw, db, y_in, delta, yp, dp, scale)
