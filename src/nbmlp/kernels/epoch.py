@@ -3,7 +3,8 @@
 Legend: s sample, p parameter index, N samples, B batch size; Adam's step count is ``step``.
 Nothing is allocated here: the caller passes every buffer, sized once before the first epoch.
 The shuffle uses its own small generator (splitmix64, state in ``rng``) so that the order
-depends only on the seed, never on threads or on NumPy's global state.
+depends only on the seed, never on threads or on NumPy's global state. ``draw_mask`` and
+``draw_masks`` have one compiled caller each and are inlined into it in Numba's IR (``JIT_INLINE``).
 """
 
 from collections import namedtuple
@@ -50,7 +51,7 @@ def shuffle(perm, rng):
 TWO_POW_53 = float(1 << 53)
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def draw_mask(M, p, rng):
     """Draw the dropout multipliers of one layer's block, sample by sample, neuron by neuron.
 
@@ -76,7 +77,7 @@ def draw_mask(M, p, rng):
             M[s, j] = keep if v >= float(p) else zero
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def draw_masks(M, rates, layout, cap, nb, rng):
     """The dropout multipliers of a batch, for every layer with a rate ``p_L > 0``, in layer order.
 

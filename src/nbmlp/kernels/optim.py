@@ -8,13 +8,17 @@ Each update rule is a serial loop over the entries p of the arrays it is given; 
 them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE_BLOCK`` entries
 (threads own blocks; a network of at most ``SERIAL_UPDATE`` entries is updated on the calling
 thread), so the block boundaries, and the results, do not depend on the number of threads.
-(One parallel loop for every rule: each ``prange`` is one more function to compile.)
+(One parallel loop for every rule: each ``prange`` is one more function to compile.) The rules and
+``grad_sqnorm`` are inlined into their one caller (``update_block``, ``clip_gradient``) in
+Numba's IR (``JIT_INLINE``): each compiled on its own cost its own wrapper, module and machine
+code, together about 2 s of a small network's first compile; called from Python they compile as
+usual.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_PARALLEL, JIT_SERIAL
+from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
 from .passes import N_IN, N_OUT, W_OFF
 
 # optimizer codes of ``epoch.train_epoch_opt``
@@ -23,7 +27,7 @@ UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of floa
 SERIAL_UPDATE = 1 << 15  # parameters up to which a step runs on the calling thread (a launch costs more)
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def sgd_update(theta, dtheta, eta):
     """Plain gradient descent step.
 
@@ -45,7 +49,7 @@ def sgd_update(theta, dtheta, eta):
         theta[p] -= eta * dtheta[p]
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def momentum_update(theta, v, dtheta, eta, mu):
     """Gradient descent with (heavy-ball) momentum, as scikit-learn's ``SGDOptimizer``.
 
@@ -70,7 +74,7 @@ def momentum_update(theta, v, dtheta, eta, mu):
         theta[p] += v[p]
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def nesterov_update(theta, v, dtheta, eta, mu):
     """Gradient descent with Nesterov's momentum, as scikit-learn's ``SGDOptimizer``.
 
@@ -104,7 +108,7 @@ def nesterov_update(theta, v, dtheta, eta, mu):
         theta[p] += mu * v[p]
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
     """Adam step (Kingma & Ba, 2014), as scikit-learn's ``AdamOptimizer``.
 
@@ -133,7 +137,7 @@ def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
         theta[p] -= eta_t * m[p] / (np.sqrt(s[p]) + eps)
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
     """AdamW step (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as PyTorch's
     ``torch.optim.AdamW``.
@@ -295,7 +299,7 @@ def weight_sqnorm(theta, layout):
     return total
 
 
-@njit(**JIT_SERIAL)
+@njit(**JIT_INLINE)
 def grad_sqnorm(dtheta):
     """``‖∂θ‖² = Σ_p ∂θ_p²`` over every weight and bias, summed on one thread in float64 (the same
     order whatever the number of threads).
