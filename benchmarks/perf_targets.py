@@ -208,7 +208,8 @@ def small_batches(repeats, layers=(784, 30, 10), batch=10, N=3000):
     f32 = np.float32
     work = tuple(np.zeros(shape, f32) for shape in [(batch, m), (batch, m), (batch, n), (batch, n), (batch, m)])
     work += (np.zeros((batch, m), f32), np.zeros((l, m), f32), np.zeros(m, f32), np.zeros((m, n), f32))
-    work += (np.zeros(n, f32), np.zeros(max(dense.pack_elements(a, b, batch, 16) for a, b in [(l, m), (m, n)]), f32))
+    nr = 2 * lanes.lanes_for(f32)  # a panel's width, as the kernels choose it
+    work += (np.zeros(n, f32), np.zeros(max(dense.pack_elements(a, b, batch, nr) for a, b in [(l, m), (m, n)]), f32))
     delta2 = np.random.default_rng(1).standard_normal((batch, n)).astype(f32)
     args = (X, w0, b0, w1, b1, work, delta2, f32(1 / batch), batch, activations.SIGMOID)
     fns["dense kernels alone"] = lambda: step_kernels(*args)
