@@ -1,10 +1,12 @@
 """nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
 
+from . import _compile_notice
 from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
 from .derivation import explain
 from .network import MLP, DivergenceError
 
 _register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
+_compile_notice.install()  # a line on stderr when a kernel set compiles (NBMLP_COMPILE_NOTICE=0: none)
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
 __version__ = "0.1.0"

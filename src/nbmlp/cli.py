@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 
+from . import _compile_notice
+from ._compile_notice import compile_seconds
 from .tabular import NA_STRATEGIES, NUMBER, TEXT, UserError
 
 EXIT_USAGE = 2
@@ -228,6 +230,7 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     validation loss and the model keeps the weights of the best epoch (``history["best_epoch"]``).
     """
     history = {"loss": [], "val_loss": [], "val_score": [], "times": [], "interrupted": False, "best_epoch": None}
+    compiled_before = compile_seconds()
     progress = Progress(epochs, quiet)
     score_name = "accuracy" if classify else "R²"
     best = {}
@@ -292,7 +295,16 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     # validation done in ``record`` are left out
     gaps = np.diff(history["times"])
     history["epoch_seconds"] = float(np.median(gaps)) if len(gaps) else float("nan")
+    history["compile_seconds"] = compile_seconds() - compiled_before
     return history
+
+
+def _compile_note(history):
+    """``" (N s of it compiling the kernels, first use)"`` when this training compiled, else ``""``."""
+    seconds = history.get("compile_seconds", 0.0)
+    return (
+        f" ({seconds:.1f} s of it compiling the kernels: first use, cached for later runs)" if seconds >= 0.05 else ""
+    )
 
 
 def make_estimator(task, hidden, activation, solver, lr, batch_size, seed, alpha=1e-4, dtype="float32"):
@@ -351,7 +363,7 @@ def cmd_demo(args):
     test_acc = model.score(Xs[test], y[test])
     print(
         f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-        f"(median, with the validation pass)"
+        f"(median, with the validation pass, compiling left out){_compile_note(history)}"
     )
     try:
         os.makedirs(args.out_dir, exist_ok=True)
@@ -557,8 +569,9 @@ def cmd_train(args):
             print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
     epochs = len(history["loss"])
     print(
-        f"{epochs} epoch(s) in {train_seconds:.2f} s, {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-        f"(median, with the validation pass); reading the CSV took {read_seconds:.2f} s"
+        f"{epochs} epoch(s) in {train_seconds:.2f} s{_compile_note(history)}, "
+        f"{1e3 * history['epoch_seconds']:.2f} ms per epoch (median, with the validation pass, compiling left out); "
+        f"reading the CSV took {read_seconds:.2f} s"
     )
     if history["best_epoch"] is not None:
         print(
@@ -897,7 +910,56 @@ def build_parser():
     )
     p.add_argument("-h", "--help", action="store_true", help="show the benchmark's options and exit")
     p.set_defaults(func=cmd_bench)
+
+    from .warmup import DEFAULT_JOBS, JOBS
+
+    p = sub.add_parser(
+        "warmup",
+        parents=[common],
+        formatter_class=fmt,
+        help="compile the kernels into the cache ahead of first use",
+        description="Compile the kernels that common use needs into Numba's on-disk cache (NUMBA_CACHE_DIR, "
+        "or __pycache__ beside the package), spread over processes, so that the first fit of a new process "
+        "loads them instead of compiling. Run it once in a Dockerfile or a CI image.",
+        epilog="examples:\n  nbmlp warmup\n  NUMBA_CACHE_DIR=/opt/nbmlp-cache nbmlp warmup --dtype float32\n"
+        "  nbmlp warmup --kernels train,small,trace,sparse,lbfgs\n\nkernel sets:\n"
+        + "".join(f"  {name:7} {text}\n" for name, text in JOBS.items()),
+    )
+    p.add_argument("--dtype", choices=["float32", "float64"], help="compile for this dtype only (default: both)")
+    p.add_argument(
+        "--kernels",
+        type=_kernel_sets,
+        default=DEFAULT_JOBS,
+        metavar="SETS",
+        help=f"comma-separated kernel sets (default {','.join(DEFAULT_JOBS)}; all: {','.join(JOBS)})",
+    )
+    p.add_argument("--jobs", type=_positive(int), help="processes at a time (default: the CPU count)")
+    p.set_defaults(func=cmd_warmup)
     return parser
+
+
+def _kernel_sets(text):
+    from .warmup import JOBS
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in JOBS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected kernel sets from {', '.join(JOBS)}, got {text!r}")
+    return names
+
+
+def cmd_warmup(args):
+    from .warmup import DTYPES, warmup
+
+    try:
+        warmup(
+            args.kernels,
+            (args.dtype,) if args.dtype else DTYPES,
+            jobs=args.jobs,
+            say=(lambda text: None) if args.quiet else (lambda text: print(text, flush=True)),
+        )
+    except RuntimeError as err:
+        raise UserError(str(err)) from None
 
 
 def main(argv=None):
@@ -910,6 +972,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    # the command always says when it compiles (unless --quiet), whatever NBMLP_COMPILE_NOTICE says
+    _compile_notice.FORCE = not getattr(args, "quiet", False)
     try:
         if args.threads:
             from . import set_num_threads

@@ -42,6 +42,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import _aligned as aligned
 from . import _parameters as P
 from . import persistence
+from ._compile_notice import watch as watch_compiles
 from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
@@ -633,6 +634,7 @@ class _BaseMLP(BaseEstimator):
                 self._no_improvement_count,
             )
         bar = None
+        compiling = []  # the kernel sets that began compiling during this fit (the bar says so)
         if self.verbose and tqdm is not None:
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
@@ -667,20 +669,32 @@ class _BaseMLP(BaseEstimator):
             if validate is not None:
                 self.validation_scores_.append(record["validation_score"])
                 self.validation_loss_curve_.append(record["validation_loss"])
+            if bar is not None and compiling:
+                # the first epoch's time was mostly compiling: no rate or estimate from it
+                compiling.clear()
+                bar.set_description(type(self).__name__)
+                bar.unpause()
             self._report(bar, record)
             if plan.callbacks:
                 self._set_weights(net)  # callbacks see this epoch's coefs_ and intercepts_
             return any([bool(cb(self, record)) for cb in plan.callbacks])
 
+        def on_compile(label):
+            if bar is not None:
+                compiling.append(label)
+                bar.set_description(f"{type(self).__name__}: compiling the {label}")
+                bar.refresh()
+
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         try:
-            ended = trainer.run(
-                1 if incremental else self.max_iter,
-                first=len(self.loss_curve_) if incremental else 0,
-                t=self.t_,
-                on_epoch=on_epoch,
-                catch_interrupt=catch_interrupt,
-            )
+            with watch_compiles(on_compile):
+                ended = trainer.run(
+                    1 if incremental else self.max_iter,
+                    first=len(self.loss_curve_) if incremental else 0,
+                    t=self.t_,
+                    on_epoch=on_epoch,
+                    catch_interrupt=catch_interrupt,
+                )
             if ended == "interrupted":
                 warnings.warn(
                     "Training interrupted by user; "
