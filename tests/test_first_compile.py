@@ -4,6 +4,7 @@ the command's compile note, and ``nbmlp warmup`` filling a fresh cache so that a
 compiles nothing (counted with Numba's compile events, not timed)."""
 
 import json
+import subprocess
 import sys
 
 import background
@@ -146,3 +147,23 @@ def test_a_compile_in_this_process_is_announced_to_watchers_and_counted(monkeypa
     assert err.count("nbmlp: compiling the float32 prediction kernels") == 1
     assert err.count("nbmlp: compiling the float64 prediction kernels") == 1
     assert _compile_notice.compile_seconds() > before
+
+
+def test_warmup_refuses_unknown_kernel_sets_with_a_clear_error():
+    res = subprocess.run(
+        [sys.executable, "-m", "nbmlp", "warmup", "--kernels", "train,nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "expected kernel sets from train, small, trace, sparse, lbfgs, got 'train,nope'" in res.stderr
+
+
+def test_warmup_names_every_kernel_set_in_its_help():
+    res = subprocess.run(
+        [sys.executable, "-m", "nbmlp", "warmup", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0
+    for name in ("train", "small", "trace", "sparse", "lbfgs", "NUMBA_CACHE_DIR"):
+        assert name in res.stdout
