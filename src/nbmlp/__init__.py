@@ -1,13 +1,13 @@
 """nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
 
 from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
+from ._version import __version__  # noqa: F401 - the one version (nbmlp --version, the docs)
 from .derivation import explain
 from .network import MLP, DivergenceError
 
 _register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
-__version__ = "0.1.0"
 
 __all__ += ["MLPClassifier", "MLPRegressor", "load"]
 
