@@ -53,6 +53,10 @@ MEMBERS = {
 }
 # a name that computes a formula states it: a piece of the formula its docstring must hold
 FORMULAS = {
+    "nbmlp.MLP.forward": "u_j = Σ_i y_i w_ij + b_j",
+    "nbmlp.MLP.gradients": "∂E/∂w_ij = (1/N) Σ_s y_si δ_sj",
+    "nbmlp.MLP.fit": "w ← w − η ∂E/∂w",
+    "nbmlp.MLP.trace": "δ_j = ∂E_s/∂u_j",
     "nbmlp.MLP.weights": "w_ij",
     "nbmlp.MLP.biases": "b_j",
     "nbmlp.MLPClassifier.fit": "θ ← θ − η g",
