@@ -1,4 +1,4 @@
-"""Reading speed of the ``nbmlp`` command's CSV reader (issue 18).
+"""Reading speed of the ``nbmlp`` command's CSV reader.
 
 A generated 100,000 × 21 numeric CSV (20 features and an integer class, 6 significant digits,
 about 14 MB) is read by:
@@ -6,7 +6,7 @@ about 14 MB) is read by:
 - ``nbmlp`` (``nbmlp.tabular.read_table``: pandas.read_csv plus nbmlp's checks: field counts,
   repeated header names, missing values, line numbers kept for errors);
 - ``nbmlp, no pandas`` (the csv-module fallback when pandas is not installed);
-- ``before`` (the command's reader before issue 18: csv.reader and one ``float()`` per cell);
+- ``before`` (a plain reader, as the command once had: csv.reader and one ``float()`` per cell);
 - ``pandas.read_csv`` and ``np.loadtxt`` alone.
 
 Each is timed ``--repeats`` times (median, pauses between contenders). Then ``nbmlp train`` runs
@@ -39,7 +39,7 @@ def make_csv(path, rows, features=20, seed=0):
 
 
 def read_before(path):
-    """The reader of nbmlp ≤ issue 17: csv.reader, then float() per cell."""
+    """The plain reader the command once had: csv.reader, then float() per cell."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader)]

@@ -1,4 +1,4 @@
-"""Does a plain epoch cost more now that clipping, AdamW and GELU/SiLU exist (issue 20)?
+"""Does a plain epoch cost more now that clipping, AdamW and GELU/SiLU exist?
 
     python benchmarks/options_overhead.py [rounds]
 

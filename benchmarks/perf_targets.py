@@ -1,4 +1,4 @@
-"""The performance targets of issue 6, measured side by side in one run (medians of --repeats;
+"""nbmlp's performance targets (docs/performance.md), measured side by side in one run (medians of --repeats;
 each ratio is the median of the ratios within a round, so that a slow phase of a shared machine
 counts once for both contenders rather than for whichever it happened to hit).
 

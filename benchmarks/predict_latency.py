@@ -6,8 +6,8 @@ digits; each round times ``calls`` calls of each contender in turn, so that a sl
 shared machine hits all of them, and the medians over rounds are printed in µs with the load
 average. Contenders: nbmlp's and scikit-learn's ``predict_proba`` of one row; what an nbmlp call
 is made of: ``MLP.forward`` of the fitted network and scikit-learn's ``validate_data`` (which
-nbmlp skips for a plain float array whose checks would all pass); and the path before issue 19
-(``validate_data``, then a new ``MLP`` built from ``coefs_`` for every call).
+nbmlp skips for a plain float array whose checks would all pass); and the path without
+the fitted network's reuse (``validate_data``, then a new ``MLP`` built from ``coefs_`` for every call).
 """
 
 import argparse
@@ -40,7 +40,7 @@ def main():
     dtype = ours.coefs_[0].dtype.type
     net = ours._network(dtype)
 
-    def before():  # the path before issue 19: validate_data, then a new network per call
+    def before():  # without the reuse: validate_data, then a new network per call
         Xc = validate_data(ours, row, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         return ours._network(dtype).forward(Xc)  # _network: an MLP built from coefs_ and intercepts_
 
@@ -51,7 +51,7 @@ def main():
         "  scikit-learn validate_data (alone)": lambda: validate_data(
             ours, row, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
         ),
-        "nbmlp before issue 19 (new MLP per call)": before,
+        "nbmlp without reuse (new MLP per call)": before,
     }
     np.testing.assert_allclose(ours.predict_proba(row), net.forward(row))
     times = {name: [] for name in contenders}

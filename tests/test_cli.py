@@ -425,7 +425,7 @@ def test_ctrl_c_during_train_says_so_and_exits_130(blobs_csv, tmp_path, keep):
         assert run("predict", str(model), str(data), "--quiet").returncode == 0
 
 
-# -- real CSV files (issue 18): delimiters, missing values, text columns, ids, controls, reports ----
+# -- real CSV files: delimiters, missing values, text columns, ids, controls, reports ----
 def write_rows(path, header, rows, delimiter):
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh, delimiter=delimiter)

@@ -582,15 +582,14 @@ def test_bad_data_follows_scikit_learn():
         MLPRegressor().predict(X)
 
 
-def test_readme_estimator_example_runs(tmp_path, monkeypatch):
+def test_docs_estimator_example_runs(tmp_path, monkeypatch):
     import pathlib
     import re
 
-    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## scikit-learn estimators") :]
-    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "estimators.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[0]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, "estimators.md", "exec"), {})
     assert (tmp_path / "digits_mlp.npz").exists()
 
 

@@ -132,16 +132,15 @@ def test_cli_unknown_step_fails_and_lists_the_steps():
         assert name in result.stderr
 
 
-def test_readme_reading_the_loops_example_runs(capsys):
+def test_docs_reading_the_loops_examples_run(capsys):
     import pathlib
     import re
 
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Reading the loops", 1)[1].split("\n## ", 1)[0]
-    commands = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "reading_the_loops.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)```", page, re.S)[0]
     for line in commands.splitlines():
-        step = line.split("#")[0].split()[4:]
-        assert line.startswith("python -m nbmlp explain") and all(s in D.STEP_NAMES for s in step)
-    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
-    exec(compile(code, "README.md", "exec"), {})
+        step = line.split("#")[0].split()[2:]
+        assert line.startswith("nbmlp explain") and all(s in D.STEP_NAMES for s in step)
+    code = re.findall(r"```python\n(.*?)```", page, re.S)[0]
+    exec(compile(code, "reading_the_loops.md", "exec"), {})
     assert capsys.readouterr().out == D.explain_text("output-gradients")

@@ -1,4 +1,4 @@
-"""Issue 17: the estimators behave as scikit-learn's where a user swapping the import would notice."""
+"""The estimators behave as scikit-learn's where a user swapping the import would notice."""
 
 import warnings
 

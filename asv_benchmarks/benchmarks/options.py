@@ -1,4 +1,4 @@
-"""The cost per epoch of the options beyond scikit-learn (issue 20): tanh, sigmoid, GELU and SiLU
+"""The cost per epoch of the options beyond scikit-learn: tanh, sigmoid, GELU and SiLU
 (e^u and tanh on vector registers, ``lanes.vexp``/``vtanh``) against ReLU,
 dropout on and off, gradient clipping on and off, AdamW against Adam and plain SGD, the cosine
 schedule.

@@ -1,4 +1,4 @@
-"""One-row prediction: the latency of a model that serves one request at a time (issue 19).
+"""One-row prediction: the latency of a model that serves one request at a time.
 
 ``OneRowPredictProba``: ``predict_proba`` of one row of the digits with a 64-100-10 classifier
 (scikit-learn's default hidden layer), nbmlp's ``MLPClassifier`` and scikit-learn's, each fitted

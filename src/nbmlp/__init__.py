@@ -2,6 +2,7 @@
 
 from . import _compile_notice
 from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
+from ._version import __version__  # noqa: F401 - the one version (nbmlp --version, the docs)
 from .derivation import explain
 from .network import MLP, DivergenceError
 
@@ -9,7 +10,6 @@ _register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's thre
 _compile_notice.install()  # a line on stderr when a kernel set compiles (NBMLP_COMPILE_NOTICE=0: none)
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
-__version__ = "0.1.0"
 
 __all__ += ["MLPClassifier", "MLPRegressor", "load"]
 

@@ -1,11 +1,9 @@
 """Arrays whose data start at a multiple of 64 bytes (a cache line, and an AVX-512 vector).
 
 NumPy aligns its allocations to 16 bytes only, so a vector of the kernels (32 bytes with AVX2,
-64 with AVX-512) read from a NumPy buffer may straddle two cache lines. Measured on the AMD EPYC
-VM (AVX2, one thread, 1024² float32, same process): buffers 16 bytes off a cache line took
-1.08× the forward step's time and 1.02× ∂w's; at 128 × 256 × 256, 0.96× and 1.05×, so the gain
-is small, but it costs nothing. The parameters, the gradients, the optimizer state and the work
-buffers are allocated here.
+64 with AVX-512) read from a NumPy buffer may straddle two cache lines. The gain is small (a few
+per cent of a dense step either way, docs/performance.md), but alignment costs nothing. The
+parameters, the gradients, the optimizer state and the work buffers are allocated here.
 
 Alignment also keeps the bits the same from run to run: a vectorized loop may round its first
 and last elements differently, and where they fall depends on the alignment (``distributed``

@@ -9,7 +9,7 @@ driver has no ``prange`` of its own and never runs a parallel kernel inside a pa
 instead of compiling them on their own (called from Python, they compile as usual).
 Numba links every callee's compiled module into its caller's and optimizes and emits all of it
 again, so each level of compiled drivers between the epoch and the kernels costs seconds of
-compile time (inlining them saved about 3 s of LLVM time in the first ``fit``).
+compile time (docs/performance.md, "First compile").
 
 A driver is compiled with ``parallel=True`` although it has no parallel loop: a cached *serial*
 function that calls a parallel one crashes when it is loaded from the cache in a later process

@@ -168,7 +168,7 @@ def train_epoch_in_runs(layers, batch, perm, rng, train):
 
     ``train(order, do_shuffle)`` trains the samples ``order`` (a slice of ``perm``, a view) and
     returns their summed loss. With a generator state ``rng`` (None: no shuffle) the epoch's
-    order is shuffled first: inside the one compiled call of an epoch of one run, as before, or
+    order is shuffled first: inside the one compiled call of an epoch of one run, or
     here (``kernels.epoch.shuffle``, the same draws) before the runs.
     """
     runs = epoch_runs(layers, batch, perm.shape[0])

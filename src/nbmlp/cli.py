@@ -751,14 +751,11 @@ def _delimiter(text):
 
 
 def _version():
-    try:
-        from importlib.metadata import version
+    # the version of the code that runs (nbmlp._version), not of whatever installation the package
+    # metadata describes: the two differ when a source tree is put on the path
+    from ._version import __version__
 
-        return version("nbmlp")
-    except Exception:  # noqa: BLE001 - not installed (a source tree on the path)
-        from . import __version__
-
-        return __version__
+    return __version__
 
 
 def _fraction(text):

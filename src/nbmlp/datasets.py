@@ -24,7 +24,7 @@ def load_iris():
     from sklearn import datasets
 
     data = datasets.load_iris()
-    # whole millimetres, as the file nbmlp used to bundle: the same float32 values as before
+    # whole millimetres, as the measurements were taken: each value the float32 nearest its tenths
     return np.round(data.data * 10).astype(np.uint8).astype(np.float32) / np.float32(10), data.target.astype(np.int64)
 
 

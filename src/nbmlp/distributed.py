@@ -73,6 +73,11 @@ def fit_mpi(estimator, X_shard, y_shard, comm=None, **fit_params):
 
     Notes
     -----
+    Each step takes a batch from every rank, and one ``Allreduce`` adds up the ranks' sums, so
+    that every rank computes the gradient of the whole batch,
+    ``g = (Σ_ranks Σ_{s∈B_rank} c_s ∂E_s/∂θ + α w) / Σ_ranks Σ_{s∈B_rank} c_s``, and applies the
+    same update as ``estimator.fit`` would (``θ ← θ − η g`` for plain SGD).
+
     Each rank uses cores-per-node / ranks-per-node threads during the fit unless
     ``NUMBA_NUM_THREADS`` is set or ``nbmlp.set_num_threads`` was called.
     """

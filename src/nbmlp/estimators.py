@@ -1,9 +1,11 @@
 """scikit-learn estimators on top of ``network.py``: ``MLPClassifier`` and ``MLPRegressor``.
 
 They take scikit-learn's parameters with scikit-learn's meanings and train with the compiled
-epoch of ``kernels.epoch.train_epoch_opt`` (SGD, momentum, Nesterov or Adam; L2 penalty and
-sample weights inside the kernels). ``import nbmlp`` does not import scikit-learn: this module
-and ``persistence`` (their model file) load it when the estimators are first used, and
+epoch of ``kernels.epoch.train_epoch_opt`` (SGD, momentum, Nesterov, Adam or AdamW; L2 penalty,
+sample weights, gradient clipping and dropout inside the kernels), or with scipy's L-BFGS-B over
+the loss and gradient of the whole data set (``kernels.fullbatch``, ``solver="lbfgs"``).
+``import nbmlp`` does not import scikit-learn: this module and ``persistence`` (their model
+file) load it when the estimators are first used, and
 ``distributed``, ``tabular``, ``datasets``, ``cli`` and ``bench`` import it inside the functions
 that need it.
 
@@ -19,7 +21,7 @@ to scikit-learn's; the log-loss is computed from the sums ``u`` without clipping
 probabilities; early stopping stratifies multiclass targets too (scikit-learn stratifies only
 binary ones). ``dtype=None`` (the default) follows scikit-learn's rule: float32 input trains and
 predicts in float32, any other input in float64; ``dtype="float32"`` asks for float32 whatever
-the input (faster, see the README).
+the input (faster: the figures are in docs/performance.md).
 """
 
 import numbers
@@ -1094,6 +1096,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Class labels, or a label indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights ``c_s`` of the samples.
+
+        Notes
+        -----
+        Each mini-batch B takes the gradient ``g = (Σ_{s∈B} c_s ∂E_s/∂θ + α w) / Σ_{s∈B} c_s``
+        (``c_s = 1`` without weights; the penalty on the weights w, not the biases) and one step of
+        the solver: ``θ ← θ − η g`` for plain SGD; with momentum ``v ← μ v − η g``, ``θ ← θ + v``
+        (Nesterov: ``θ ← θ + μ v − η g``); Adam and AdamW as scikit-learn and PyTorch write them.
+        ``E_s`` is the cross-entropy of the softmax output (multiclass) or the binary
+        cross-entropy summed over the logistic outputs (binary, multilabel).
         """
         return self._fit(X, y, sample_weight)
 
@@ -1115,7 +1126,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._labels(self._forward(X))
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes)."""
+        """Class probabilities, shape (n_samples, n_classes).
+
+        The softmax output ``y_k = e^{u_k} / Σ_r e^{u_r}`` for several classes; for two classes
+        (and per label, multilabel) the logistic output ``y = 1 / (1 + e^{−u})``, as the columns
+        ``[1 − y, y]``. ``u_k = Σ_j y_j w_jk + b_k`` is the output layer's sum.
+        """
         Y = self._forward(X)
         if len(self.classes_) == 1:  # one class seen: it has probability 1
             return np.ones_like(Y)
@@ -1251,7 +1267,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(y, Y.ravel() if Y.shape[1] == 1 else Y)
 
     def fit(self, X, y, sample_weight=None):
-        """Train on (X, y); returns self. ``y``: (n_samples,) or (n_samples, n_outputs)."""
+        """Train on (X, y); returns self. ``y``: (n_samples,) or (n_samples, n_outputs).
+
+        As ``MLPClassifier.fit``, with ``E_s = ½ · (1/K) Σ_k (y_k − t_k)²``, the half squared
+        error averaged over the K outputs (``loss="poisson"``: half the Poisson deviance summed
+        over the outputs, ``E_s = Σ_k [t_k log(t_k / y_k) − t_k + y_k]`` with ``y_k = e^{u_k}``).
+        """
         return self._fit(X, y, sample_weight)
 
     @available_if(_stochastic)
@@ -1260,6 +1281,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs).
+
+        The identity output ``y_k = u_k = Σ_j y_j w_jk + b_k`` (``loss="poisson"``: ``y_k = e^{u_k}``).
+        """
         Y = self._forward(X)
         return Y.ravel() if self.n_outputs_ == 1 else Y

@@ -55,12 +55,13 @@ class MLP:
         ``approximate="tanh"``), ``silu`` (``u σ(u)``); one name for every hidden layer, or one
         per hidden layer.
     output : str
-        Output activation: ``identity``, ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu`` or
-        ``softmax``.
+        Output activation: ``identity``, ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu``,
+        ``softmax`` or ``exp`` (``y_k = e^(u_k)``, for counts and rates).
     loss : str, optional
-        ``squared_error``, ``cross_entropy`` (softmax output only) or ``binary_cross_entropy``
-        (sigmoid output only). Default: cross-entropy for softmax, binary cross-entropy for
-        sigmoid, squared error otherwise.
+        ``squared_error`` (``E = ½ Σ_k (y_k − t_k)²``), ``cross_entropy`` (softmax output only),
+        ``binary_cross_entropy`` (sigmoid output only) or ``poisson`` (half the Poisson deviance;
+        the exp output, and only it). Default: cross-entropy for softmax, binary cross-entropy for
+        sigmoid, poisson for exp, squared error otherwise.
     dtype : {"float32", "float64"}
         Type of the parameters, buffers and outputs; inputs are converted to it.
     seed : int, optional
@@ -232,7 +233,10 @@ class MLP:
 
     # -- public computations ---------------------------------------------------------------
     def forward(self, X):
-        """Network output ``y_k`` for each row of X, shape (N, n_out), in the network's dtype."""
+        """Network output ``y_k`` for each row of X, shape (N, n_out), in the network's dtype.
+
+        Layer by layer from the input ``y_i = x_i``: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``.
+        """
         return self._forward_checked(self._check_X(X), self.params)
 
     def _forward_checked(self, X, params):
@@ -269,7 +273,8 @@ class MLP:
         loss : float
             ``E``, the mean over samples of the per-sample error.
         dW, db : lists of arrays
-            ``∂E/∂w_ij`` and ``∂E/∂b_j`` per layer, shaped like ``weights`` and ``biases``.
+            ``∂E/∂w_ij = (1/N) Σ_s y_si δ_sj`` and ``∂E/∂b_j = (1/N) Σ_s δ_sj`` per layer, shaped
+            like ``weights`` and ``biases``.
         """
         X = self._check_X(X)
         T = self._check_T(T, X.shape[0])
@@ -291,9 +296,9 @@ class MLP:
 
         Returns a dict: ``loss`` (E, the mean over samples), ``e`` (per-sample E), ``x``, ``t``
         and ``layers``, one dict per weight layer with ``w``, ``b``, ``u``, ``y``, ``mask`` (the
-        dropout multipliers of this pass, or None), ``delta`` (δ, per sample), ``dy`` (∂E/∂y of
-        the layer's input, per sample), ``dw`` and ``db`` (means over the batch, equal to
-        ``gradients`` without dropout). See ``nbmlp.trace.trace``.
+        dropout multipliers of this pass, or None), ``delta`` (``δ_j = ∂E_s/∂u_j``, per sample
+        s), ``dy`` (∂E/∂y of the layer's input, per sample), ``dw`` and ``db`` (means over the
+        batch, equal to ``gradients`` without dropout). See ``nbmlp.trace.trace``.
         """
         from .trace import trace
 
@@ -301,6 +306,9 @@ class MLP:
 
     def fit(self, X, T, epochs=10, batch_size=32, lr=0.1, shuffle=True, max_grad_norm=None):
         """Train by mini-batch gradient descent, each epoch in compiled code.
+
+        Each batch updates ``w ← w − η ∂E/∂w`` and ``b ← b − η ∂E/∂b``, with the gradients of
+        ``gradients`` taken over the batch (means over its samples).
 
         Parameters
         ----------

@@ -379,7 +379,7 @@ class Trainer:
         hyper = self.hyper() if callable(self.hyper) else self.hyper
         key = (hyper, self.state["learning_rate"])
         if key != self.hyper_key:  # the same tuple object while nothing changes: Numba types a new one
-            self.hyper_key, self.hyper_tuple = key, hyper.at(key[1], self.dtype)  # in ~40 µs, a known one in ~1
+            self.hyper_key, self.hyper_tuple = key, hyper.at(key[1], self.dtype)  # only when a constant or η changed
         loss = self.step(self.hyper_tuple) / self.n_samples
         if not (np.isfinite(loss) and np.isfinite(self.params).all()):
             self.rollback()

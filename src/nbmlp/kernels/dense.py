@@ -23,8 +23,8 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   the tiles stream through while it stays in cache, zeros past the last neuron); a row's panels
   are copied with masked loads (``lanes.vload_part``). The broadcast operand of the forward and
   ∂y steps (y, δ) is read in place, six rows side by side, each read in order: copying it into
-  tiles cost more than it saved (784 → 256, batch 128: the forward step 5 % faster on one thread
-  without, the mid epoch 8–11 % on two; 1024², batch 1024: 1–6 % slower in float32).
+  tiles cost more than it saved at the widths networks have, and about as much at 1024² (the
+  figures: docs/performance.md, "How the kernels reach these figures").
   ∂w's broadcast operand, y, is read across its rows (one value of each of N rows per step of
   the sum) and is copied into tiles of 6 neurons (``pack_y``: the 6 values of one step side by
   side) unless the step has few samples or few panels of j (``direct_tiles``).
@@ -104,9 +104,9 @@ def blocks(T, P):
     ``KP = ⌈P / 4⌉`` ranges of panels, ``KT = min(T, max(⌈T / 32⌉, ⌈8 / KP⌉))`` of tiles; block
     ``(a, c)`` holds tiles ``⌊Ta/KT⌋ … ⌊T(a+1)/KT⌋ − 1`` and panels ``⌊Pc/KP⌋ … ⌊P(c+1)/KP⌋ − 1``;
     blocks are numbered panel range first (``k = c·KT + a``), so that each thread gets its own
-    panels when there are enough. Measured on 2 threads (1024², AVX2): blocks of many tiles over a
-    few panels, threads splitting the panels, run at about twice the speed of blocks of 8 tiles ×
-    1 panel. The cut changes no result: each element's sum is the same wherever it is computed.
+    panels when there are enough: blocks of many tiles over a few panels, threads splitting the
+    panels, keep each thread's panels in its cache (twice the speed of blocks of 8 tiles × 1 panel,
+    docs/performance.md). The cut changes no result: each element's sum is the same wherever it is.
     """
     KP = (P + CHUNK_PANELS - 1) // CHUNK_PANELS
     KT = min(T, max((T + CHUNK_TILES - 1) // CHUNK_TILES, (MIN_BLOCKS + KP - 1) // KP))
@@ -344,7 +344,7 @@ def dense_forward_serial(y_out, u, y, w, b, code):
     """A layer's forward step on one thread: ``dense_forward_tiles`` with y, w and b read in place.
 
     A serial step has few samples, so each panel of w feeds few tiles: copying w into panels and
-    y into tiles would cost as much as the sums (784 → 30, batch 10: 7 µs of 15).
+    y into tiles would cost as much as the sums (docs/performance.md).
 
     Notes
     -----
@@ -747,10 +747,10 @@ def direct_tiles(N, l, P):
     """Full tiles of neurons i that a ∂w step of N samples and P panels reads in place (the rest
     it packs): all of them when N ≤ 32 or P ≤ 2, else none.
 
-    A packed tile of y is read once per panel; with few panels, packing costs more than it saves
-    (measured on AVX2, 2 threads, the ∂w step in place / packed: 1024 → 10 batch 256 0.69,
-    128 → 10 batch 128 0.65, 784 → 16 batch 128 0.47; with more panels in place loses, 1024 → 128
-    batch 256 1.13, 1024² 2.3, the N rows of y crowding a few sets of the cache).
+    A packed tile of y is read once per panel; with few panels, packing costs more than it saves,
+    and with more panels reading in place loses: the N rows of y, a row's length apart, crowd a
+    few sets of the cache. The measured pairs, in place against packed, are in
+    docs/performance.md.
 
     Notes
     -----

@@ -197,8 +197,8 @@ def train_epoch_opt(
         A dense step of at least this many multiply-adds runs on the threads
         (``dense.PARALLEL_MIN_MACS``). ``None`` when every step of the network is below it and
         its parameters fit one update block (``training.serial_steps``): every step then runs on
-        the calling thread, and the epoch compiled for ``None`` contains no parallel kernel (the
-        small networks' first compile takes about half as long).
+        the calling thread, and the epoch compiled for ``None`` contains no parallel kernel (a
+        shorter first compile for the small networks).
 
     Returns
     -------

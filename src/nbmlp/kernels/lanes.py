@@ -23,7 +23,7 @@ BLAS kernels are made of). Numba has no vector type, so this module gives it one
   with no such freedom left (a chain as one explicit ``vfma``, e.g. the derivatives of σ and tanh).
 - ``vexp`` and ``vtanh`` compute ``e^x`` and ``tanh x`` in every lane at once (Cephes' polynomials,
   within 2 ulp of NumPy's): the activations and the softmax would otherwise call the C library
-  once per value, about 20 ns each, more than the layer's sums at small widths.
+  once per value, which costs more than the layer's sums at small widths (docs/performance.md).
 
 The lane count is chosen once, at import, from the host CPU: 16 float32 (8 float64) lanes with
 AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces the float32 count
@@ -45,7 +45,7 @@ LANES_VARIABLE = "NBMLP_LANES"
 WIDTHS = (4, 8, 16)
 
 
-HOST_FEATURES = llvm.get_host_cpu_features()  # read once: each reading takes about 0.2 ms
+HOST_FEATURES = llvm.get_host_cpu_features()  # read once, at import: each reading queries LLVM again
 
 
 def host_lanes():

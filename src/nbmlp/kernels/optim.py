@@ -10,8 +10,8 @@ them through ``optimizer_step``, one parallel loop over fixed blocks of ``UPDATE
 thread), so the block boundaries, and the results, do not depend on the number of threads.
 (One parallel loop for every rule: each ``prange`` is one more function to compile.) The rules and
 ``grad_sqnorm`` are inlined into their one caller (``update_block``, ``clip_gradient``) in
-Numba's IR (``JIT_INLINE``): each compiled on its own cost its own wrapper, module and machine
-code, together about 2 s of a small network's first compile; called from Python they compile as
+Numba's IR (``JIT_INLINE``): each compiled on its own would cost its own wrapper, module and
+machine code in the first compile (docs/performance.md); called from Python they compile as
 usual.
 """
 

@@ -18,14 +18,14 @@ since a parallel launch would cost more than it saves. ``forward_layers`` and ``
 take that threshold as ``parallel_macs``; given ``None`` every step runs serially and Numba drops
 the parallel branches before typing (a ``x is None`` test on an argument is pruned), so a caller
 compiled for ``None`` (the small networks' epoch, ``epoch.train_epoch_opt``) links no parallel
-kernel: about half of the first compile.
+kernel, which shortens its first compile (docs/performance.md).
 
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
 steps), so that the kernels' code is not optimized and emitted once more per driver level.
 The small helpers (``rows``, ``layer_params``, ``layer_block``, ``input_block``, ``pack_region``)
 are ordinary compiled functions that LLVM inlines: inlining them in Numba's IR at every call
-site cost about 1.3 s of the first compile and saved nothing at run time.
+site would re-run Numba's pipeline there, lengthening the first compile for no run-time gain.
 A serial kernel's first row (or a helper's layer 0) is passed as ``np.int64(0)``, not as the
 constant ``0``: Numba would type a constant as ``Literal[int](0)`` and compile a second copy.
 """
