@@ -45,7 +45,7 @@ def test_readme_example_prints_what_the_readme_shows(number, tmp_path, monkeypat
 
 def test_readme_commands_are_real_commands_and_options():
     commands = [line.split("#")[0].split() for line in bash_blocks()[2].splitlines() if line.strip()]
-    assert {c[1] for c in commands} == {"demo", "train", "predict", "explain", "bench"}
+    assert {c[1] for c in commands} == {"demo", "train", "predict", "explain", "bench", "warmup"}
     for command in commands:
         assert command[0] == "nbmlp"
         if command[1] == "bench":  # nbmlp.bench's own parser
