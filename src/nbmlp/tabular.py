@@ -2,7 +2,10 @@
 
 Reading: ``pandas.read_csv`` when pandas is installed (``pip install "nbmlp[csv]"``), else
 Python's ``csv`` module (the same results, about 10-20 times slower on large files). The delimiter
-is detected from the first lines unless given. A cell is *missing* when it is empty or one of
+is detected from the first lines unless given. A regular file is read from its path (pandas
+reads it in its own pass); anything else (``-`` for standard input, a pipe, a FIFO, a device such
+as ``/dev/stdin``, a process substitution) can be read once only, so it is read whole into memory
+first. Lines may end in LF, CR LF or CR alone (old Mac files). A cell is *missing* when it is empty or one of
 ``MISSING``. Errors name the file, the line and the column (found again with the ``csv`` module
 only when there is an error, so the fast path pays nothing for them).
 
@@ -18,6 +21,7 @@ import csv
 import io
 import itertools
 import os
+import stat
 import sys
 
 import numpy as np
@@ -50,7 +54,24 @@ HEAD = 65536  # bytes read first: the header, the delimiter
 BOM = b"\xef\xbb\xbf"
 
 
+STDIN = "-"  # the path that names standard input
+
+
+def display_name(path):
+    return "standard input" if path == STDIN else path
+
+
+def _regular_file(path):
+    """Whether ``path`` is a regular file (following symlinks), which can be read more than once."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _read_bytes(path, what, size=-1):
+    if path == STDIN:
+        return sys.stdin.buffer.read(size)
     if not os.path.exists(path):
         raise UserError(f"{what} {path!r} does not exist")
     if os.path.isdir(path):
@@ -196,9 +217,20 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
 
     ``text_columns`` are kept as text even when they hold numbers (ids).
     """
-    head_bytes = _read_bytes(path, what, HEAD)
-    whole = len(head_bytes) < HEAD
     full = {}
+    if path != STDIN and _regular_file(path):
+        head_bytes = _read_bytes(path, what, HEAD)
+        whole = len(head_bytes) < HEAD
+        if b"\r" in head_bytes and b"\n" not in head_bytes:  # CR line ends: read whole, as LF
+            full["bytes"] = (head_bytes if whole else _read_bytes(path, what)).replace(b"\r", b"\n")
+    else:  # a stream (standard input, a pipe, a FIFO, a device): it can be read once only
+        full["bytes"] = _read_bytes(path, what)
+        if b"\r" in full["bytes"][:HEAD] and b"\n" not in full["bytes"][:HEAD]:
+            full["bytes"] = full["bytes"].replace(b"\r", b"\n")
+    if "bytes" in full:
+        head_bytes = full["bytes"][:HEAD]
+        whole = len(full["bytes"]) <= HEAD
+    path = display_name(path)
 
     def data():
         """The whole file's bytes (read again only when needed: the csv module, an error)."""
@@ -242,8 +274,10 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
         )
     pd = _pandas()
     if pd is not None:
+        # in memory (read once): pandas reads the bytes; a regular file: pandas reads it itself
+        source = (lambda: io.BytesIO(full["bytes"])) if "bytes" in full else (lambda: path)
         columns, n = _read_pandas(
-            pd, path, head_bytes.startswith(BOM), data, text, delimiter, header, header_lines, text_columns
+            pd, path, source, head_bytes.startswith(BOM), data, text, delimiter, header, header_lines, text_columns
         )
     else:
         columns, n = _read_python(path, text(), delimiter, header, text_columns)
@@ -295,11 +329,12 @@ def _check_field_counts(path, data, text, delimiter, header, header_lines):
         raise UserError(f"{path}, line {k + 1}: {len(cells)} values but the header has {len(header)} columns")
 
 
-def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, text_columns):
+def _read_pandas(pd, path, source, bom, data, text, delimiter, header, header_lines, text_columns):
+    """The columns by ``pandas.read_csv`` of ``source()`` (a path, or a new stream of the bytes)."""
     dtypes = {name: str for name in text_columns if name in header}
     try:
         df = pd.read_csv(
-            path,
+            source(),
             sep=delimiter,
             header=0,
             names=header,
@@ -326,7 +361,7 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
     ]
     if booleans:  # true/TRUE/True…: keep the text as written (predict reads text columns as text)
         as_text = pd.read_csv(
-            path,
+            source(),
             sep=delimiter,
             header=0,
             names=header,
