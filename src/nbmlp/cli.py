@@ -9,10 +9,12 @@ created with the usual permissions (0666 minus the umask; an existing file keeps
 """
 
 import argparse
+import contextlib
 import csv
 import io
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -21,10 +23,13 @@ import warnings
 
 import numpy as np
 
+from ._signals import Terminated, sigterm_as_interrupt
 from .tabular import NA_STRATEGIES, NUMBER, TEXT, UserError
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
 DESCRIPTION = "Train multilayer perceptrons whose kernels are the loops of backpropagation."
 EPILOG = """examples:
@@ -38,9 +43,39 @@ EPILOG = """examples:
 
 
 # -- output files ---------------------------------------------------------------------------
+STDOUT = "-"  # the output path that names standard output
+
+
+def _special(path):
+    """Whether ``path`` is standard output or an existing file that is not a regular file (a
+    device such as /dev/null or /dev/stdout, a FIFO, a socket): written through, never replaced."""
+    if path == STDOUT:
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)  # follows symlinks
+    except OSError:
+        return False  # does not exist (or a dangling symlink): a new regular file
+
+
+def _is_stdout(path):
+    """Whether ``path`` is standard output: ``-``, or the file standard output is (/dev/stdout)."""
+    if path == STDOUT:
+        return True
+    try:
+        here, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (out.st_dev, out.st_ino) and not stat.S_ISREG(here.st_mode)
+
+
 def check_writable(path, what="output file"):
     """UserError unless ``path`` can be created or replaced (checked before any long work)."""
-    directory = os.path.dirname(os.path.abspath(path))
+    if _special(path) and not os.path.isdir(path):
+        if path != STDOUT and not os.access(path, os.W_OK):
+            raise UserError(f"cannot write {what} {path!r}: permission denied")
+        return
+    path = os.path.realpath(path)  # a symlink: its target is written
+    directory = os.path.dirname(path)
     if os.path.isdir(path):
         raise UserError(f"cannot write {what} {path!r}: it is a directory")
     if not os.path.isdir(directory):
@@ -61,9 +96,17 @@ def _new_file_mode(path):
 
 def write_atomically(path, write, what="output file"):
     """Call ``write(fh)`` with a temporary file opened for binary writing next to ``path``, then move
-    it into place, so that no partial file is left (and no temporary, whatever fails)."""
+    it into place, so that no partial file is left (and no temporary, whatever fails).
+
+    A symlink's target is the file replaced. Standard output (``-``) and anything else that is not
+    a regular file (a device, a FIFO) cannot be replaced: ``write`` writes to it directly.
+    """
     check_writable(path, what)
-    directory = os.path.dirname(os.path.abspath(path))
+    if _special(path):
+        _write_through(path, write, what)
+        return
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".nbmlp-", dir=directory)
     except OSError as err:
@@ -78,6 +121,23 @@ def write_atomically(path, write, what="output file"):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _write_through(path, write, what):
+    """``write(fh)`` to standard output (its file descriptor: what a redirection of
+    ``sys.stdout`` prints does not mix in) or to the special file ``path``."""
+    try:
+        if path == STDOUT:
+            sys.stdout.flush()
+            with os.fdopen(os.dup(1), "wb") as fh:
+                write(fh)
+        else:
+            with open(path, "wb") as fh:
+                write(fh)
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise UserError(f"cannot write {what} {path!r}: {err.strerror or err}") from None
 
 
 # -- progress and plots ---------------------------------------------------------------------
@@ -256,15 +316,15 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             )
         return epoch - best["epoch"] >= patience
 
-    def on_sigint(signum, frame):
-        history["interrupted"] = True
-        raise KeyboardInterrupt
+    def on_signal(signum, frame):  # SIGINT (Ctrl-C) or SIGTERM: stop after the current epoch
+        history["interrupted"], history["signal"] = True, signum
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     from .network import DivergenceError
 
     model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS} if main_thread else {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
@@ -280,8 +340,8 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             f"{','.join(map(str, model.hidden_layer_sizes))}; use smaller --hidden sizes"
         ) from None
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         progress.close_line()
     model.set_params(callbacks=None)
     if best:
@@ -373,7 +433,7 @@ def cmd_demo(args):
 
 def _interrupted(history, note=""):
     print(f"nbmlp: interrupted after {len(history['loss'])} finished epoch(s){note}", file=sys.stderr)
-    return EXIT_INTERRUPTED
+    return 128 + history.get("signal", signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
 def _read(path, delimiter, text_columns=(), quiet=False):
@@ -446,6 +506,13 @@ def _regression_scores(model, X, y):
 
 
 def cmd_train(args):
+    if args.out and _is_stdout(args.out):  # the model file on standard output: the report on stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            return _train_command(args)
+    return _train_command(args)
+
+
+def _train_command(args):
     from sklearn.preprocessing import StandardScaler
 
     from .tabular import ColumnEncoder
@@ -582,6 +649,8 @@ def cmd_predict(args):
     from .estimators import MLPClassifier, load_with_inputs
     from .tabular import warn
 
+    if args.out and _is_stdout(args.out):
+        args.out = None  # standard output, the default
     if args.out:
         check_writable(args.out)
     if not os.path.exists(args.model):
@@ -915,7 +984,8 @@ def main(argv=None):
             from . import set_num_threads
 
             set_num_threads(min(args.threads, _max_threads()))
-        return args.func(args) or 0
+        with sigterm_as_interrupt():  # SIGTERM as Ctrl-C: temporary files removed, exit 143
+            return args.func(args) or 0
     except UserError as err:
         return _error(err)
     except (ValueError, TypeError) as err:
@@ -924,9 +994,9 @@ def main(argv=None):
         return _error(err)
     except MemoryError:
         return _error("not enough memory (try smaller --hidden sizes or --batch-size)")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("nbmlp: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (``nbmlp predict … | head``): stop quietly; point
         # stdout at /dev/null so that the interpreter's final flush does not fail again

@@ -42,6 +42,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import _aligned as aligned
 from . import _parameters as P
 from . import persistence
+from ._signals import sigterm_as_interrupt
 from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
@@ -615,9 +616,9 @@ class _BaseMLP(BaseEstimator):
         The interface of ``distributed`` too: ``step(hyper)`` trains one epoch over its
         ``n_samples`` and returns the summed loss; ``validate()`` (None without early stopping)
         returns the validation score and loss; ``plan.callbacks`` run after every epoch.
-        ``KeyboardInterrupt`` keeps the last finished epoch and then ends training with a
-        warning, or is re-raised when ``catch_interrupt`` is False (``distributed``: one rank
-        must not return alone).
+        ``KeyboardInterrupt`` (and SIGTERM in the main thread, ``_signals``) keeps the last
+        finished epoch and then ends training with a warning, or is re-raised when
+        ``catch_interrupt`` is False (``distributed``: one rank must not return alone).
         """
         state, N, incremental = self._optimizer_state, step.n_samples, plan.incremental
         if validate is not None:
@@ -674,16 +675,17 @@ class _BaseMLP(BaseEstimator):
 
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         try:
-            ended = trainer.run(
-                1 if incremental else self.max_iter,
-                first=len(self.loss_curve_) if incremental else 0,
-                t=self.t_,
-                on_epoch=on_epoch,
-                catch_interrupt=catch_interrupt,
-            )
+            with sigterm_as_interrupt() as signalled:  # SIGTERM ends training as Ctrl-C does
+                ended = trainer.run(
+                    1 if incremental else self.max_iter,
+                    first=len(self.loss_curve_) if incremental else 0,
+                    t=self.t_,
+                    on_epoch=on_epoch,
+                    catch_interrupt=catch_interrupt,
+                )
             if ended == "interrupted":
                 warnings.warn(
-                    "Training interrupted by user; "
+                    f"Training {'stopped by SIGTERM' if signalled.terminated else 'interrupted by user'}; "
                     f"{trainer.kept() or 'the weights of the last finished epoch are kept'}.",
                     stacklevel=2,
                 )
