@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from ._signals import Terminated, sigterm_as_interrupt
-from .tabular import NA_STRATEGIES, NUMBER, TEXT, UserError
+from .tabular import DECIMALS, NA_STRATEGIES, NUMBER, TEXT, UserError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -324,6 +324,7 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
 
     model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
     main_thread = threading.current_thread() is threading.main_thread()
+    started = time.perf_counter()
     previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS} if main_thread else {}
     try:
         with warnings.catch_warnings():
@@ -352,7 +353,15 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     # validation done in ``record`` are left out
     gaps = np.diff(history["times"])
     history["epoch_seconds"] = float(np.median(gaps)) if len(gaps) else float("nan")
+    if len(history["times"]) == 1:  # one epoch: its own time, compilation included
+        history["epoch_seconds"] = history["times"][0] - started
     return history
+
+
+def _per_epoch(history):
+    """The time per epoch, as the report says it."""
+    how = "median" if len(history["times"]) > 1 else "one epoch, with the first compilation"
+    return f"{1e3 * history['epoch_seconds']:.2f} ms per epoch ({how}, with the validation pass)"
 
 
 def make_estimator(task, hidden, activation, solver, lr, batch_size, seed, alpha=1e-4, dtype="float32"):
@@ -409,10 +418,7 @@ def cmd_demo(args):
     if history["interrupted"]:
         return _interrupted(history)
     test_acc = model.score(Xs[test], y[test])
-    print(
-        f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-        f"(median, with the validation pass)"
-    )
+    print(f"test accuracy {test_acc:.3f}; {_per_epoch(history)}")
     try:
         os.makedirs(args.out_dir, exist_ok=True)
     except OSError as err:
@@ -436,7 +442,7 @@ def _interrupted(history, note=""):
     return 128 + history.get("signal", signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
-def _read(path, delimiter, text_columns=(), quiet=False):
+def _read(path, delimiter, text_columns=(), quiet=False, decimal="."):
     """``read_table`` and the seconds it took."""
     from .tabular import have_pandas, read_table
 
@@ -447,7 +453,7 @@ def _read(path, delimiter, text_columns=(), quiet=False):
             file=sys.stderr,
         )
     start = time.perf_counter()
-    table = read_table(path, delimiter, text_columns)
+    table = read_table(path, delimiter, text_columns, decimal=decimal)
     return table, time.perf_counter() - start
 
 
@@ -501,7 +507,8 @@ def _regression_scores(model, X, y):
     pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(y))
     err = pred - y
     ss = ((y - y.mean()) ** 2).sum()
-    r2 = 1 - (err**2).sum() / ss if ss > 0 else float("nan")
+    # a constant target (ss = 0): 1 if predicted exactly, else 0, as scikit-learn's r2_score
+    r2 = 1 - (err**2).sum() / ss if ss > 0 else float(not err.any())
     return f"R² {r2:.4f} (RMSE {np.sqrt((err**2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
 
 
@@ -515,14 +522,14 @@ def cmd_train(args):
 def _train_command(args):
     from sklearn.preprocessing import StandardScaler
 
-    from .tabular import ColumnEncoder
+    from .tabular import ColumnEncoder, decimal_comma_example, warn
 
     for path, what in ((args.out, "model file"), (args.plot, "plot")):
         if path:
             check_writable(path, what)  # before training, not after
     if args.early_stopping is not None and args.validation == 0:
         raise UserError("--early-stopping needs validation rows (--validation above 0)")
-    table, read_seconds = _read(args.data, args.delimiter, quiet=args.quiet)
+    table, read_seconds = _read(args.data, args.delimiter, quiet=args.quiet, decimal=args.decimal)
     header = table.header
     if args.target not in header:
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
@@ -550,6 +557,13 @@ def _train_command(args):
         for c in features:  # before any fitting: the error names the first missing cell
             table.check_complete(c)
     kinds = [NUMBER if table.looks_numeric(c) else TEXT for c in features]
+    for c, kind in zip(features, kinds):
+        example = decimal_comma_example(table, c) if kind == TEXT and args.decimal == "." else None
+        if example is not None:
+            warn(
+                f"column {c!r} looks like numbers with a decimal comma ({example!r}) but is encoded as text "
+                "(one-hot); if they are numbers, use --decimal ,"
+            )
     task, y = _target(table, args.target, args.task)
     train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
     if args.validation == 0 or len(train_idx) == 0:
@@ -624,8 +638,7 @@ def _train_command(args):
             print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
     epochs = len(history["loss"])
     print(
-        f"{epochs} epoch(s) in {train_seconds:.2f} s, {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-        f"(median, with the validation pass); reading the CSV took {read_seconds:.2f} s"
+        f"{epochs} epoch(s) in {train_seconds:.2f} s, {_per_epoch(history)}; reading the CSV took {read_seconds:.2f} s"
     )
     if history["best_epoch"] is not None:
         print(
@@ -664,7 +677,7 @@ def cmd_predict(args):
     text_columns = [args.id] if args.id else []
     if encoder is not None:  # as in training, whatever they look like here
         text_columns += [c for c, k in zip(encoder.columns, encoder.kinds) if k == TEXT]
-    table, _ = _read(args.data, args.delimiter, text_columns, args.quiet)
+    table, _ = _read(args.data, args.delimiter, text_columns, args.quiet, args.decimal)
     header = table.header
     if args.id and args.id not in header:
         raise UserError(f"--id column {args.id!r} is not in {args.data} (columns: {', '.join(header)})")
@@ -796,6 +809,7 @@ def _names(text):
     return names
 
 
+DECIMAL_HELP = "decimal mark of the numbers: . (default) or , (0,5; the delimiter is then not ,)"
 DELIMITER_HELP = "field delimiter: one character, or 'tab' (default: detected among , ; tab |)"
 
 
@@ -880,6 +894,7 @@ def build_parser():
         help="comma-separated columns that are not features (ids, free text, …)",
     )
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--decimal", choices=DECIMALS, default=".", help=DECIMAL_HELP)
     p.add_argument(
         "--na",
         choices=NA_STRATEGIES,
@@ -939,6 +954,7 @@ def build_parser():
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--out", help="write predictions to this CSV file (default: standard output)")
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--decimal", choices=DECIMALS, default=".", help=DECIMAL_HELP)
     p.add_argument("--proba", action="store_true", help="add a probability column per class (proba_CLASS)")
     p.add_argument("--id", metavar="COL", help="copy column COL (an id) into the output, first")
     p.set_defaults(func=cmd_predict)

@@ -85,6 +85,7 @@ CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
 # estimator → (coefs_ and intercepts_ arrays, activations, output, MLP, flat parameters or None):
 # the network that predict reuses while the fitted weights are the same (_predicting_network)
 _PREDICTING = weakref.WeakKeyDictionary()
+_FITTING = weakref.WeakSet()  # the estimators whose fit or partial_fit is running
 
 
 @dataclass
@@ -340,6 +341,11 @@ class _BaseMLP(BaseEstimator):
         return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        if self in _FITTING:  # a callback fitting its own estimator would mix two runs' records
+            raise RuntimeError(
+                f"{type(self).__name__} is already being fitted (fit or partial_fit called from a "
+                "callback of its own fit, or from another thread); fit a clone instead"
+            )
         # validate_data(reset=True) sets n_features_in_ (and feature_names_in_) as it checks:
         # put them back if any later check fails, so that a failed call changes nothing
         saved = {k: v for k, v in vars(self).items() if k in ("n_features_in_", "feature_names_in_")}
@@ -348,7 +354,11 @@ class _BaseMLP(BaseEstimator):
         except BaseException:
             self._put_back_features(saved)
             raise
-        self._fit_checked(plan)
+        _FITTING.add(self)
+        try:
+            self._fit_checked(plan)
+        finally:
+            _FITTING.discard(self)
         return self
 
     def _put_back_features(self, saved):
