@@ -7,6 +7,7 @@ after the current epoch as Ctrl-C does (``nbmlp._signals``).
 
 import io
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -118,6 +119,13 @@ def test_predict_reads_every_row_of_a_pipe(model_file, how):
     assert lines[0].startswith("id,prediction")
     assert len(lines) == 1 + 20_000
     assert lines[1].split(",")[0] == "0" and lines[-1].split(",")[0] == "19999"
+
+
+def test_train_reads_every_row_of_a_pipe():
+    res = run("train", "-", "--target", "colour", "--ignore", "id", "--epochs", "1", stdin=BIG)
+    assert res.returncode == 0, res.stderr.decode()
+    found = re.search(r"(\d+) training / (\d+) validation rows", res.stdout.decode())
+    assert found and int(found[1]) + int(found[2]) == 20_000, res.stdout.decode()
 
 
 def test_a_small_pipe_is_read_too(model_file):
