@@ -62,6 +62,8 @@ def test_train_warns_about_decimal_commas_and_reads_them_with_the_option(tmp_pat
     res = run("predict", str(tmp_path / "m.npz"), str(path), "--decimal", ",")
     assert res.returncode == 0, res.stderr
     assert len(res.stdout.splitlines()) == 301
+    res = run("predict", str(tmp_path / "m.npz"), str(path))  # the option forgotten: said so
+    assert res.returncode == 2 and "--decimal ," in res.stderr, res.stderr
 
 
 def test_a_comment_line_is_a_clear_error_without_a_pandas_warning(tmp_path):

@@ -166,7 +166,8 @@ class Table:
                     try:
                         values[i] = float(v)
                     except ValueError:
-                        raise UserError(f"{self.where(i, name)}: {v!r} is not a number") from None
+                        hint = " (a decimal comma? --decimal , reads it)" if DECIMAL_COMMA.fullmatch(v) else ""
+                        raise UserError(f"{self.where(i, name)}: {v!r} is not a number{hint}") from None
             col = values
         bad = np.flatnonzero(np.isinf(col))
         if len(bad):
