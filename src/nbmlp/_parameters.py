@@ -76,7 +76,8 @@ class Boolean:
 
 
 class Callables:
-    """None or a list (any iterable) of callables; resolved to a list."""
+    """None or a list (any iterable) of callables; resolved to a list. None with
+    ``solver="lbfgs"`` (checked after the solver): L-BFGS has no epochs to call them after."""
 
     def check(self, value, name, resolved):
         try:
@@ -85,6 +86,11 @@ class Callables:
             items = None
         if items is None or not all(callable(item) for item in items):
             raise TypeError(f"{name} must be a list of callables, got {value!r}")
+        if items and resolved.get("solver") == "lbfgs":
+            raise ValueError(
+                f"{name} are not available with solver='lbfgs' (they are called after each epoch of "
+                f"the stochastic solvers; L-BFGS has none); use {name}=None or another solver"
+            )
         return items
 
 

@@ -16,6 +16,9 @@ controller for its threads, ``_register_threadpoolctl``).
 Numba's ``workqueue`` threading layer (its fallback without OpenMP or TBB) aborts the process
 when two Python threads run parallel kernels at once; with that layer the same context
 managers let one Python thread at a time into the kernels (``_exclusive``).
+
+In a process forked from one whose threads run on GNU OpenMP, every kernel runs on one thread
+(``_fork``): more would hang.
 """
 
 import contextlib
@@ -26,6 +29,7 @@ import time
 
 import numba
 
+from . import _fork
 from ._validation import check_number
 from .kernels.dense import PARALLEL_MIN_MACS
 from .kernels.epoch import shuffle
@@ -80,7 +84,7 @@ def set_num_threads(n, *, adaptive=True):
     if not isinstance(adaptive, bool):
         raise TypeError(f"adaptive must be True or False, got {adaptive!r}")
     global chosen, _count, _adaptive
-    numba.set_num_threads(int(n))
+    numba.set_num_threads(1 if _fork.forked else int(n))
     chosen, _count, _adaptive = True, int(n), bool(adaptive)
 
 
@@ -88,8 +92,11 @@ def get_num_threads():
     """The most threads the parallel kernels use (in any Python thread).
 
     That is the count of ``set_num_threads`` (else Numba's), within a ``threadpool_limits``
-    limit; training may use fewer while the machine is busy (``docs/performance.md``).
+    limit; training may use fewer while the machine is busy (``docs/performance.md``). In a
+    process forked from one whose threads run on GNU OpenMP it is 1 (``_fork``).
     """
+    if _fork.forked:
+        return 1
     n = _count if _count is not None else numba.get_num_threads()
     return n if _limit is None else max(1, min(n, _limit))
 

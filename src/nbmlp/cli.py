@@ -9,10 +9,12 @@ created with the usual permissions (0666 minus the umask; an existing file keeps
 """
 
 import argparse
+import contextlib
 import csv
 import io
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -23,10 +25,13 @@ import numpy as np
 
 from . import _compile_notice
 from ._compile_notice import compile_seconds
-from .tabular import NA_STRATEGIES, NUMBER, TEXT, UserError
+from ._signals import Terminated, sigterm_as_interrupt
+from .tabular import DECIMALS, NA_STRATEGIES, NUMBER, TEXT, UserError
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
 DESCRIPTION = "Train multilayer perceptrons whose kernels are the loops of backpropagation."
 EPILOG = """examples:
@@ -40,9 +45,39 @@ EPILOG = """examples:
 
 
 # -- output files ---------------------------------------------------------------------------
+STDOUT = "-"  # the output path that names standard output
+
+
+def _special(path):
+    """Whether ``path`` is standard output or an existing file that is not a regular file (a
+    device such as /dev/null or /dev/stdout, a FIFO, a socket): written through, never replaced."""
+    if path == STDOUT:
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)  # follows symlinks
+    except OSError:
+        return False  # does not exist (or a dangling symlink): a new regular file
+
+
+def _is_stdout(path):
+    """Whether ``path`` is standard output: ``-``, or the file standard output is (/dev/stdout)."""
+    if path == STDOUT:
+        return True
+    try:
+        here, out = os.stat(path), os.fstat(1)
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (out.st_dev, out.st_ino) and not stat.S_ISREG(here.st_mode)
+
+
 def check_writable(path, what="output file"):
     """UserError unless ``path`` can be created or replaced (checked before any long work)."""
-    directory = os.path.dirname(os.path.abspath(path))
+    if _special(path) and not os.path.isdir(path):
+        if path != STDOUT and not os.access(path, os.W_OK):
+            raise UserError(f"cannot write {what} {path!r}: permission denied")
+        return
+    path = os.path.realpath(path)  # a symlink: its target is written
+    directory = os.path.dirname(path)
     if os.path.isdir(path):
         raise UserError(f"cannot write {what} {path!r}: it is a directory")
     if not os.path.isdir(directory):
@@ -63,9 +98,17 @@ def _new_file_mode(path):
 
 def write_atomically(path, write, what="output file"):
     """Call ``write(fh)`` with a temporary file opened for binary writing next to ``path``, then move
-    it into place, so that no partial file is left (and no temporary, whatever fails)."""
+    it into place, so that no partial file is left (and no temporary, whatever fails).
+
+    A symlink's target is the file replaced. Standard output (``-``) and anything else that is not
+    a regular file (a device, a FIFO) cannot be replaced: ``write`` writes to it directly.
+    """
     check_writable(path, what)
-    directory = os.path.dirname(os.path.abspath(path))
+    if _special(path):
+        _write_through(path, write, what)
+        return
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".nbmlp-", dir=directory)
     except OSError as err:
@@ -80,6 +123,23 @@ def write_atomically(path, write, what="output file"):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _write_through(path, write, what):
+    """``write(fh)`` to standard output (its file descriptor: what a redirection of
+    ``sys.stdout`` prints does not mix in) or to the special file ``path``."""
+    try:
+        if path == STDOUT:
+            sys.stdout.flush()
+            with os.fdopen(os.dup(1), "wb") as fh:
+                write(fh)
+        else:
+            with open(path, "wb") as fh:
+                write(fh)
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise UserError(f"cannot write {what} {path!r}: {err.strerror or err}") from None
 
 
 # -- progress and plots ---------------------------------------------------------------------
@@ -259,15 +319,16 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             )
         return epoch - best["epoch"] >= patience
 
-    def on_sigint(signum, frame):
-        history["interrupted"] = True
-        raise KeyboardInterrupt
+    def on_signal(signum, frame):  # SIGINT (Ctrl-C) or SIGTERM: stop after the current epoch
+        history["interrupted"], history["signal"] = True, signum
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     from .network import DivergenceError
 
     model.set_params(max_iter=epochs, callbacks=[record], verbose=False)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    started = time.perf_counter()
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS} if main_thread else {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the ConvergenceWarning at max_iter: the user chose the epochs
@@ -283,8 +344,8 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
             f"{','.join(map(str, model.hidden_layer_sizes))}; use smaller --hidden sizes"
         ) from None
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         progress.close_line()
     model.set_params(callbacks=None)
     if best:
@@ -296,15 +357,19 @@ def train(model, X, y, Xval, yval, epochs, classify, quiet, patience=None):
     gaps = np.diff(history["times"])
     history["epoch_seconds"] = float(np.median(gaps)) if len(gaps) else float("nan")
     history["compile_seconds"] = compile_seconds() - compiled_before
+    if len(history["times"]) == 1:  # one epoch: its own time, less what compiling took
+        history["epoch_seconds"] = history["times"][0] - started - history["compile_seconds"]
     return history
 
 
-def _compile_note(history):
-    """``" (N s of it compiling the kernels, first use)"`` when this training compiled, else ``""``."""
+def _per_epoch(history):
+    """The time per epoch, as the report says it: compiling left out, and said when there was any."""
+    how = "median" if len(history["times"]) > 1 else "one epoch"
+    text = f"{1e3 * history['epoch_seconds']:.2f} ms per epoch ({how}, with the validation pass, compiling left out)"
     seconds = history.get("compile_seconds", 0.0)
-    return (
-        f" ({seconds:.1f} s of it compiling the kernels: first use, cached for later runs)" if seconds >= 0.05 else ""
-    )
+    if seconds >= 0.05:
+        text += f"; {seconds:.1f} s went to compiling the kernels (first use: cached for later runs)"
+    return text
 
 
 def make_estimator(task, hidden, activation, solver, lr, batch_size, seed, alpha=1e-4, dtype="float32"):
@@ -361,10 +426,7 @@ def cmd_demo(args):
     if history["interrupted"]:
         return _interrupted(history)
     test_acc = model.score(Xs[test], y[test])
-    print(
-        f"test accuracy {test_acc:.3f}; {1e3 * history['epoch_seconds']:.2f} ms per epoch "
-        f"(median, with the validation pass, compiling left out){_compile_note(history)}"
-    )
+    print(f"test accuracy {test_acc:.3f}; {_per_epoch(history)}")
     try:
         os.makedirs(args.out_dir, exist_ok=True)
     except OSError as err:
@@ -385,10 +447,10 @@ def cmd_demo(args):
 
 def _interrupted(history, note=""):
     print(f"nbmlp: interrupted after {len(history['loss'])} finished epoch(s){note}", file=sys.stderr)
-    return EXIT_INTERRUPTED
+    return 128 + history.get("signal", signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
-def _read(path, delimiter, text_columns=(), quiet=False):
+def _read(path, delimiter, text_columns=(), quiet=False, decimal="."):
     """``read_table`` and the seconds it took."""
     from .tabular import have_pandas, read_table
 
@@ -399,7 +461,7 @@ def _read(path, delimiter, text_columns=(), quiet=False):
             file=sys.stderr,
         )
     start = time.perf_counter()
-    table = read_table(path, delimiter, text_columns)
+    table = read_table(path, delimiter, text_columns, decimal=decimal)
     return table, time.perf_counter() - start
 
 
@@ -453,21 +515,29 @@ def _regression_scores(model, X, y):
     pred = np.asarray(model.predict(X), dtype=np.float64).reshape(len(y))
     err = pred - y
     ss = ((y - y.mean()) ** 2).sum()
-    r2 = 1 - (err**2).sum() / ss if ss > 0 else float("nan")
+    # a constant target (ss = 0): 1 if predicted exactly, else 0, as scikit-learn's r2_score
+    r2 = 1 - (err**2).sum() / ss if ss > 0 else float(not err.any())
     return f"R² {r2:.4f} (RMSE {np.sqrt((err**2).mean()):.6g}, MAE {np.abs(err).mean():.6g})"
 
 
 def cmd_train(args):
+    if args.out and _is_stdout(args.out):  # the model file on standard output: the report on stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            return _train_command(args)
+    return _train_command(args)
+
+
+def _train_command(args):
     from sklearn.preprocessing import StandardScaler
 
-    from .tabular import ColumnEncoder
+    from .tabular import ColumnEncoder, decimal_comma_example, warn
 
     for path, what in ((args.out, "model file"), (args.plot, "plot")):
         if path:
             check_writable(path, what)  # before training, not after
     if args.early_stopping is not None and args.validation == 0:
         raise UserError("--early-stopping needs validation rows (--validation above 0)")
-    table, read_seconds = _read(args.data, args.delimiter, quiet=args.quiet)
+    table, read_seconds = _read(args.data, args.delimiter, quiet=args.quiet, decimal=args.decimal)
     header = table.header
     if args.target not in header:
         raise UserError(f"target column {args.target!r} is not in {args.data} (columns: {', '.join(header)})")
@@ -495,6 +565,13 @@ def cmd_train(args):
         for c in features:  # before any fitting: the error names the first missing cell
             table.check_complete(c)
     kinds = [NUMBER if table.looks_numeric(c) else TEXT for c in features]
+    for c, kind in zip(features, kinds):
+        example = decimal_comma_example(table, c) if kind == TEXT and args.decimal == "." else None
+        if example is not None:
+            warn(
+                f"column {c!r} looks like numbers with a decimal comma ({example!r}) but is encoded as text "
+                "(one-hot); if they are numbers, use --decimal ,"
+            )
     task, y = _target(table, args.target, args.task)
     train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
     if args.validation == 0 or len(train_idx) == 0:
@@ -569,9 +646,7 @@ def cmd_train(args):
             print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
     epochs = len(history["loss"])
     print(
-        f"{epochs} epoch(s) in {train_seconds:.2f} s{_compile_note(history)}, "
-        f"{1e3 * history['epoch_seconds']:.2f} ms per epoch (median, with the validation pass, compiling left out); "
-        f"reading the CSV took {read_seconds:.2f} s"
+        f"{epochs} epoch(s) in {train_seconds:.2f} s, {_per_epoch(history)}; reading the CSV took {read_seconds:.2f} s"
     )
     if history["best_epoch"] is not None:
         print(
@@ -595,6 +670,8 @@ def cmd_predict(args):
     from .estimators import MLPClassifier, load_with_inputs
     from .tabular import warn
 
+    if args.out and _is_stdout(args.out):
+        args.out = None  # standard output, the default
     if args.out:
         check_writable(args.out)
     if not os.path.exists(args.model):
@@ -608,7 +685,7 @@ def cmd_predict(args):
     text_columns = [args.id] if args.id else []
     if encoder is not None:  # as in training, whatever they look like here
         text_columns += [c for c, k in zip(encoder.columns, encoder.kinds) if k == TEXT]
-    table, _ = _read(args.data, args.delimiter, text_columns, args.quiet)
+    table, _ = _read(args.data, args.delimiter, text_columns, args.quiet, args.decimal)
     header = table.header
     if args.id and args.id not in header:
         raise UserError(f"--id column {args.id!r} is not in {args.data} (columns: {', '.join(header)})")
@@ -740,6 +817,7 @@ def _names(text):
     return names
 
 
+DECIMAL_HELP = "decimal mark of the numbers: . (default) or , (0,5; the delimiter is then not ,)"
 DELIMITER_HELP = "field delimiter: one character, or 'tab' (default: detected among , ; tab |)"
 
 
@@ -821,6 +899,7 @@ def build_parser():
         help="comma-separated columns that are not features (ids, free text, …)",
     )
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--decimal", choices=DECIMALS, default=".", help=DECIMAL_HELP)
     p.add_argument(
         "--na",
         choices=NA_STRATEGIES,
@@ -880,6 +959,7 @@ def build_parser():
     p.add_argument("data", help="CSV file with a header row")
     p.add_argument("--out", help="write predictions to this CSV file (default: standard output)")
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--decimal", choices=DECIMALS, default=".", help=DECIMAL_HELP)
     p.add_argument("--proba", action="store_true", help="add a probability column per class (proba_CLASS)")
     p.add_argument("--id", metavar="COL", help="copy column COL (an id) into the output, first")
     p.set_defaults(func=cmd_predict)
@@ -976,7 +1056,8 @@ def main(argv=None):
             from . import set_num_threads
 
             set_num_threads(min(args.threads, _max_threads()))
-        return args.func(args) or 0
+        with sigterm_as_interrupt():  # SIGTERM as Ctrl-C: temporary files removed, exit 143
+            return args.func(args) or 0
     except UserError as err:
         return _error(err)
     except (ValueError, TypeError) as err:
@@ -985,9 +1066,9 @@ def main(argv=None):
         return _error(err)
     except MemoryError:
         return _error("not enough memory (try smaller --hidden sizes or --batch-size)")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("nbmlp: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (``nbmlp predict … | head``): stop quietly; point
         # stdout at /dev/null so that the interpreter's final flush does not fail again

@@ -45,6 +45,7 @@ from . import _aligned as aligned
 from . import _parameters as P
 from . import persistence
 from ._compile_notice import watch as watch_compiles
+from ._signals import sigterm_as_interrupt
 from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
@@ -87,6 +88,7 @@ CORE_OUT = {v: k for k, v in OUT_NAMES.items()}
 # estimator → (coefs_ and intercepts_ arrays, activations, output, MLP, flat parameters or None):
 # the network that predict reuses while the fitted weights are the same (_predicting_network)
 _PREDICTING = weakref.WeakKeyDictionary()
+_FITTING = weakref.WeakSet()  # the estimators whose fit or partial_fit is running
 
 
 @dataclass
@@ -342,6 +344,11 @@ class _BaseMLP(BaseEstimator):
         return int(min(self.batch_size, n))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        if self in _FITTING:  # a callback fitting its own estimator would mix two runs' records
+            raise RuntimeError(
+                f"{type(self).__name__} is already being fitted (fit or partial_fit called from a "
+                "callback of its own fit, or from another thread); fit a clone instead"
+            )
         # validate_data(reset=True) sets n_features_in_ (and feature_names_in_) as it checks:
         # put them back if any later check fails, so that a failed call changes nothing
         saved = {k: v for k, v in vars(self).items() if k in ("n_features_in_", "feature_names_in_")}
@@ -350,7 +357,11 @@ class _BaseMLP(BaseEstimator):
         except BaseException:
             self._put_back_features(saved)
             raise
-        self._fit_checked(plan)
+        _FITTING.add(self)
+        try:
+            self._fit_checked(plan)
+        finally:
+            _FITTING.discard(self)
         return self
 
     def _put_back_features(self, saved):
@@ -618,9 +629,9 @@ class _BaseMLP(BaseEstimator):
         The interface of ``distributed`` too: ``step(hyper)`` trains one epoch over its
         ``n_samples`` and returns the summed loss; ``validate()`` (None without early stopping)
         returns the validation score and loss; ``plan.callbacks`` run after every epoch.
-        ``KeyboardInterrupt`` keeps the last finished epoch and then ends training with a
-        warning, or is re-raised when ``catch_interrupt`` is False (``distributed``: one rank
-        must not return alone).
+        ``KeyboardInterrupt`` (and SIGTERM in the main thread, ``_signals``) keeps the last
+        finished epoch and then ends training with a warning, or is re-raised when
+        ``catch_interrupt`` is False (``distributed``: one rank must not return alone).
         """
         state, N, incremental = self._optimizer_state, step.n_samples, plan.incremental
         if validate is not None:
@@ -689,7 +700,8 @@ class _BaseMLP(BaseEstimator):
 
         self.n_iter_ = 0  # epochs of this call, as in scikit-learn (t_ and loss_curve_ accumulate)
         try:
-            with watch_compiles(on_compile):
+            # SIGTERM ends training as Ctrl-C does; a first compile is shown on the progress bar
+            with sigterm_as_interrupt() as signalled, watch_compiles(on_compile):
                 ended = trainer.run(
                     1 if incremental else self.max_iter,
                     first=len(self.loss_curve_) if incremental else 0,
@@ -699,7 +711,7 @@ class _BaseMLP(BaseEstimator):
                 )
             if ended == "interrupted":
                 warnings.warn(
-                    "Training interrupted by user; "
+                    f"Training {'stopped by SIGTERM' if signalled.terminated else 'interrupted by user'}; "
                     f"{trainer.kept() or 'the weights of the last finished epoch are kept'}.",
                     stacklevel=2,
                 )

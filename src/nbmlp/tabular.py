@@ -2,7 +2,10 @@
 
 Reading: ``pandas.read_csv`` when pandas is installed (``pip install "nbmlp[csv]"``), else
 Python's ``csv`` module (the same results, about 10-20 times slower on large files). The delimiter
-is detected from the first lines unless given. A cell is *missing* when it is empty or one of
+is detected from the first lines unless given. A regular file is read from its path (pandas
+reads it in its own pass); anything else (``-`` for standard input, a pipe, a FIFO, a device such
+as ``/dev/stdin``, a process substitution) can be read once only, so it is read whole into memory
+first. Lines may end in LF, CR LF or CR alone (old Mac files). A cell is *missing* when it is empty or one of
 ``MISSING``. Errors name the file, the line and the column (found again with the ``csv`` module
 only when there is an error, so the fast path pays nothing for them).
 
@@ -18,13 +21,17 @@ import csv
 import io
 import itertools
 import os
+import re
+import stat
 import sys
+import warnings
 
 import numpy as np
 
 MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
 _MISSING_SET = frozenset(MISSING)
 DELIMITERS = (",", ";", "\t", "|")
+DECIMALS = (".", ",")  # decimal marks: 0.5, or 0,5 as written in much of Europe
 NA_STRATEGIES = ("error", "drop", "mean", "median", "most_frequent")
 NUMBER, TEXT = 0, 1
 
@@ -50,7 +57,24 @@ HEAD = 65536  # bytes read first: the header, the delimiter
 BOM = b"\xef\xbb\xbf"
 
 
+STDIN = "-"  # the path that names standard input
+
+
+def display_name(path):
+    return "standard input" if path == STDIN else path
+
+
+def _regular_file(path):
+    """Whether ``path`` is a regular file (following symlinks), which can be read more than once."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _read_bytes(path, what, size=-1):
+    if path == STDIN:
+        return sys.stdin.buffer.read(size)
     if not os.path.exists(path):
         raise UserError(f"{what} {path!r} does not exist")
     if os.path.isdir(path):
@@ -62,12 +86,15 @@ def _read_bytes(path, what, size=-1):
         raise UserError(f"cannot read {what} {path!r}: {err.strerror}") from None
 
 
-def detect_delimiter(sample, complete=True):
+def detect_delimiter(sample, complete=True, exclude=None):
     """The delimiter among ``DELIMITERS`` that splits the first lines of ``sample`` (the start of
     the file; ``complete``: all of it) into the header's number (> 1) of fields, on half of them
-    at least; the most fields win (ties in the order of ``DELIMITERS``); ',' if none does."""
+    at least; the most fields win (ties in the order of ``DELIMITERS``); ',' if none does.
+    ``exclude`` (the decimal mark) is never the delimiter (``;`` is then the fallback)."""
     best, best_fields = None, 1
     for delim in DELIMITERS:
+        if delim == exclude:
+            continue
         try:
             rows = [r for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delim), 40) if r][:21]
         except csv.Error:
@@ -79,7 +106,7 @@ def detect_delimiter(sample, complete=True):
         # most lines (a bad line must not hide the delimiter: it is reported with its number)
         if sum(len(r) == len(rows[0]) for r in rows[1:]) >= 0.5 * len(rows[1:]):
             best, best_fields = delim, len(rows[0])
-    return best or ","
+    return best or ("," if exclude != "," else ";")
 
 
 class Table:
@@ -139,7 +166,8 @@ class Table:
                     try:
                         values[i] = float(v)
                     except ValueError:
-                        raise UserError(f"{self.where(i, name)}: {v!r} is not a number") from None
+                        hint = " (a decimal comma? --decimal , reads it)" if DECIMAL_COMMA.fullmatch(v) else ""
+                        raise UserError(f"{self.where(i, name)}: {v!r} is not a number{hint}") from None
             col = values
         bad = np.flatnonzero(np.isinf(col))
         if len(bad):
@@ -183,22 +211,59 @@ class Table:
         return numbers > len(distinct) / 2
 
 
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
+
+
 def _number_text(v):
     return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(float(v))
+
+
+def decimal_comma_example(table, name):
+    """A value of a text column whose values look like numbers with a decimal comma (``0,5488``),
+    all but a few, with at least one comma; else None (a column to warn about, ``--decimal ,``)."""
+    col = table.columns[name]
+    if col.dtype.kind == "f":
+        return None
+    distinct = list({v for v in col if v is not None})
+    commas = [v for v in distinct if DECIMAL_COMMA.fullmatch(v)]
+    numbers = len(commas) + sum(1 for v in distinct if _is_number(v))
+    return commas[0] if commas and numbers >= 0.9 * len(distinct) else None
 
 
 def _missing(v):
     return v.strip() in _MISSING_SET
 
 
-def read_table(path, delimiter=None, text_columns=(), what="data file"):
+def read_table(path, delimiter=None, text_columns=(), what="data file", decimal="."):
     """Read a CSV file with a header row into a ``Table``; ``UserError`` for anything wrong.
 
-    ``text_columns`` are kept as text even when they hold numbers (ids).
+    ``text_columns`` are kept as text even when they hold numbers (ids). ``decimal`` is the
+    decimal mark of the numbers (``","``: ``0,5``, as pandas' ``decimal``).
     """
-    head_bytes = _read_bytes(path, what, HEAD)
-    whole = len(head_bytes) < HEAD
+    if decimal not in DECIMALS:
+        raise UserError(f"--decimal must be one of {' '.join(DECIMALS)}, got {decimal!r}")
     full = {}
+    if path != STDIN and _regular_file(path):
+        head_bytes = _read_bytes(path, what, HEAD)
+        whole = len(head_bytes) < HEAD
+        if b"\r" in head_bytes and b"\n" not in head_bytes:  # CR line ends: read whole, as LF
+            full["bytes"] = (head_bytes if whole else _read_bytes(path, what)).replace(b"\r", b"\n")
+    else:  # a stream (standard input, a pipe, a FIFO, a device): it can be read once only
+        full["bytes"] = _read_bytes(path, what)
+        if b"\r" in full["bytes"][:HEAD] and b"\n" not in full["bytes"][:HEAD]:
+            full["bytes"] = full["bytes"].replace(b"\r", b"\n")
+    if "bytes" in full:
+        head_bytes = full["bytes"][:HEAD]
+        whole = len(full["bytes"]) <= HEAD
+    path = display_name(path)
 
     def data():
         """The whole file's bytes (read again only when needed: the csv module, an error)."""
@@ -222,9 +287,11 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
             raise UserError(f"{path} is not a UTF-8 text CSV file") from None
         head = head_bytes[: err.start].decode("utf-8-sig")
     if delimiter is None:
-        delimiter = detect_delimiter(head, complete=whole)
+        delimiter = detect_delimiter(head, complete=whole, exclude=decimal)
     elif len(delimiter) != 1:
         raise UserError(f"--delimiter must be one character, got {delimiter!r}")
+    elif delimiter == decimal:
+        raise UserError(f"--delimiter and --decimal are both {delimiter!r}")
     try:
         reader = csv.reader(io.StringIO(head if head.count("\n") > 1 or whole else text()), delimiter=delimiter)
         header = next(reader, None)
@@ -242,14 +309,33 @@ def read_table(path, delimiter=None, text_columns=(), what="data file"):
         )
     pd = _pandas()
     if pd is not None:
+        # in memory (read once): pandas reads the bytes; a regular file: pandas reads it itself
+        source = (lambda: io.BytesIO(full["bytes"])) if "bytes" in full else (lambda: path)
         columns, n = _read_pandas(
-            pd, path, head_bytes.startswith(BOM), data, text, delimiter, header, header_lines, text_columns
+            pd,
+            path,
+            source,
+            head_bytes.startswith(BOM),
+            data,
+            text,
+            delimiter,
+            header,
+            header_lines,
+            text_columns,
+            decimal,
         )
     else:
-        columns, n = _read_python(path, text(), delimiter, header, text_columns)
+        columns, n = _read_python(path, text(), delimiter, header, text_columns, decimal)
     if n == 0:
         raise UserError(f"{path} has a header but no data rows")
     return Table(path, text, delimiter, header, columns, n)
+
+
+def _count_message(path, line, n, header):
+    message = f"{path}, line {line}: {n} values but the header has {len(header)} columns"
+    if header[0].startswith("#"):
+        message += f" (the first line, {header[0]!r}, is read as the header: remove comment lines)"
+    return message
 
 
 def _field_count_error(path, text, delimiter, header):
@@ -259,9 +345,7 @@ def _field_count_error(path, text, delimiter, header):
     try:
         for row in reader:
             if row and not all(not v.strip() for v in row) and len(row) != len(header):
-                return UserError(
-                    f"{path}, line {reader.line_num}: {len(row)} values but the header has {len(header)} columns"
-                )
+                return UserError(_count_message(path, reader.line_num, len(row), header))
     except csv.Error as err:
         return UserError(f"{path}: not a valid CSV file ({err})")
     return None
@@ -292,27 +376,20 @@ def _check_field_counts(path, data, text, delimiter, header, header_lines):
         cells = line.split(delimiter)
         if all(not c.strip() for c in cells):
             continue  # a blank line
-        raise UserError(f"{path}, line {k + 1}: {len(cells)} values but the header has {len(header)} columns")
+        raise UserError(_count_message(path, k + 1, len(cells), header))
 
 
-def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, text_columns):
+def _read_pandas(pd, path, source, bom, data, text, delimiter, header, header_lines, text_columns, decimal="."):
+    """The columns by ``pandas.read_csv`` of ``source()`` (a path, or a new stream of the bytes)."""
     dtypes = {name: str for name in text_columns if name in header}
     try:
-        df = pd.read_csv(
-            path,
-            sep=delimiter,
-            header=0,
-            names=header,
-            index_col=False,
-            na_values=list(MISSING),
-            keep_default_na=False,
-            encoding="utf-8-sig" if bom else "utf-8",
-            dtype=dtypes or None,
-            low_memory=False,
-        )
+        with warnings.catch_warnings():
+            # pandas warns (with lines of its source) where nbmlp reports the line: an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = _pandas_read(pd, source(), delimiter, header, bom, dtypes or None, decimal)
     except pd.errors.EmptyDataError:
         return {}, 0
-    except (pd.errors.ParserError, ValueError, csv.Error) as err:  # UnicodeDecodeError is a ValueError
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, csv.Error) as err:  # UnicodeDecodeError too
         found = _field_count_error(path, text(), delimiter, header)
         raise (found or UserError(f"{path}: not a valid CSV file ({' '.join(str(err).split())})")) from None
     if len(df) and df[header[-1]].isna().any():
@@ -325,18 +402,7 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
         or (df[name].dtype == object and isinstance(next(iter(df[name].dropna()), None), (bool, np.bool_)))
     ]
     if booleans:  # true/TRUE/True…: keep the text as written (predict reads text columns as text)
-        as_text = pd.read_csv(
-            path,
-            sep=delimiter,
-            header=0,
-            names=header,
-            index_col=False,
-            usecols=booleans,
-            na_values=list(MISSING),
-            keep_default_na=False,
-            encoding="utf-8-sig" if bom else "utf-8",
-            dtype=str,
-        )
+        as_text = _pandas_read(pd, source(), delimiter, header, bom, str, decimal, usecols=booleans)
         for name in booleans:
             df[name] = as_text[name]
     columns = {}
@@ -354,7 +420,24 @@ def _read_pandas(pd, path, bom, data, text, delimiter, header, header_lines, tex
     return _without_empty_rows(columns, header, len(df))
 
 
-def _read_python(path, text, delimiter, header, text_columns):
+def _pandas_read(pd, source, delimiter, header, bom, dtype, decimal, **more):
+    return pd.read_csv(
+        source,
+        sep=delimiter,
+        header=0,
+        names=header,
+        index_col=False,
+        na_values=list(MISSING),
+        keep_default_na=False,
+        encoding="utf-8-sig" if bom else "utf-8",
+        dtype=dtype,
+        decimal=decimal,
+        low_memory=False,
+        **more,
+    )
+
+
+def _read_python(path, text, delimiter, header, text_columns, decimal="."):
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     next(reader, None)
     rows = []
@@ -364,14 +447,18 @@ def _read_python(path, text, delimiter, header, text_columns):
             if len(row) != n:
                 if all(not v.strip() for v in row):
                     continue  # a blank line (a line of missing values only is left out below)
-                raise UserError(
-                    f"{path}, line {reader.line_num}: {len(row)} values but the header has {len(header)} columns"
-                )
+                raise UserError(_count_message(path, reader.line_num, len(row), header))
             rows.append(row)
     except csv.Error as err:
         raise UserError(f"{path}: not a valid CSV file ({err})") from None
     columns = {}
     cells = list(zip(*rows)) if rows else [()] * len(header)
+    if decimal != ".":  # a column of numbers written 0,5 is read as numbers; any other stays as written
+        for k, name in enumerate(header):
+            if name not in text_columns:
+                swapped = tuple(v.replace(decimal, ".") for v in cells[k])
+                if all(_missing(v) or _is_number(v) for v in swapped):
+                    cells[k] = swapped
     for k, name in enumerate(header):
         if name not in text_columns:
             try:  # the usual case: numbers only, parsed in one call
