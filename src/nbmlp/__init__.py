@@ -9,13 +9,13 @@ _register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's thre
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
 __version__ = "0.1.0"
 
-__all__ += ["MLPClassifier", "MLPRegressor", "load"]
+__all__ += ["MLPClassifier", "MLPRegressor", "DivergenceWarning", "load"]
 
 
 def __getattr__(name):
     # the scikit-learn estimators load on first use, so that ``import nbmlp`` (kernels, MLP)
     # does not import scikit-learn
-    if name in ("MLPClassifier", "MLPRegressor", "load"):
+    if name in ("MLPClassifier", "MLPRegressor", "DivergenceWarning", "load"):
         from . import estimators
 
         return getattr(estimators, name)
