@@ -1037,10 +1037,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    ``verbose`` shows a tqdm progress bar when tqdm is installed (``pip install
-    "nbmlp[progress]"``), else one line per epoch. Ctrl-C during ``fit`` stops training with
+    ``verbose`` shows a tqdm progress bar when stdout and stderr are terminals and tqdm is
+    installed (``pip install "nbmlp[progress]"``); otherwise, and for ``verbose >= 2``,
+    scikit-learn's lines (``Iteration 1, loss = …``). Ctrl-C during ``fit`` stops training with
     a warning and keeps the weights of the last finished epoch. A diverging epoch raises
-    ``nbmlp.DivergenceError`` and keeps the weights from before it.
+    ``nbmlp.DivergenceError`` (a ``ValueError``) and keeps the weights from before it; with
+    ``early_stopping`` it is recorded as a NaN validation score instead, training stops, the
+    best weights are kept and an ``nbmlp.DivergenceWarning`` says so. ``trace(X, y)`` gives
+    every quantity of one forward and backward pass of the fitted network (``MLP.trace``).
     """
 
     def __init__(
