@@ -103,7 +103,7 @@ def test_encoder_errors_name_the_column_and_row():
     enc = TableEncoder(na="median").fit(frame)
     with pytest.raises(ValueError, match=r"column\(s\) 'sex' missing"):
         enc.transform(frame.drop(columns="sex"))
-    with pytest.raises(ValueError, match="X has 3 columns, but this encoder takes 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but TableEncoder is expecting 4 features"):
         enc.transform(frame.to_numpy(dtype=object)[:, :3])
     bad = frame.copy()
     bad["bill_length_mm"] = bad["bill_length_mm"].astype(object)
@@ -192,3 +192,12 @@ def test_a_users_pipeline_saves_and_loads_without_pickle(tmp_path):
     est = MLPClassifier((3,), max_iter=5, random_state=0).fit(numeric, y)
     nbmlp.save(est, tmp_path / "est.npz")
     assert isinstance(nbmlp.load(tmp_path / "est.npz"), MLPClassifier)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("na", ["mean", "error"])
+def test_the_encoder_passes_scikit_learns_estimator_checks(na):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(TableEncoder(na=na), on_fail=None)
+    assert [r["check_name"] for r in results if r["status"] == "failed"] == []

@@ -147,7 +147,7 @@ class TableEncoder(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
+        tags.input_tags.allow_nan = self.na in ("mean", "median", "most_frequent")  # the others refuse NaN
         tags.input_tags.categorical = True
         return tags
 
@@ -181,7 +181,8 @@ class _Cells:
         if gone.any():
             i = int(np.flatnonzero(gone)[0])
             raise ValueError(
-                f"X: row {i}, column {name!r}: a missing value (na='mean', 'median' or 'most_frequent' fill them)"
+                f"X: row {i}, column {name!r}: a missing value (None, NaN or a text such as ''); na='mean', "
+                "'median' or 'most_frequent' fill them"
             )
 
 
@@ -200,20 +201,31 @@ def _columns_of(X):
         names = [str(c) for c in X.columns]
         if len(set(names)) != len(names):
             raise ValueError("X: repeated column names")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X: shape {X.shape}; at least one row and one column are needed")
         return names, [np.asarray(X.iloc[:, k].to_numpy(dtype=object)) for k in range(X.shape[1])], True
     A = _as_2d(X)
     return [f"x{k}" for k in range(A.shape[1])], [A[:, k] for k in range(A.shape[1])], False
 
 
 def _as_2d(X):
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        raise TypeError("X: sparse input is not supported (a table of raw columns: a DataFrame or a dense array)")
     try:
         A = np.asarray(X, dtype=object)
     except ValueError as err:
         raise ValueError(f"X: not a table of rows and columns ({err})") from None
     if A.ndim != 2:
-        raise ValueError(f"X: expected a DataFrame or a 2-D array of rows, got {A.ndim} dimension(s)")
+        raise ValueError(
+            f"X: expected a DataFrame or a 2-D array of rows, got {A.ndim} dimension(s). Reshape your data "
+            "with X.reshape(-1, 1) for one column or X.reshape(1, -1) for one row."
+        )
     if A.shape[0] == 0:
-        raise ValueError("X: no rows")
+        raise ValueError(f"X: 0 sample(s) (shape={A.shape}) while a minimum of 1 is required.")
+    if A.shape[1] == 0:
+        raise ValueError(f"X: 0 feature(s) (shape={A.shape}) while a minimum of 1 is required.")
     return A
 
 
@@ -230,8 +242,8 @@ def _select(X, columns, by_name):
     A = _as_2d(X)
     if A.shape[1] != len(columns):
         raise ValueError(
-            f"X has {A.shape[1]} columns, but this encoder takes {len(columns)}"
-            f"{f' ({columns})' if by_name else ''} in that order"
+            f"X has {A.shape[1]} features, but TableEncoder is expecting {len(columns)} features as input"
+            f"{f' ({columns}, in that order)' if by_name else ''}"
         )
     return columns, [A[:, k] for k in range(A.shape[1])]
 
@@ -255,7 +267,9 @@ def _pandas_na():
 
 
 def _number(v):
-    """v as a float, or None when it is not a number (bools are not)."""
+    """v as a float, or None when it is not a number (bools are not); complex numbers are refused."""
+    if isinstance(v, (complex, np.complexfloating)):
+        raise ValueError("X: Complex data not supported")
     if isinstance(v, (bool, np.bool_)):
         return None
     if isinstance(v, (numbers.Real, np.number)):
