@@ -495,7 +495,7 @@ class _BaseMLP(BaseEstimator):
             self.n_layers_ = len(plan.units)
             self.out_activation_ = OUT_NAMES[self._out_activation_core]
             initial = plan.initial
-            if initial is None:  # distributed: its own split, then the weights
+            if initial is None:  # a plan made elsewhere, without them
                 initial = self._initial_weights(plan.units, plan.acts, plan.rs)
             net = self._init_network(plan.units, plan.acts, plan.dtype, initial)
             self.n_iter_, self.t_ = 0, 0
