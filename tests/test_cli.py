@@ -515,7 +515,8 @@ def test_train_on_semicolons_with_missing_values_and_a_text_column(shop):
     assert est.n_features_in_ == 5 and est.activation == "tanh" and est.alpha == 0.001 and est.batch_size == 16
     assert est.coefs_[0].dtype == np.float32
     assert list(est.feature_names_in_) == ["x1", "x2", "colour=blue", "colour=green", "colour=red"]
-    assert isinstance(nbmlp.load(model), type(est))
+    loaded = nbmlp.load(model)  # the encoder and the estimator: it takes the file's columns
+    assert isinstance(loaded, nbmlp.Pipeline) and isinstance(loaded[-1], type(est))
     # the fill values are the training rows' medians: within the range of the data, not 0 or NaN
     table = read_table(str(data))
     x1 = table.numbers("x1", allow_missing=True)
@@ -598,7 +599,7 @@ def test_csv_module_reader_without_pandas_gives_the_same_model(shop, tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "pip install 'nbmlp[csv]'" in res.stderr
-    a, b = nbmlp.load(model), nbmlp.load(again)
+    a, b = nbmlp.load(model)[-1], nbmlp.load(again)[-1]
     for w, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(w, v)
 
@@ -640,7 +641,7 @@ def test_regression_reports_rmse_and_mae_and_drops_rows_with_gaps(tmp_path):
     assert len(pred) == 120 and pred[4] == "" and all(pred[i] for i in range(120) if i != 4)
     import nbmlp
 
-    assert nbmlp.load(model).coefs_[0].dtype == np.float64
+    assert nbmlp.load(model)[-1].coefs_[0].dtype == np.float64
     res = run("train", str(data), "--target", "price", "--epochs", "1", "--proba", "--quiet")
     assert res.returncode != 0 and "unrecognized arguments: --proba" in res.stderr
 

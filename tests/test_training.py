@@ -215,7 +215,7 @@ def test_trainer_rolls_back_a_diverging_or_interrupted_epoch():
     with pytest.raises(
         nbmlp.DivergenceError,
         match=r"diverged in epoch 2 \(loss nan\); the weights from before "
-        r"that epoch were kept\. Try again\.",
+        r"that epoch were kept\. Solver produced non-finite parameter weights\. .* Try again\.",
     ):
         trainer.run(5)
     assert params.tolist() == [2, 2, 2] and rng[0] == 1  # after epoch 1

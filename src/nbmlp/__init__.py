@@ -11,14 +11,23 @@ _compile_notice.install()  # a line on stderr when a kernel set compiles (NBMLP_
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]
 
-__all__ += ["MLPClassifier", "MLPRegressor", "load"]
+__all__ += ["MLPClassifier", "MLPRegressor", "DivergenceWarning", "load", "save", "TableEncoder", "Pipeline"]
+_LAZY = {
+    "MLPClassifier": "estimators",
+    "MLPRegressor": "estimators",
+    "DivergenceWarning": "estimators",
+    "load": "estimators",
+    "save": "pipeline",
+    "Pipeline": "pipeline",
+    "TableEncoder": "encoder",
+}
 
 
 def __getattr__(name):
     # the scikit-learn estimators load on first use, so that ``import nbmlp`` (kernels, MLP)
     # does not import scikit-learn
-    if name in ("MLPClassifier", "MLPRegressor", "load"):
-        from . import estimators
+    if name in _LAZY:
+        import importlib
 
-        return getattr(estimators, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'nbmlp' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``nbmlp`` command: demo, train, predict, explain, bench.
+"""The ``nbmlp`` command: demo, train, predict, evaluate (``cli_evaluate``), explain, bench.
 
 Every failure a user can cause (a missing file, a bad CSV, a wrong model file, an output path
 that cannot be written, a network too large for memory, training that diverges) prints one
@@ -39,6 +39,7 @@ EPILOG = """examples:
   nbmlp demo spirals --epochs 300   two spirals, with a picture of the decision regions
   nbmlp train data.csv --target label --hidden 64,32 --out model.npz --plot loss.png
   nbmlp predict model.npz new.csv --out predictions.csv
+  nbmlp evaluate model.npz test.csv  the scores of a saved model on labelled rows
   nbmlp explain output-gradients    the output layer's gradients: formulas and loops
   nbmlp bench                       time nbmlp against scikit-learn, PyTorch and NumPy
 """
@@ -144,7 +145,7 @@ def _write_through(path, write, what):
 
 # -- progress and plots ---------------------------------------------------------------------
 class Progress:
-    """One line per epoch on a terminal (rewritten in place), a line every few epochs otherwise."""
+    """One line per epoch: rewritten in place on a terminal, one line after another otherwise."""
 
     def __init__(self, epochs, quiet, stream=sys.stderr):
         self.epochs, self.quiet, self.stream = epochs, quiet, stream
@@ -163,7 +164,7 @@ class Progress:
             self.open = epoch != self.epochs
             if epoch == self.epochs:
                 self.stream.write("\n")
-        elif epoch == 1 or epoch == self.epochs or epoch % max(1, self.epochs // 10) == 0:
+        else:  # a log (a file, a pipe): every epoch, as the estimators' verbose lines
             self.stream.write(text + "\n")
         self.stream.flush()
 
@@ -530,6 +531,9 @@ def cmd_train(args):
 def _train_command(args):
     from sklearn.preprocessing import StandardScaler
 
+    from .cli_evaluate import read_test
+    from .cli_evaluate import report as evaluation_report
+    from .column_advice import text_column_warnings
     from .tabular import ColumnEncoder, decimal_comma_example, warn
 
     for path, what in ((args.out, "model file"), (args.plot, "plot")):
@@ -572,11 +576,17 @@ def _train_command(args):
                 f"column {c!r} looks like numbers with a decimal comma ({example!r}) but is encoded as text "
                 "(one-hot); if they are numbers, use --decimal ,"
             )
+    for message in text_column_warnings(table, [c for c, k in zip(features, kinds) if k == TEXT]):
+        warn(message)
     task, y = _target(table, args.target, args.task)
     train_idx, val_idx = split(len(y), args.validation, args.seed, y if task == "classify" else None)
     if args.validation == 0 or len(train_idx) == 0:
         train_idx, val_idx = np.arange(len(y)), np.arange(0)
     encoder = ColumnEncoder.fit(table, features, kinds, args.na, train_idx)
+    test = None
+    if args.test:  # read and checked before training
+        text = [c for c, k in zip(features, kinds) if k == TEXT]
+        test = read_test(args.test, features, text, task == "classify", args.target, args.delimiter, args.quiet)
     X, _ = encoder.transform(table)
     scaler = StandardScaler().fit(X[train_idx])
     mu, sigma = scaler.mean_, scaler.scale_
@@ -644,6 +654,8 @@ def _train_command(args):
         if task == "classify":
             rows = val_idx if len(val_idx) else train_idx
             print(_report_classes(model, X[rows], y[rows], "validation" if len(val_idx) else "training"))
+    if test is not None:
+        print(evaluation_report(model, encoder, test, "test"))
     epochs = len(history["loss"])
     print(
         f"{epochs} epoch(s) in {train_seconds:.2f} s, {_per_epoch(history)}; reading the CSV took {read_seconds:.2f} s"
@@ -937,6 +949,7 @@ def build_parser():
     )
     p.add_argument("--validation", type=_fraction, default=0.2, help="fraction held out for validation (default 0.2)")
     p.add_argument("--out", help="save the trained model to this .npz file")
+    p.add_argument("--test", metavar="FILE", help="a CSV file of test rows: report the trained model's scores on it")
     p.add_argument("--plot", help="save the loss curve to this PNG file")
     p.add_argument(
         "--save-interrupted",
@@ -963,6 +976,10 @@ def build_parser():
     p.add_argument("--proba", action="store_true", help="add a probability column per class (proba_CLASS)")
     p.add_argument("--id", metavar="COL", help="copy column COL (an id) into the output, first")
     p.set_defaults(func=cmd_predict)
+
+    from .cli_evaluate import add_parser as add_evaluate_parser
+
+    add_evaluate_parser(sub, common)
 
     p = sub.add_parser(
         "explain",

@@ -232,6 +232,9 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     rs = np.random.RandomState()
     rs.set_state(comm.bcast(state, root=0))
 
+    # the initial weights before the split, as the estimator draws them (scikit-learn's order)
+    initial = est._initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
+
     # 3. the global training set (and validation set): global indices, agreed by every rank
     early_stopping = est.early_stopping and not incremental
     if early_stopping:
@@ -261,7 +264,18 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     N = len(g_train)
     if not early_stopping:
         X_val = y_val = T_val = None
-    plan = replace(plan, X=Xt, T=Tt, c=cs, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val, T_val=T_val)
+    plan = replace(
+        plan,
+        X=Xt,
+        T=Tt,
+        c=cs,
+        rs=rs,
+        early_stopping=early_stopping,
+        X_val=X_val,
+        y_val=y_val,
+        T_val=T_val,
+        initial=initial,
+    )
     return plan, pos, N
 
 

@@ -25,6 +25,7 @@ the input (faster: the figures are in docs/performance.md).
 """
 
 import numbers
+import sys
 import warnings
 import weakref
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,7 @@ from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
 from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)
 from .training import (
+    NON_FINITE,
     Adaptive,
     Constant,
     Cosine,
@@ -69,6 +71,22 @@ try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]"
     from tqdm.auto import tqdm
 except ImportError:  # pragma: no cover - exercised only without tqdm
     tqdm = None
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """Training with ``early_stopping`` diverged and stopped; the best validation weights are kept.
+
+    Without early stopping a divergence raises ``nbmlp.DivergenceError`` instead: there is no
+    validation score to choose other weights by.
+    """
+
+
+def _terminal(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
 
 HIDDEN = {
     "identity": "identity",
@@ -113,6 +131,7 @@ class FitPlan:
     X_val: object = None  # the validation set (early stopping)
     y_val: object = None
     T_val: object = None
+    initial: list = None  # a new network's weights and biases [w0, b0, w1, …], drawn before the split
 
 
 def _stochastic(est):
@@ -253,17 +272,23 @@ class _BaseMLP(BaseEstimator):
         weights, biases = net._views(net.params.copy())
         self.coefs_, self.intercepts_ = weights, biases
 
-    def _init_network(self, units, acts, dtype, rs):
-        net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core, dtype=dtype, seed=0)
-        weights, biases = net._views(net.params)
-        for L, (w, b) in enumerate(zip(weights, biases)):
-            fan_in, fan_out = w.shape
+    def _initial_weights(self, units, acts, rs):
+        """A new network's weights and biases ``[w0, b0, w1, b1, …]`` (float64), drawn from ``rs``."""
+        drawn = []
+        for L, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
             # scikit-learn picks the bound from the hidden activation, for every layer
             only = HIDDEN.get(self.activation) if isinstance(self.activation, str) else None
             logistic = (acts[min(L, len(acts) - 1)] if acts else only) == "sigmoid"
             bound = np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
-            w[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
-            b[...] = rs.uniform(-bound, bound, fan_out)
+            drawn += [rs.uniform(-bound, bound, (fan_in, fan_out)), rs.uniform(-bound, bound, fan_out)]
+        return drawn
+
+    def _init_network(self, units, acts, dtype, initial):
+        net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core, dtype=dtype, seed=0)
+        weights, biases = net._views(net.params)
+        for L, (w, b) in enumerate(zip(weights, biases)):
+            w[...] = initial[2 * L]
+            b[...] = initial[2 * L + 1]
         return net
 
     def _forward(self, X):
@@ -376,6 +401,9 @@ class _BaseMLP(BaseEstimator):
         # as scikit-learn: early stopping is for the stochastic solvers only
         early_stopping = self.early_stopping and not incremental and self.solver != "lbfgs"
         X, T, c, X_val, y_val, T_val = plan.X, plan.T, plan.c, None, None, None
+        # scikit-learn draws the initial weights from random_state's generator, then the split:
+        # the same order gives the same weights and validation rows for the same random_state
+        initial = self._initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
         if early_stopping:
             X, T, c, X_val, y_val, T_val = self._split(X, plan.y, T, c, rs, plan.lb)
         X = _as_dtype(X, plan.dtype, "X")
@@ -384,7 +412,18 @@ class _BaseMLP(BaseEstimator):
         if sparse.issparse(X) and any(check_dropout(self.dropout, len(plan.units) - 2)):
             raise ValueError(f"dropout={self.dropout!r} is not available with sparse input X (use dropout=0.0)")
         T = _as_dtype(T, plan.dtype, "y")
-        return replace(plan, X=X, T=T, c=c, rs=rs, early_stopping=early_stopping, X_val=X_val, y_val=y_val, T_val=T_val)
+        return replace(
+            plan,
+            X=X,
+            T=T,
+            c=c,
+            rs=rs,
+            early_stopping=early_stopping,
+            X_val=X_val,
+            y_val=y_val,
+            T_val=T_val,
+            initial=initial,
+        )
 
     def _check_fit(self, X, y, sample_weight, incremental, classes):
         """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
@@ -469,7 +508,10 @@ class _BaseMLP(BaseEstimator):
             self.n_outputs_ = plan.units[-1]
             self.n_layers_ = len(plan.units)
             self.out_activation_ = OUT_NAMES[self._out_activation_core]
-            net = self._init_network(plan.units, plan.acts, plan.dtype, plan.rs)
+            initial = plan.initial
+            if initial is None:  # a plan made elsewhere, without them
+                initial = self._initial_weights(plan.units, plan.acts, plan.rs)
+            net = self._init_network(plan.units, plan.acts, plan.dtype, initial)
             self.n_iter_, self.t_ = 0, 0
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -505,7 +547,13 @@ class _BaseMLP(BaseEstimator):
         }
 
     def _split(self, X, y, T, c, rs, lb):
-        stratify = y if lb is not None and lb.y_type_ != "multilabel-indicator" else None
+        # the user's labels name the classes of a split error; binary targets as scikit-learn's
+        # column of booleans (its message says ['True']): the same split either way
+        stratify = None
+        if lb is not None and lb.y_type_ == "binary":
+            stratify = (y == lb.classes_[-1]).reshape(-1, 1)
+        elif lb is not None and lb.y_type_ == "multiclass":
+            stratify = y
         idx_train, idx_val = train_test_split(
             np.arange(X.shape[0]), random_state=rs, test_size=self.validation_fraction, stratify=stratify
         )
@@ -587,7 +635,7 @@ class _BaseMLP(BaseEstimator):
             self._set_weights(net)
             raise DivergenceError(
                 f"L-BFGS produced a non-finite loss or weights (loss {result.fun}); the "
-                "starting weights were kept. The input data may need scaling."
+                f"starting weights were kept. {NON_FINITE}"
             )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
@@ -648,7 +696,7 @@ class _BaseMLP(BaseEstimator):
             )
         bar = None
         compiling = []  # the kernel sets that began compiling during this fit (the bar says so)
-        if self.verbose and tqdm is not None:
+        if self._progress_bar():
             bar = tqdm(total=1 if incremental else self.max_iter, desc=type(self).__name__, leave=False)
         # the parameters, optimizer state and shuffle state: put back after a divergence or Ctrl-C
         live = (net.params, state["m"], state["s"], state["step"], self._shuffle_rng)
@@ -702,13 +750,19 @@ class _BaseMLP(BaseEstimator):
         try:
             # SIGTERM ends training as Ctrl-C does; a first compile is shown on the progress bar
             with sigterm_as_interrupt() as signalled, watch_compiles(on_compile):
-                ended = trainer.run(
-                    1 if incremental else self.max_iter,
-                    first=len(self.loss_curve_) if incremental else 0,
-                    t=self.t_,
-                    on_epoch=on_epoch,
-                    catch_interrupt=catch_interrupt,
-                )
+                try:
+                    ended = trainer.run(
+                        1 if incremental else self.max_iter,
+                        first=len(self.loss_curve_) if incremental else 0,
+                        t=self.t_,
+                        on_epoch=on_epoch,
+                        catch_interrupt=catch_interrupt,
+                    )
+                except DivergenceError as err:
+                    if validate is None or err.epoch is None:
+                        raise
+                    ended = "diverged"
+                    self._record_divergence(err, N)
             if ended == "interrupted":
                 warnings.warn(
                     f"Training {'stopped by SIGTERM' if signalled.terminated else 'interrupted by user'}; "
@@ -729,9 +783,34 @@ class _BaseMLP(BaseEstimator):
                 keep_record()
             self._set_weights(net)
 
+    def _record_divergence(self, err, N):
+        """Early stopping and a diverged epoch: scikit-learn's record of it (a NaN validation
+        score), then the end of training with a ``DivergenceWarning``. The epoch's weights are
+        not kept (the trainer put back the best ones); ``loss_`` stays the last finite loss."""
+        self.n_iter_ = err.epoch
+        self.t_ += N
+        self.loss_curve_.append(err.loss)
+        self.validation_scores_.append(float("nan"))
+        self.validation_loss_curve_.append(float("nan"))
+        self._say(None, f"{err} Stopping.")
+        warnings.warn(str(err), DivergenceWarning, stacklevel=4)
+
+    def _progress_bar(self):
+        """``verbose``: tqdm's bar when stdout and stderr are terminals and ``verbose`` is True
+        (or 1); else scikit-learn's printed lines (``Iteration 1, loss = …``), so that a log
+        file gets one line per epoch."""
+        return (
+            tqdm is not None
+            and (self.verbose is True or (isinstance(self.verbose, int) and self.verbose == 1))
+            and _terminal(sys.stdout)
+            and _terminal(sys.stderr)
+        )
+
     def _validate(self, net, X_val, y_val, T_val):
         """Score (accuracy or R²) and data loss (no penalty) of the live network on the validation set."""
         Y = _net_forward(net, _as_dtype(X_val, net.dtype, "X")).astype(np.float64)
+        if not np.isfinite(Y).all():  # outputs overflowed: scikit-learn's NaN score (no improvement)
+            return float("nan"), float("nan")
         loss_sum, count = validation_loss_sum(self._loss_core, Y, T_val, net.dtype)
         return float(self._score_outputs(Y, y_val)), float(loss_sum / count)
 
@@ -744,11 +823,10 @@ class _BaseMLP(BaseEstimator):
                 post["val_score"] = f"{record['validation_score']:.4f}"
             bar.set_postfix(post)
             bar.update(1)
-        else:
-            line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
+        else:  # scikit-learn's lines, word for word
+            print(f"Iteration {record['epoch']}, loss = {record['loss']:.8f}")
             if record["validation_score"] is not None:
-                line += f", validation score = {record['validation_score']:.6f}"
-            print(line)
+                print(f"Validation score: {record['validation_score']:f}")
 
     def _say(self, bar, msg):
         if self.verbose:
@@ -762,21 +840,42 @@ class _BaseMLP(BaseEstimator):
 
     def summary(self, file=None):
         """Print the fitted network's layers, activations, parameter counts, dtype and memory (as
-        Keras's ``model.summary()``), then the solver."""
-        import sys
+        Keras's ``model.summary()``), then the solver, to ``file`` (default ``sys.stdout``), and
+        return the same text (without the final newline)."""
+        import io
 
         check_is_fitted(self, "coefs_")
-        out = sys.stdout if file is None else file
         net = self._network(self.coefs_[0].dtype.type)
         net.dropout = check_dropout(self.dropout, len(net.layers) - 2)
-        net.summary(file=out, title=type(self).__name__)
+        buffer = io.StringIO()
+        net.summary(file=buffer, title=type(self).__name__)
         extra = f", weight_decay={self.weight_decay}" if self.solver == "adamw" else ""
         clip = f", max_grad_norm={self.max_grad_norm}" if self.max_grad_norm is not None else ""
-        print(
+        text = buffer.getvalue() + (
             f"Solver: {self.solver} (learning_rate={self.learning_rate!r}, "
-            f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})",
-            file=out,
+            f"learning_rate_init={self.learning_rate_init}{extra}{clip}, alpha={self.alpha})"
         )
+        print(text, file=sys.stdout if file is None else file)
+        return text
+
+    def trace(self, X, y):
+        """One forward and backward pass of the fitted network on (X, y), every quantity of the
+        derivation by its name: the dict of ``nbmlp.MLP.trace`` (``loss``, ``e``, ``x``, ``t``,
+        ``layers`` with ``w``, ``b``, ``u``, ``y``, ``delta``, ``dy``, ``dw``, ``db`` per layer).
+
+        X is checked as ``predict`` checks it (a DataFrame with the fitted feature names
+        too); y is encoded as ``fit`` encodes it (one-hot or 0/1 columns for the classifier's
+        labels, a column per output for the regressor). The pass is the one ``predict`` runs:
+        without dropout, and ``loss`` is the network's E without the ``alpha`` penalty. The
+        estimator is not changed.
+        """
+        check_is_fitted(self, "coefs_")
+        dtype = self.coefs_[0].dtype.type
+        X = self._validate_X(X, dtype)
+        if sparse.issparse(X):
+            X = X.toarray()
+        T = self._trace_targets(y, X.shape[0])
+        return self._network(dtype).trace(X, _as_dtype(T, dtype, "y"))
 
     def to_onnx(self, path=None):
         """The fitted network's forward pass as an ONNX model (float32; ``pip install
@@ -966,10 +1065,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    ``verbose`` shows a tqdm progress bar when tqdm is installed (``pip install
-    "nbmlp[progress]"``), else one line per epoch. Ctrl-C during ``fit`` stops training with
+    ``verbose`` shows a tqdm progress bar when stdout and stderr are terminals and tqdm is
+    installed (``pip install "nbmlp[progress]"``); otherwise, and for ``verbose >= 2``,
+    scikit-learn's lines (``Iteration 1, loss = …``). Ctrl-C during ``fit`` stops training with
     a warning and keeps the weights of the last finished epoch. A diverging epoch raises
-    ``nbmlp.DivergenceError`` and keeps the weights from before it.
+    ``nbmlp.DivergenceError`` (a ``ValueError``) and keeps the weights from before it; with
+    ``early_stopping`` it is recorded as a NaN validation score instead, training stops, the
+    best weights are kept and an ``nbmlp.DivergenceWarning`` says so. ``trace(X, y)`` gives
+    every quantity of one forward and backward pass of the fitted network (``MLP.trace``).
     """
 
     def __init__(
@@ -1074,8 +1177,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 if not incremental and not np.array_equal(np.unique(y), self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in the "
-                        f"previous call to fit. Previously got {self.classes_.tolist()}, `y` has "
-                        f"{np.unique(y).tolist()}"
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {np.unique(y)}"
                     )
                 if len(unseen):
                     what = "partial_fit" if incremental else "warm_start"
@@ -1092,6 +1194,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _score_outputs(self, Y, y):
         return accuracy_score(y, self._labels(Y))
+
+    def _trace_targets(self, y, n):
+        """The label columns of ``y`` (``trace``): the encoding ``fit`` trains on."""
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            y = y.ravel()
+        if y.shape[0] != n:
+            raise ValueError(f"y: {y.shape[0]} labels for {n} rows of X")
+        unseen = np.setdiff1d(np.unique(y), self.classes_) if y.ndim == 1 else []
+        if len(unseen):
+            raise ValueError(f"y: labels {unseen.tolist()} are not in classes_ = {self.classes_.tolist()}")
+        return self._label_binarizer.transform(y)
 
     def _labels(self, Y):
         if self.n_outputs_ == 1:
@@ -1274,6 +1388,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("y: loss='poisson' needs targets >= 0 (counts or rates)")
         return (y.reshape(-1, 1) if y.ndim == 1 else y), None, None
+
+    def _trace_targets(self, y, n):
+        """The targets of ``y`` as a column per output (``trace``)."""
+        try:
+            T = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("y: the regressor's targets must be numbers") from None
+        T = T.reshape(-1, 1) if T.ndim == 1 else T
+        if T.ndim != 2 or T.shape != (n, self.n_outputs_):
+            raise ValueError(f"y: shape {np.shape(y)}, expected ({n},) or ({n}, {self.n_outputs_})")
+        if not np.isfinite(T).all():
+            raise ValueError("y: NaN or infinite targets")
+        return T
 
     def _score_outputs(self, Y, y):
         return r2_score(y, Y.ravel() if Y.shape[1] == 1 else Y)

@@ -13,6 +13,7 @@ Dropout is a training-time step and is not in the graph.
 import numpy as np
 
 OPSET = 20  # Gelu is an operator from opset 20 on
+ML_OPSET = 3  # ai.onnx.ml: Imputer, OneHotEncoder
 ONNX_OPS = {
     "sigmoid": "Sigmoid",
     "tanh": "Tanh",
@@ -48,11 +49,97 @@ def to_onnx(net, path=None, name="nbmlp"):
     onnx.ModelProto
         The checked model (``onnx.checker.check_model``).
     """
-    onnx = _onnx()
+    _onnx()
+    from onnx import TensorProto, helper
+
+    nodes, inits = _network_nodes(net, "X")
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, net.layers[0]])]
+    return _finish(net, nodes, inits, inputs, path, name, ml=False)
+
+
+def to_onnx_with_encoding(encoder, net, path=None, name="nbmlp"):
+    """The column encoding (a ``tabular.ColumnEncoder``) and the network as one ONNX model.
+
+    One input per column, named as the column, shape (N, 1): float for a numeric column,
+    string for a text column (a missing text is ``""``, a missing number NaN). ONNX-ML
+    operators do the encoding: ``Imputer`` fills a numeric column's NaN with its fill value
+    (when the encoder imputes), a text column's ``""`` becomes its fill category (``Equal`` and
+    ``Where``), ``OneHotEncoder`` (``zeros=1``: an unseen category is all zeros, as in
+    ``TableEncoder``) gives the one-hot block; ``Concat`` joins the blocks in the columns'
+    order into ``X``. The command's input scaling is folded into the first layer's weights, so
+    no ``Scaler`` is needed. Then the network's graph (``to_onnx``); output ``y``.
+    """
+    _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
+    from .tabular import NUMBER
+
+    nodes, inits, inputs, blocks = [], [], [], []
+    for k, (column, kind, fill, text_fill, cats) in enumerate(
+        zip(encoder.columns, encoder.kinds, encoder.fill, encoder.text_fill, encoder.categories)
+    ):
+        if kind == NUMBER:
+            inputs.append(helper.make_tensor_value_info(column, TensorProto.FLOAT, [None, 1]))
+            block = column
+            if encoder.imputes:
+                block = f"imputed{k}"
+                nodes.append(
+                    helper.make_node(
+                        "Imputer",
+                        [column],
+                        [block],
+                        name=f"imputer{k}",
+                        domain="ai.onnx.ml",
+                        imputed_value_floats=[float(fill)],
+                        replaced_value_float=float("nan"),
+                    )
+                )
+            blocks.append(block)
+            continue
+        inputs.append(helper.make_tensor_value_info(column, TensorProto.STRING, [None, 1]))
+        text = column
+        if encoder.imputes:
+            inits += [
+                numpy_helper.from_array(np.array([""], dtype=object), f"empty{k}"),
+                numpy_helper.from_array(np.array([text_fill], dtype=object), f"fill{k}"),
+            ]
+            text = f"filled{k}"
+            nodes += [
+                helper.make_node("Equal", [column, f"empty{k}"], [f"missing{k}"], name=f"missing{k}"),
+                helper.make_node("Where", [f"missing{k}", f"fill{k}", column], [text], name=f"fill{k}"),
+            ]
+        inits.append(numpy_helper.from_array(np.array([-1, len(cats)], dtype=np.int64), f"shape{k}"))
+        nodes += [
+            helper.make_node(
+                "OneHotEncoder",
+                [text],
+                [f"onehot3d{k}"],
+                name=f"onehot{k}",
+                domain="ai.onnx.ml",
+                cats_strings=[str(c) for c in cats],
+                zeros=1,
+            ),
+            helper.make_node("Reshape", [f"onehot3d{k}", f"shape{k}"], [f"onehot{k}"], name=f"reshape{k}"),
+            helper.make_node("Cast", [f"onehot{k}"], [f"block{k}"], name=f"cast{k}", to=TensorProto.FLOAT),
+        ]
+        blocks.append(f"block{k}")
+    nodes.append(helper.make_node("Concat", blocks, ["X"], name="concat", axis=1))
+    net_nodes, net_inits = _network_nodes(net, "X")
+    made = {t.name for t in inits + net_inits} | {o for n in nodes + net_nodes for o in n.output}
+    clash = sorted(set(encoder.columns) & made)
+    if clash:
+        raise ValueError(
+            f"the column name(s) {clash} are names of the graph's own tensors; rename the column(s) to export"
+        )
+    return _finish(net, nodes + net_nodes, inits + net_inits, inputs, path, name, ml=True)
+
+
+def _network_nodes(net, x):
+    """The nodes and initializers of the forward pass from the tensor named ``x`` to ``y``."""
+    from onnx import helper, numpy_helper
+
     nodes, inits = [], []
-    y = "X"
+    y = x
     for L, (w, b, act) in enumerate(zip(net.weights, net.biases, net.activations)):
         inits += [
             numpy_helper.from_array(np.asarray(w, np.float32), f"w{L}"),
@@ -80,14 +167,22 @@ def to_onnx(net, path=None, name="nbmlp"):
             }.get(act, {})
             nodes.append(helper.make_node(ONNX_OPS[act], [u], [out], name=f"{act}{L}", **attrs))
         y = out
+    return nodes, inits
+
+
+def _finish(net, nodes, inits, inputs, path, name, ml):
+    onnx = _onnx()
+    from onnx import TensorProto, helper
+
     graph = helper.make_graph(
         nodes,
         name,
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, net.layers[0]])],
+        inputs,
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, net.layers[-1]])],
         initializer=inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nbmlp")
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid("ai.onnx.ml", ML_OPSET)] if ml else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="nbmlp")
     model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last two years
     onnx.checker.check_model(model)
     if path is not None:

@@ -134,6 +134,11 @@ def load(path):
     attribute outside the format is set, so a crafted file gives a ``ValueError``, never code
     execution or a crash of the compiled kernels.
 
+    A file that keeps a column encoding (every model ``nbmlp train`` writes, or a saved
+    ``Pipeline``) loads as an ``nbmlp.Pipeline`` of an ``nbmlp.TableEncoder`` and the estimator
+    (``model[-1]``), which takes the raw columns (a DataFrame, or a 2-D array with the columns in
+    order); any other file as the estimator.
+
     Parameters
     ----------
     path : str, path-like or binary file object
@@ -145,7 +150,15 @@ def load(path):
         If the file is unreadable, truncated or corrupted, not an nbmlp model, of another
         format version, or breaks the format anywhere (the message names the member).
     """
-    return load_with_inputs(path)[0]
+    est, encoder = load_with_inputs(path)
+    if encoder is None:
+        return est
+    from .encoder import TableEncoder
+    from .pipeline import make_pipeline
+
+    # the encoder names the columns; the estimator takes its plain array (no names to check)
+    vars(est).pop("feature_names_in_", None)
+    return make_pipeline(TableEncoder.from_column_encoder(encoder), est)
 
 
 def load_with_inputs(path):
@@ -377,8 +390,9 @@ def _check_attrs(attrs, units):
         raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
 
     def number_list(name):
+        # NaN: the epoch that diverged with early stopping (estimators._record_divergence)
         v = attrs[name]
-        return isinstance(v, list) and all(_is_number(x) for x in v)
+        return isinstance(v, list) and all(_is_number(x) or (isinstance(x, float) and np.isnan(x)) for x in v)
 
     for name in ("n_iter_", "t_", "_no_improvement_count"):
         if not _is_int(attrs[name]):

@@ -37,9 +37,22 @@ from .kernels.epoch import Hyper as HyperTuple
 from .kernels.optim import SERIAL_UPDATE
 from .kernels.passes import pack_size
 
+# scikit-learn's sentence for the same failure (its tests and users match on it)
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
+)
 
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weight; the network keeps its last good weights."""
+
+class DivergenceError(ValueError, FloatingPointError):
+    """Training produced a non-finite loss or weight; the network keeps its last good weights.
+
+    A ``ValueError`` as scikit-learn's error for the same failure (``except ValueError`` catches
+    both), and a ``FloatingPointError`` as before. ``epoch`` (the epoch that diverged, counted in
+    this run) and ``loss`` (its loss) are set when an epoch of stochastic training diverged.
+    """
+
+    epoch = None
+    loss = None
 
 
 # -- the optimizer's constants ------------------------------------------------------------------
@@ -383,10 +396,12 @@ class Trainer:
         loss = self.step(self.hyper_tuple) / self.n_samples
         if not (np.isfinite(loss) and np.isfinite(self.params).all()):
             self.rollback()
-            raise DivergenceError(
+            err = DivergenceError(
                 f"training diverged in epoch {self.epochs + 1} (loss {loss}); "
-                f"{self.kept() or 'the weights from before that epoch were kept'}. {self.hint}"
+                f"{self.kept() or 'the weights from before that epoch were kept'}. {NON_FINITE} {self.hint}"
             )
+            err.epoch, err.loss = self.epochs + 1, float(loss)
+            raise err
         for good, a in zip(self.last_good, self.live):
             good[...] = a
         self.epochs += 1
