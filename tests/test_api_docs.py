@@ -45,11 +45,12 @@ MEMBERS = {
         "predict",
         "predict_proba",
         "predict_log_proba",
+        "trace",
         "summary",
         "to_onnx",
         "save",
     ],
-    "nbmlp.MLPRegressor": ["fit", "partial_fit", "predict", "summary", "to_onnx", "save"],
+    "nbmlp.MLPRegressor": ["fit", "partial_fit", "predict", "trace", "summary", "to_onnx", "save"],
 }
 # a name that computes a formula states it: a piece of the formula its docstring must hold
 FORMULAS = {
