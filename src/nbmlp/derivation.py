@@ -55,7 +55,8 @@ SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "and 2 vectors of neurons j (W lanes each; R = 6 with 16 vector registers, 14 with "
         "AVX-512's 32: `tile_fma_rows` is that line for every sample of the tile), starting from "
         "the biases and applying f to the tile before moving on; w is packed in panels of neurons "
-        "j, and the tile reads its R rows of y in place. A step of few samples reads w in place too (`dense_forward_serial`).",
+        "j, and the tile reads its R rows of y in place. A step of few samples reads w in place "
+        "too (`dense_forward_serial`).",
         (
             "dense.dense_forward",
             "dense.dense_forward_tiles",

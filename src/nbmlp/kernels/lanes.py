@@ -31,9 +31,10 @@ AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces 
 than the machine's registers into several). Every lane of a kernel computes its own element's
 sum in the same order, so the width changes the speed, not the result.
 
-The number of vector registers is chosen the same way: 32 with AVX-512, otherwise 16;
-``NBMLP_REGISTERS=16|32`` forces it. It sizes the register tiles (``tiles.ROWS``): how many sums a
-tile keeps in registers while its summed index runs.
+The number of vector registers is chosen the same way: 32 with AVX-512, otherwise 16 (and 16 on
+AMD's Zen 4, where the larger tile measured slower); ``NBMLP_REGISTERS=16|32`` forces it. It sizes
+the register tiles (``tiles.ROWS``): how many sums a tile keeps in registers while its summed
+index runs.
 """
 
 import os
@@ -76,9 +77,18 @@ REGISTERS_VARIABLE = "NBMLP_REGISTERS"
 REGISTER_COUNTS = (16, 32)
 
 
+# CPUs with AVX-512 whose tiles are sized as for 16 registers: AMD's Zen 4 (LLVM's ``znver4``)
+# executes each 512-bit operation as two 256-bit halves, and there the 6-row tile measured faster
+# than the 14-row one (docs/register_tiles.md)
+TILES_AS_16 = ("znver4",)
+
+
 def host_registers():
-    """Vector registers of the host CPU: 32 (AVX-512: zmm0–31) or 16 (AVX, AVX2: ymm0–15; SSE)."""
-    return 32 if HOST_FEATURES.get("avx512f", False) else 16
+    """Vector registers the tiles are sized for on the host CPU: 32 with AVX-512 (zmm0–31), else 16
+    (AVX, AVX2: ymm0–15; SSE), and 16 on the CPUs of ``TILES_AS_16``."""
+    if HOST_FEATURES.get("avx512f", False) and llvm.get_host_cpu_name() not in TILES_AS_16:
+        return 32
+    return 16
 
 
 def chosen_registers():
