@@ -10,9 +10,9 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
 - plain: ``dense_forward``, ``dense_backward_dy``, ``dense_backward_dw``, ``dense_backward_db``:
   each loop nest is the formula for one sample or one neuron, and the reference for the rest.
 - fast: ``dense_forward_tiles``, ``dense_backward_dy_tiles``, ``dense_backward_dw_tiles``. Each
-  keeps a tile of R × 2 vectors of sums in 2R registers while its summed index runs (``tiles``:
-  R = 6 for 16 vector registers, 14 for AVX-512's 32), and its loop body is the formula for a
-  block of neurons, one call written once for every R:
+  keeps a tile of R × 2 vectors of sums in 2R registers while its summed index runs
+  (``kernels/tiles.py``: R = 6 for 16 vector registers, 14 for AVX-512's 32, 6 on Zen 4), and its
+  loop body is the formula for a block of neurons, one call written once for every R:
 
   forward  for each i:  ``u_s,j… += y_si · w_i,j…``   (R samples s, 2 vectors of neurons j)
   ∂y       for each r:  ``∂y_s,i… += δ_sr · w_i…,r``  (R samples s, 2 vectors of neurons i)
@@ -86,7 +86,7 @@ def panels(n, nr):
 
 @njit(**JIT_SERIAL)
 def tiles(n):
-    """Tiles of R rows (``tiles.ROWS``) that cover ``n`` samples or neurons.
+    """Tiles of R rows (``ROWS`` of ``kernels/tiles.py``) that cover ``n`` samples or neurons.
 
     Notes
     -----
