@@ -4,12 +4,13 @@
 forced (``NBMLP_LANES``), so every width is checked on any machine.
 """
 
+import llvmlite.binding as llvm
 import numpy as np
 import pytest
 from conftest import DTYPES
 from numba import njit
 
-from nbmlp.kernels import lanes
+from nbmlp.kernels import dense, lanes, tiles
 from nbmlp.kernels.lanes import (
     lane_count,
     vadd,
@@ -110,6 +111,26 @@ def test_lane_count_follows_the_cpu_or_the_variable(monkeypatch):
     monkeypatch.setenv(lanes.LANES_VARIABLE, "5")
     with pytest.raises(ValueError, match="NBMLP_LANES"):
         lanes.chosen_lanes()
+
+
+def test_register_count_follows_the_cpu_or_the_variable(monkeypatch):
+    assert lanes.REGISTERS in lanes.REGISTER_COUNTS
+    avx512 = lanes.HOST_FEATURES.get("avx512f", False)
+    assert lanes.host_registers() == (32 if avx512 and llvm.get_host_cpu_name() not in lanes.TILES_AS_16 else 16)
+    monkeypatch.setenv(lanes.REGISTERS_VARIABLE, "16")
+    assert lanes.chosen_registers() == 16
+    monkeypatch.setenv(lanes.REGISTERS_VARIABLE, "")
+    assert lanes.chosen_registers() == lanes.host_registers()
+    monkeypatch.setenv(lanes.REGISTERS_VARIABLE, "24")
+    with pytest.raises(ValueError, match="NBMLP_REGISTERS"):
+        lanes.chosen_registers()
+
+
+def test_tile_rows_follow_the_register_count():
+    # 2R sums, the panel's 2 vectors and the broadcast value fit: BLIS's 6-row tile on 16 registers
+    assert tiles.rows_for(16) == 6 and tiles.rows_for(32) == 14
+    assert tiles.ROWS == tiles.rows_for(lanes.REGISTERS) == dense.TILE
+    assert lanes.NATIVE == (lanes.LANES32 == lanes.host_lanes() and lanes.REGISTERS == lanes.host_registers())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,8 +1,9 @@
 """The vector-register kernels of ``dense`` (``*_tiles`` and their drivers) against the plain loops
 beside them and the NumPy reference, over odd shapes, both dtypes, one thread and every thread.
 
-Every lane count is checked: the tests run here at this machine's width, and again in a child
-process for each other width (``NBMLP_LANES``), whose results must be bitwise the same.
+Every lane count and tile shape is checked: the tests run here at this machine's lane and register
+counts, and again in a child process for each of a few others (``NBMLP_LANES``, ``NBMLP_REGISTERS``:
+4, 8 and 16 float32 lanes, tiles of 6 and 14 rows), whose results must be bitwise the same.
 """
 
 import os
@@ -14,10 +15,11 @@ import pytest
 import reference as ref
 from conftest import ACTIVATIONS, DTYPES, tol
 
-from nbmlp.kernels import activations, dense, lanes
+import nbmlp
+from nbmlp.kernels import activations, dense, lanes, tiles
 
 NEURONS = (1, 3, 7, 17, 33, 65)
-BATCHES = (1, 5, 7, 33)
+BATCHES = (1, 5, 7, 13, 29, 33)
 DUMP = "NBMLP_TEST_DUMP"  # a child process saves its fixed-problem results here
 
 
@@ -127,13 +129,16 @@ def test_fast_forward_applies_softmax_to_whole_rows(dtype, parallel):
 
 
 def fixed_results():
-    """The fast steps on one odd problem per dtype, for comparing lane counts bit for bit."""
+    """The fast steps on one odd problem per dtype (serial and parallel drivers), for comparing
+    lane counts and tile shapes bit for bit."""
     out = {}
     for dtype in DTYPES:
         rng = np.random.default_rng(1)
         y, w, b, delta, u_in = problem(rng, dtype, 37, 45, 29)
-        got = fast_steps(y, w, b, delta, u_in, activations.TANH, activations.SIGMOID, True)
-        out.update({f"{k}_{np.dtype(dtype).name}": v for k, v in got.items()})
+        for parallel in (False, True):
+            got = fast_steps(y, w, b, delta, u_in, activations.TANH, activations.SIGMOID, parallel)
+            driver = "parallel" if parallel else "serial"
+            out.update({f"{k}_{np.dtype(dtype).name}_{driver}": v for k, v in got.items()})
     return out
 
 
@@ -144,40 +149,65 @@ def test_fixed_problem_for_the_lane_count_comparison():
         np.savez(os.environ[DUMP], **results)
 
 
-OTHER_WIDTHS = [w for w in lanes.WIDTHS if w != lanes.LANES32]
+def test_fixed_problem_gives_the_same_bits_on_one_thread_and_on_every_thread():
+    every = fixed_results()
+    nbmlp.set_num_threads(1, adaptive=False)
+    one = fixed_results()
+    for key, value in every.items():
+        np.testing.assert_array_equal(one[key], value, err_msg=key)
+
+
+# (float32 lanes, vector registers): AVX2's (8, 16), AVX-512's (16, 32), Zen 4's (16, 16) and one
+# more; whichever of them the host runs, the others cover every lane count and both tile shapes
+SHAPES = [(4, 32), (8, 16), (16, 16), (16, 32)]
+OTHER_SHAPES = [shape for shape in SHAPES if shape != (lanes.LANES32, lanes.REGISTERS)]
+FORCED = bool(os.environ.get(lanes.LANES_VARIABLE) or os.environ.get(lanes.REGISTERS_VARIABLE))
+
+
+def _name(shape):
+    return f"lanes{shape[0]}-registers{shape[1]}"
 
 
 def _start_lane_children():
-    # one child process per other lane count (each mostly compiles, on one core)
-    if os.environ.get(lanes.LANES_VARIABLE):
-        return  # already a child with a forced lane count
+    # one child process per other shape (each mostly compiles, on one core)
+    if FORCED:
+        return  # already a child with a forced shape
     here = os.path.dirname(os.path.abspath(__file__))
-    for lanes32 in OTHER_WIDTHS:
-        if lanes32 in _DUMPS:
+    for shape in OTHER_SHAPES:
+        if shape in _DUMPS:
             continue  # started already
-        dump = os.path.join(background.scratch(f"lanes{lanes32}"), "fixed.npz")
-        env = dict(os.environ, **{lanes.LANES_VARIABLE: str(lanes32), DUMP: dump})
+        dump = os.path.join(background.scratch(_name(shape)), "fixed.npz")
+        forced = {lanes.LANES_VARIABLE: str(shape[0]), lanes.REGISTERS_VARIABLE: str(shape[1])}
         background.launch(
-            f"lanes{lanes32}",
+            _name(shape),
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_lanes.py", "test_vector_kernels.py"],
             cwd=here,
-            env=env,
+            env=dict(os.environ, **forced, **{DUMP: dump}),
         )
-        _DUMPS[lanes32] = dump
+        _DUMPS[shape] = dump
 
 
 _DUMPS = {}
 
 
-@pytest.mark.skipif(bool(os.environ.get(lanes.LANES_VARIABLE)), reason="already a child with a forced lane count")
+def test_the_shapes_compared_cover_every_lane_count_and_tile_shape():
+    # the host runs its own shape and starts a child for each other one
+    assert {w for w, _ in SHAPES} == set(lanes.WIDTHS)
+    assert {tiles.rows_for(n) for _, n in SHAPES} == {6, 14}
+    for host in [(8, 16), (16, 16), (16, 32)]:  # AVX2, Zen 4, AVX-512: three children each
+        assert host in SHAPES
+
+
+@pytest.mark.skipif(FORCED, reason="already a child with a forced lane count or tile shape")
 @background.child(_start_lane_children)
-def test_every_lane_count_passes_and_gives_the_same_bits():
-    outputs = {w: background.result(f"lanes{w}", _start_lane_children) for w in OTHER_WIDTHS}
+def test_every_lane_count_and_tile_shape_passes_and_gives_the_same_bits():
+    outputs = {shape: background.result(_name(shape), _start_lane_children) for shape in OTHER_SHAPES}
     ours = fixed_results()
-    for lanes32, (returncode, out, err) in outputs.items():
-        assert returncode == 0, f"{lanes32} float32 lanes:\n{out[-3000:]}{err[-1000:]}"
+    for shape, (returncode, out, err) in outputs.items():
+        where = f"{shape[0]} float32 lanes, {shape[1]} registers ({tiles.rows_for(shape[1])} rows)"
+        assert returncode == 0, f"{where}:\n{out[-3000:]}{err[-1000:]}"
         assert " passed" in out and "failed" not in out
-        theirs = np.load(_DUMPS[lanes32])
+        theirs = np.load(_DUMPS[shape])
         assert sorted(theirs.files) == sorted(ours)
         for key, value in ours.items():
-            np.testing.assert_array_equal(theirs[key], value, err_msg=f"{key} at {lanes32} float32 lanes")
+            np.testing.assert_array_equal(theirs[key], value, err_msg=f"{key} at {where}")

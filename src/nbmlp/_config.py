@@ -133,9 +133,10 @@ if not CACHE:
 
 # no_cfunc_wrapper: no C-callable wrapper (only used to pass a kernel as a first-class function
 # value, which nbmlp never does); each wrapper is compiled, and again in every caller's module.
-# cache: Numba keys its on-disk cache by the signature and the CPU, not by the lane count that
-# ``kernels/lanes.py`` compiled in; a lane count forced to another width than the host's
-# (``NBMLP_LANES``, for tests) therefore compiles without the cache, so the two never mix.
+# cache: Numba keys its on-disk cache by the signature and the CPU, not by the lane count and the
+# tile rows that ``kernels/lanes.py`` and ``kernels/tiles.py`` compiled in; a lane or register
+# count forced to another than the host's (``NBMLP_LANES``, ``NBMLP_REGISTERS``, for tests)
+# therefore compiles without the cache, so the two never mix.
 COMMON = dict(fastmath=FASTMATH, cache=CACHE and NATIVE, nogil=True, error_model="numpy", no_cfunc_wrapper=True)
 JIT_PARALLEL = dict(COMMON, parallel=True)
 JIT_SERIAL = dict(COMMON, parallel=False)

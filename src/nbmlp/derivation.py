@@ -51,10 +51,12 @@ SiLU       f(u) = u σ(u) = u / (1 + e^(−u))""",
         "sigmoid, tanh, ReLU, leaky ReLU, GELU exact or in PyTorch's tanh approximation, SiLU, "
         "or softmax on the output), and `forward_pass` walks "
         "the layers from the input to the output. Training runs `dense_forward_tiles`, the same "
-        "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of 6 samples s "
-        "and 2 vectors of neurons j (W lanes each), starting from the biases and applying f to "
-        "the tile before moving on; w is packed in panels of neurons j, and the tile reads its 6 "
-        "rows of y in place. A step of few samples reads w in place too (`dense_forward_serial`).",
+        "sum on vector registers: for each i, `u_s,j… += y_si · w_i,j…` for a tile of R samples s "
+        "and 2 vectors of neurons j (W lanes each; R = 6 with 16 vector registers, 14 with "
+        "AVX-512's 32: `tile_fma_rows` is that line for every sample of the tile), starting from "
+        "the biases and applying f to the tile before moving on; w is packed in panels of neurons "
+        "j, and the tile reads its R rows of y in place. A step of few samples reads w in place "
+        "too (`dense_forward_serial`).",
         (
             "dense.dense_forward",
             "dense.dense_forward_tiles",
@@ -96,8 +98,8 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         "pairs. The dense kernels are written once for any layer, with i the layer below and "
         "j the layer computed: for the output layer read i as j and j as k. They take the mean "
         "over the batch (`scale` = 1/N): ∂w_jk = (1/N) Σ_s y_sj δ_sk. Training runs "
-        "`dense_backward_dw_tiles`: for each sample s, `∂w_i,j… += y_si · δ_s,j…` for a tile of 6 "
-        "neurons i and 2 vectors of neurons j.",
+        "`dense_backward_dw_tiles`: for each sample s, `∂w_i,j… += y_si · δ_s,j…` for a tile of R "
+        "neurons i and 2 vectors of neurons j (`tile_fma_cols`: the R values y_si side by side).",
         ("losses.output_delta", "dense.dense_backward_dw", "dense.dense_backward_dw_tiles", "dense.dense_backward_db"),
     ),
     Step(
@@ -109,8 +111,8 @@ e^u + Poisson: ∂E/∂y_k = 1 − t_k/y_k, ∂y_k/∂u_k = y_k  →    δ_k = y
         "One hidden neuron feeds every output neuron, so its gradient sums over them. In the "
         "kernel the layer below is indexed by i and the sum runs over r: ∂y_i = Σ_r δ_r w_ir, "
         "per sample. Training runs `dense_backward_dy_tiles`: for each r, "
-        "`∂y_s,i… += δ_sr · w_i…,r` for a tile of 6 samples and 2 vectors of neurons i, on the "
-        "columns of w packed side by side (wᵀ in panels) and the 6 rows of δ read in place.",
+        "`∂y_s,i… += δ_sr · w_i…,r` for a tile of R samples and 2 vectors of neurons i, on the "
+        "columns of w packed side by side (wᵀ in panels) and the R rows of δ read in place.",
         ("dense.dense_backward_dy", "dense.dense_backward_dy_tiles"),
     ),
     Step(

@@ -10,23 +10,24 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
 - plain: ``dense_forward``, ``dense_backward_dy``, ``dense_backward_dw``, ``dense_backward_db``:
   each loop nest is the formula for one sample or one neuron, and the reference for the rest.
 - fast: ``dense_forward_tiles``, ``dense_backward_dy_tiles``, ``dense_backward_dw_tiles``. Each
-  keeps a tile of 6 × 2 vectors of sums in 12 registers while its summed index runs, and its loop
-  body is the formula for a block of neurons:
+  keeps a tile of R × 2 vectors of sums in 2R registers while its summed index runs
+  (``kernels/tiles.py``: R = 6 for 16 vector registers, 14 for AVX-512's 32, 6 on Zen 4), and its
+  loop body is the formula for a block of neurons, one call written once for every R:
 
-  forward  for each i:  ``u_s,j… += y_si · w_i,j…``   (6 samples s, 2 vectors of neurons j)
-  ∂y       for each r:  ``∂y_s,i… += δ_sr · w_i…,r``  (6 samples s, 2 vectors of neurons i)
-  ∂w       for each s:  ``∂w_i,j… += y_si · δ_s,j…``  (6 neurons i, 2 vectors of neurons j)
+  forward  for each i:  ``u_s,j… += y_si · w_i,j…``   (R samples s, 2 vectors of neurons j)
+  ∂y       for each r:  ``∂y_s,i… += δ_sr · w_i…,r``  (R samples s, 2 vectors of neurons i)
+  ∂w       for each s:  ``∂w_i,j… += y_si · δ_s,j…``  (R neurons i, 2 vectors of neurons j)
 
-  Each vector load feeds 6 multiply-adds and each broadcast value 2 (BLIS's 6 × 16 sgemm tile on
+  Each vector load feeds R multiply-adds and each broadcast value 2 (BLIS's 6 × 16 sgemm tile on
   AVX2). Packing decides as much as the registers: the vector operand is copied into panels of
   2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
   the tiles stream through while it stays in cache, zeros past the last neuron); a row's panels
   are copied with masked loads (``lanes.vload_part``). The broadcast operand of the forward and
-  ∂y steps (y, δ) is read in place, six rows side by side, each read in order: copying it into
+  ∂y steps (y, δ) is read in place, R rows side by side, each read in order: copying it into
   tiles cost more than it saved at the widths networks have, and about as much at 1024² (the
   figures: docs/performance.md, "How the kernels reach these figures").
   ∂w's broadcast operand, y, is read across its rows (one value of each of N rows per step of
-  the sum) and is copied into tiles of 6 neurons (``pack_y``: the 6 values of one step side by
+  the sum) and is copied into tiles of R neurons (``pack_y``: the R values of one step side by
   side) unless the step has few samples or few panels of j (``direct_tiles``).
   A serial forward step (``dense_forward_serial``) runs the same tile on w and b in place too, with
   masked loads past a row's last neuron: its few samples make each panel feed so few tiles that
@@ -51,8 +52,6 @@ from .lanes import (
     lane_count,
     vadd,
     vbroadcast,
-    vbroadcast_at,
-    vfma,
     vload,
     vload_part,
     vmul,
@@ -61,8 +60,9 @@ from .lanes import (
     vtranspose,
     vzero,
 )
+from .tiles import ROWS, tile_fma_cols, tile_fma_rows, tile_of, tile_rows, tile_store, tile_times
 
-TILE = 6  # rows of a register tile: samples (forward, ∂y) or neurons i (∂w)
+TILE = ROWS  # rows of a register tile: samples (forward, ∂y) or neurons i (∂w), from the register count
 BLOCK_TILES = 8  # tiles a thread packs at a time
 CHUNK_TILES = 32  # tiles in one parallel block of a step, at most (and ...
 CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its tiles
@@ -86,11 +86,11 @@ def panels(n, nr):
 
 @njit(**JIT_SERIAL)
 def tiles(n):
-    """Tiles of 6 that cover ``n`` samples or neurons.
+    """Tiles of R rows (``ROWS`` of ``kernels/tiles.py``) that cover ``n`` samples or neurons.
 
     Notes
     -----
-    ``tiles = ⌈n / 6⌉``.
+    ``tiles = ⌈n / R⌉``.
     """
     return (n + TILE - 1) // TILE
 
@@ -119,8 +119,8 @@ def pack_elements(l, m, N, nr):
 
     Notes
     -----
-    With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/6⌉`` tiles: forward ``P(m)(l+1) nr``,
-    ∂y ``P(l) m nr``, ∂w ``T(l) N 6 + P(m) N nr``.
+    With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/R⌉`` tiles: forward ``P(m)(l+1) nr``,
+    ∂y ``P(l) m nr``, ∂w ``T(l) N R + P(m) N nr``.
     """
     pm, pl = (m + nr - 1) // nr, (l + nr - 1) // nr
     return max(pm * (l + 1) * nr, pl * m * nr, tiles(l) * N * TILE + pm * N * nr)
@@ -158,7 +158,7 @@ def dw_packing(P, N, l, m):
 
     Notes
     -----
-    ``yp`` = the first ``T(l)·N·6`` elements as (T(l)·N, 6) (``pack_y``), ``dp`` = the next
+    ``yp`` = the first ``T(l)·N·R`` elements as (T(l)·N, R) (``pack_y``), ``dp`` = the next
     ``P(m)·N·2W`` as (P(m)·N, 2W) (``pack_delta``).
     """
     nr = 2 * lane_count(P)
@@ -181,57 +181,6 @@ def pack_row(dst, r, stride, src, s, pf):
         j = p * 2 * W
         vstore(dst, p * stride + r, 0, vload_part(src, s, j, n - j))
         vstore(dst, p * stride + r, W, vload_part(src, s, j + W, n - j - W))
-
-
-@njit(**JIT_SERIAL)
-def tile_rows(s, N):
-    """The 6 rows of a tile that starts at row s of N: s … s+5, the last row repeated past N.
-
-    Notes
-    -----
-    ``row_x = min(s + x, N − 1)`` for x = 0 … 5.
-    """
-    return s, min(s + 1, N - 1), min(s + 2, N - 1), min(s + 3, N - 1), min(s + 4, N - 1), min(s + 5, N - 1)
-
-
-@njit(**JIT_SERIAL)
-def store_tile(a, rows, c, n, v):
-    """A tile of 6 rows × 2 vectors into ``a``, the columns before ``n`` only (the last row first:
-    a repeated row stores the same values).
-
-    Notes
-    -----
-    ``a[rows_x, c…] = v_2x`` and ``a[rows_x, c+W…] = v_2x+1`` for x = 5 … 0.
-    """
-    W = lane_count(a)
-    sa, sb, sc, sd, se, sf = rows
-    k = n - c
-    vstore_part(a, sf, c, v[10], k)
-    vstore_part(a, sf, c + W, v[11], k - W)
-    vstore_part(a, se, c, v[8], k)
-    vstore_part(a, se, c + W, v[9], k - W)
-    vstore_part(a, sd, c, v[6], k)
-    vstore_part(a, sd, c + W, v[7], k - W)
-    vstore_part(a, sc, c, v[4], k)
-    vstore_part(a, sc, c + W, v[5], k - W)
-    vstore_part(a, sb, c, v[2], k)
-    vstore_part(a, sb, c + W, v[3], k - W)
-    vstore_part(a, sa, c, v[0], k)
-    vstore_part(a, sa, c + W, v[1], k - W)
-
-
-@njit(**JIT_SERIAL)
-def tile_times(v, k):
-    """The 12 vectors of a tile, each times the vector k.
-
-    Notes
-    -----
-    ``v_x ← v_x · k`` for x = 0 … 11.
-    """
-    return (
-        vmul(v[0], k), vmul(v[1], k), vmul(v[2], k), vmul(v[3], k), vmul(v[4], k), vmul(v[5], k),
-        vmul(v[6], k), vmul(v[7], k), vmul(v[8], k), vmul(v[9], k), vmul(v[10], k), vmul(v[11], k),
-    )  # fmt: skip
 
 
 @njit(**JIT_PARALLEL)
@@ -292,17 +241,17 @@ def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
     y_out, u : (N, m) arrays, out
         Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
     y : (N, l) array
-        Outputs ``y_i`` of the layer below (read in place: a tile reads its 6 rows side by side).
+        Outputs ``y_i`` of the layer below (read in place: a tile reads its R rows side by side).
     wp : (P (l+1), 2W) array
         The weights and biases in panels of neurons j (``pack_w``).
     code : int
         Activation code.
     t0, t1, p0, p1 : int
-        Tiles (tile t holds samples 6t … 6t+5) and panels.
+        Tiles (tile t holds samples Rt … Rt+R−1) and panels.
 
     Notes
     -----
-    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time,
+    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for R samples and 2 vectors of neurons j at a time,
     then ``y_j = f(u_j)`` on the block.
     """
     (N, m), l = u.shape, y.shape[1]
@@ -311,30 +260,15 @@ def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
     for p in range(p0, p1):
         j, o = p * 2 * W, p * (l + 1)  # the panel's first neuron j; w_i,j… is row o + i of wp, b_j… row o + l
         for t in range(t0, t1):
-            # samples s … s+5 (the last one repeated past N): rows sa … sf of y
+            # samples s … s+R−1 (the last one repeated past N): the tile's rows of y
             rows = tile_rows(t * TILE, N)
-            sa, sb, sc, sd, se, sf = rows
             # u_s,j… = b_j…
-            b0, b1 = vload(wp, o + l, 0), vload(wp, o + l, W)
-            ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
-            ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
+            u_t = tile_of(vload(wp, o + l, 0), vload(wp, o + l, W))
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
-                w0, w1 = vload(wp, o + i, 0), vload(wp, o + i, W)
-                y_si = vbroadcast_at(y, sa, i)
-                ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
-                y_si = vbroadcast_at(y, sb, i)
-                ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
-                y_si = vbroadcast_at(y, sc, i)
-                uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
-                y_si = vbroadcast_at(y, sd, i)
-                ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
-                y_si = vbroadcast_at(y, se, i)
-                ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
-                y_si = vbroadcast_at(y, sf, i)
-                uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
+                u_t = tile_fma_rows(u_t, y, rows, i, vload(wp, o + i, 0), vload(wp, o + i, W))
             # u_j for the neurons j < m
-            store_tile(u, rows, j, m, (ua0, ua1, ub0, ub1, uc0, uc1, ud0, ud1, ue0, ue1, uf0, uf1))
+            tile_store(u, rows, j, m, u_t)
     # y_j = f(u_j) on the block just computed (one pass: per tile it would cost more than the tile)
     activation_block(y_out, u, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, m))
 
@@ -348,7 +282,7 @@ def dense_forward_serial(y_out, u, y, w, b, code):
 
     Notes
     -----
-    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for 6 samples and 2 vectors of neurons j at a time
+    ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for R samples and 2 vectors of neurons j at a time
     (masked loads past the row's last neuron), then ``y_j = f(u_j)``, softmax on whole rows.
     """
     (N, l), m = y.shape, u.shape[1]
@@ -360,28 +294,13 @@ def dense_forward_serial(y_out, u, y, w, b, code):
         n = m - j
         for t in range(tiles(N)):
             rows = tile_rows(t * TILE, N)
-            sa, sb, sc, sd, se, sf = rows
             # u_s,j… = b_j…
-            b0, b1 = vload_part(bs, 0, j, n), vload_part(bs, 0, j + W, n - W)
-            ua0, ub0, uc0, ud0, ue0, uf0 = b0, b0, b0, b0, b0, b0
-            ua1, ub1, uc1, ud1, ue1, uf1 = b1, b1, b1, b1, b1, b1
+            u_t = tile_of(vload_part(bs, 0, j, n), vload_part(bs, 0, j + W, n - W))
             # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
             for i in range(l):
-                w0, w1 = vload_part(w, i, j, n), vload_part(w, i, j + W, n - W)
-                y_si = vbroadcast_at(y, sa, i)
-                ua0, ua1 = vfma(y_si, w0, ua0), vfma(y_si, w1, ua1)
-                y_si = vbroadcast_at(y, sb, i)
-                ub0, ub1 = vfma(y_si, w0, ub0), vfma(y_si, w1, ub1)
-                y_si = vbroadcast_at(y, sc, i)
-                uc0, uc1 = vfma(y_si, w0, uc0), vfma(y_si, w1, uc1)
-                y_si = vbroadcast_at(y, sd, i)
-                ud0, ud1 = vfma(y_si, w0, ud0), vfma(y_si, w1, ud1)
-                y_si = vbroadcast_at(y, se, i)
-                ue0, ue1 = vfma(y_si, w0, ue0), vfma(y_si, w1, ue1)
-                y_si = vbroadcast_at(y, sf, i)
-                uf0, uf1 = vfma(y_si, w0, uf0), vfma(y_si, w1, uf1)
+                u_t = tile_fma_rows(u_t, y, rows, i, vload_part(w, i, j, n), vload_part(w, i, j + W, n - W))
             # u_j for the neurons j < m
-            store_tile(u, rows, j, m, (ua0, ua1, ub0, ub1, uc0, uc1, ud0, ud1, ue0, ue1, uf0, uf1))
+            tile_store(u, rows, j, m, u_t)
     # y_j = f(u_j), then softmax on whole rows
     activation_block(y_out, u, code, np.int64(0), N, np.int64(0), m)
     if code == SOFTMAX:
@@ -492,7 +411,7 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
     delta_in, dy : (N, l) arrays, out
         ``δ_i`` and ``∂y_i`` of the layer below.
     delta : (N, m) array
-        ``δ_r`` of this layer (read in place: a tile reads its 6 rows side by side).
+        ``δ_r`` of this layer (read in place: a tile reads its R rows side by side).
     wtp : (P m, 2W) array
         The weights transposed, in panels of neurons i (``pack_wt``).
     u_in, y_in : (N, l) arrays
@@ -504,7 +423,7 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
 
     Notes
     -----
-    Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for 6 samples and 2
+    Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for R samples and 2
     vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the block.
     """
     (N, l), m = dy.shape, delta.shape[1]
@@ -513,30 +432,15 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
     for p in range(p0, p1):
         i, o = p * 2 * W, p * m  # the panel's first neuron i, its first row in wtp
         for t in range(t0, t1):
-            # samples s … s+5 (the last one repeated past N): rows sa … sf of δ
+            # samples s … s+R−1 (the last one repeated past N): the tile's rows of δ
             rows = tile_rows(t * TILE, N)
-            sa, sb, sc, sd, se, sf = rows
             # ∂y_s,i… = 0
-            z = vzero(dy)
-            ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
-            ga1, gb1, gc1, gd1, ge1, gf1 = z, z, z, z, z, z
+            dy_t = tile_of(vzero(dy), vzero(dy))
             # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1
             for r in range(m):
-                w0, w1 = vload(wtp, o + r, 0), vload(wtp, o + r, W)
-                d_sr = vbroadcast_at(delta, sa, r)
-                ga0, ga1 = vfma(d_sr, w0, ga0), vfma(d_sr, w1, ga1)
-                d_sr = vbroadcast_at(delta, sb, r)
-                gb0, gb1 = vfma(d_sr, w0, gb0), vfma(d_sr, w1, gb1)
-                d_sr = vbroadcast_at(delta, sc, r)
-                gc0, gc1 = vfma(d_sr, w0, gc0), vfma(d_sr, w1, gc1)
-                d_sr = vbroadcast_at(delta, sd, r)
-                gd0, gd1 = vfma(d_sr, w0, gd0), vfma(d_sr, w1, gd1)
-                d_sr = vbroadcast_at(delta, se, r)
-                ge0, ge1 = vfma(d_sr, w0, ge0), vfma(d_sr, w1, ge1)
-                d_sr = vbroadcast_at(delta, sf, r)
-                gf0, gf1 = vfma(d_sr, w0, gf0), vfma(d_sr, w1, gf1)
+                dy_t = tile_fma_rows(dy_t, delta, rows, r, vload(wtp, o + r, 0), vload(wtp, o + r, W))
             # ∂y_i for the neurons i < l
-            store_tile(dy, rows, i, l, (ga0, ga1, gb0, gb1, gc0, gc1, gd0, gd1, ge0, ge1, gf0, gf1))
+            tile_store(dy, rows, i, l, dy_t)
     # δ_i = ∂y_i f'(u_i) on the block just computed (one pass: per tile it would cost more than the tile)
     derivative_block(delta_in, dy, u_in, y_in, code, t0 * TILE, min(t1 * TILE, N), p0 * 2 * W, min(p1 * 2 * W, l))
 
@@ -623,21 +527,21 @@ def dense_backward_dw(dw, y, delta, scale):
 
 @njit(**JIT_SERIAL)
 def pack_y(yp, y, s0, s1, tf):
-    """Samples ``s0 ≤ s < s1`` of the layer below's outputs, in tiles ``t ≥ tf`` of 6 neurons i
+    """Samples ``s0 ≤ s < s1`` of the layer below's outputs, in tiles ``t ≥ tf`` of R neurons i
     (for ∂w; the tiles before ``tf`` are read in place).
 
     Notes
     -----
-    ``yp[t N + s, x] = y_s,i`` for ``i = min(6t + x, l − 1)`` (the last neuron repeated past l).
+    ``yp[t N + s, x] = y_s,i`` for ``i = min(Rt + x, l − 1)`` (the last neuron repeated past l).
     """
     N, l = y.shape
     full = l // TILE
-    # yp[t N + s, x] = y_s,6t+x   (row s read in order: six values per tile, then the last tile)
+    # yp[t N + s, x] = y_s,Rt+x   (row s read in order: R values per tile, then the last tile)
     for s in range(s0, s1):
         for t in range(tf, full):
             q, i = t * N, t * TILE
-            yp[q + s, 0], yp[q + s, 1], yp[q + s, 2] = y[s, i], y[s, i + 1], y[s, i + 2]
-            yp[q + s, 3], yp[q + s, 4], yp[q + s, 5] = y[s, i + 3], y[s, i + 4], y[s, i + 5]
+            for x in range(TILE):
+                yp[q + s, x] = y[s, i + x]
         for t in range(full, tiles(l)):
             for x in range(TILE):
                 yp[t * N + s, x] = y[s, min(t * TILE + x, l - 1)]
@@ -688,8 +592,8 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
     ----------
     dw : (l, m) array, out
         ``∂w_ij``.
-    ys : (T N, 6) or (N, l) array
-        Outputs of the layer below: in tiles of 6 neurons i (``pack_y``) when ``packed``, else y
+    ys : (T N, R) or (N, l) array
+        Outputs of the layer below: in tiles of R neurons i (``pack_y``) when ``packed``, else y
         itself (full tiles only).
     dp : (P N, 2W) array
         Deltas in panels of neurons j (``pack_delta``).
@@ -703,7 +607,7 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
 
     Notes
     -----
-    Inverts ``u_j = Σ_i y_i w_ij + b_j``: ``∂w_i,j… = scale · Σ_s y_si · δ_s,j…`` for 6 neurons i
+    Inverts ``u_j = Σ_i y_i w_ij + b_j``: ``∂w_i,j… = scale · Σ_s y_si · δ_s,j…`` for R neurons i
     and 2 vectors of neurons j at a time.
     """
     l, m = dw.shape
@@ -714,32 +618,16 @@ def dense_backward_dw_tiles(dw, ys, dp, scale, packed, t0, t1, p0, p1):
     for p in range(p0, p1):
         j, o = p * 2 * W, p * N  # the panel's first neuron j, its first row in dp
         for t in range(t0, t1):
-            # neurons i … i+5 (the last one repeated past l); y_si … y_s,i+5 are row r + s of ys from column c
+            # neurons i … i+R−1 (the last one repeated past l); their y_si are row r + s of ys from column c
             i = t * TILE
             r, c = (t * N, np.int64(0)) if packed else (np.int64(0), i)
-            rows = tile_rows(i, l)
             # ∂w_i,j… = 0
-            z = vzero(dw)
-            ga0, gb0, gc0, gd0, ge0, gf0 = z, z, z, z, z, z
-            ga1, gb1, gc1, gd1, ge1, gf1 = z, z, z, z, z, z
+            dw_t = tile_of(vzero(dw), vzero(dw))
             # ∂w_i,j… += y_si · δ_s,j…   for s = 0 … N−1
             for s in range(N):
-                d0, d1 = vload(dp, o + s, 0), vload(dp, o + s, W)
-                y_si = vbroadcast_at(ys, r + s, c + 0)
-                ga0, ga1 = vfma(y_si, d0, ga0), vfma(y_si, d1, ga1)
-                y_si = vbroadcast_at(ys, r + s, c + 1)
-                gb0, gb1 = vfma(y_si, d0, gb0), vfma(y_si, d1, gb1)
-                y_si = vbroadcast_at(ys, r + s, c + 2)
-                gc0, gc1 = vfma(y_si, d0, gc0), vfma(y_si, d1, gc1)
-                y_si = vbroadcast_at(ys, r + s, c + 3)
-                gd0, gd1 = vfma(y_si, d0, gd0), vfma(y_si, d1, gd1)
-                y_si = vbroadcast_at(ys, r + s, c + 4)
-                ge0, ge1 = vfma(y_si, d0, ge0), vfma(y_si, d1, ge1)
-                y_si = vbroadcast_at(ys, r + s, c + 5)
-                gf0, gf1 = vfma(y_si, d0, gf0), vfma(y_si, d1, gf1)
+                dw_t = tile_fma_cols(dw_t, ys, r + s, c, vload(dp, o + s, 0), vload(dp, o + s, W))
             # ∂w_ij = scale · Σ_s y_si δ_sj for the neurons j < m
-            g = (ga0, ga1, gb0, gb1, gc0, gc1, gd0, gd1, ge0, ge1, gf0, gf1)
-            store_tile(dw, rows, j, m, tile_times(g, k))
+            tile_store(dw, tile_rows(i, l), j, m, tile_times(dw_t, k))
 
 
 @njit(**JIT_SERIAL)
@@ -754,7 +642,7 @@ def direct_tiles(N, l, P):
 
     Notes
     -----
-    ``td = ⌊l / 6⌋`` if ``N ≤ DIRECT_SAMPLES`` or ``P ≤ DIRECT_PANELS``, else 0.
+    ``td = ⌊l / R⌋`` if ``N ≤ DIRECT_SAMPLES`` or ``P ≤ DIRECT_PANELS``, else 0.
     """
     return l // TILE if N <= DIRECT_SAMPLES or P <= DIRECT_PANELS else 0
 

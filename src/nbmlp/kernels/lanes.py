@@ -30,6 +30,11 @@ AVX-512, 8 (4) with AVX or AVX2, otherwise 4 (2). ``NBMLP_LANES=4|8|16`` forces 
 (float64 gets half), so the tests can run every width on any machine (LLVM splits a vector wider
 than the machine's registers into several). Every lane of a kernel computes its own element's
 sum in the same order, so the width changes the speed, not the result.
+
+The number of vector registers is chosen the same way: 32 with AVX-512, otherwise 16 (and 16 on
+AMD's Zen 4, where the larger tile measured slower); ``NBMLP_REGISTERS=16|32`` forces it. It sizes
+the register tiles (``tiles.ROWS``): how many sums a tile keeps in registers while its summed
+index runs.
 """
 
 import os
@@ -68,9 +73,39 @@ def chosen_lanes():
     return int(forced)
 
 
+REGISTERS_VARIABLE = "NBMLP_REGISTERS"
+REGISTER_COUNTS = (16, 32)
+
+
+# CPUs with AVX-512 whose tiles are sized as for 16 registers: AMD's Zen 4 (LLVM's ``znver4``)
+# executes each 512-bit operation as two 256-bit halves, and there the 6-row tile measured faster
+# than the 14-row one (docs/register_tiles.md)
+TILES_AS_16 = ("znver4",)
+
+
+def host_registers():
+    """Vector registers the tiles are sized for on the host CPU: 32 with AVX-512 (zmm0–31), else 16
+    (AVX, AVX2: ymm0–15; SSE), and 16 on the CPUs of ``TILES_AS_16``."""
+    if HOST_FEATURES.get("avx512f", False) and llvm.get_host_cpu_name() not in TILES_AS_16:
+        return 32
+    return 16
+
+
+def chosen_registers():
+    """Vector registers the tiles are sized for: ``NBMLP_REGISTERS`` if set, else ``host_registers()``."""
+    forced = os.environ.get(REGISTERS_VARIABLE, "").strip()
+    if not forced:
+        return host_registers()
+    if forced not in {str(n) for n in REGISTER_COUNTS}:
+        raise ValueError(f"{REGISTERS_VARIABLE} must be one of 16, 32 (vector registers), got {forced!r}")
+    return int(forced)
+
+
 LANES32 = chosen_lanes()  # float32 lanes of a vector
 LANES64 = LANES32 // 2  # float64 lanes
-NATIVE = LANES32 == host_lanes()
+REGISTERS = chosen_registers()  # vector registers a tile may fill
+# the host's own shapes: the only ones compiled with the on-disk cache (``_config``)
+NATIVE = LANES32 == host_lanes() and REGISTERS == host_registers()
 # a partial vector is stored with a mask register only on AVX-512 (``vstore_part``)
 MASKED_STORES = bool(HOST_FEATURES.get("avx512f", False))
 
@@ -225,31 +260,36 @@ def vstore_part(typingctx, a, r, c, v, n):
     lanes (``_store_first``): AVX2's ``vmaskmovps`` store takes about 20 cycles on AMD's Zen."""
     if not _row_array(a) or v != lanes_of(a.dtype) or not isinstance(n, types.Integer):
         return None
-    W = v.count
 
     def codegen(context, builder, sig, args):
-        vec = args[3]
         n = context.cast(builder, args[4], sig.args[4], types.intp)
-        align = sig.args[0].dtype.bitwidth // 8
-        full = builder.icmp_signed(">=", n, context.get_constant(types.intp, W))
-        with builder.if_else(full, likely=True) as (whole, part):
-            with whole:
-                builder.store(vec, _pointer(context, builder, sig, args), align=align)
-            with part:
-                if MASKED_STORES:
-                    mask = _first_lanes(context, builder, n, W)
-                    ptr = _pointer(context, builder, sig, args)
-                    fnty = ir.FunctionType(ir.VoidType(), [vec.type, ptr.type, ir.IntType(32), mask.type])
-                    name = f"llvm.masked.store.v{W}f{sig.args[0].dtype.bitwidth}.p0"
-                    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-                    builder.call(fn, [vec, ptr, ir.Constant(ir.IntType(32), align), mask])
-                else:
-                    zero = context.get_constant(types.intp, 0)
-                    n = builder.select(builder.icmp_signed(">", n, zero), n, zero)
-                    _store_first(builder, vec, _item(context, builder, sig, args), n, align)
+        _store_part(context, builder, sig.args[0], _item(context, builder, sig, args), args[3], n)
         return context.get_dummy_value()
 
     return types.none(a, r, c, v, n), codegen
+
+
+def _store_part(context, builder, aryty, item, vec, n):
+    """IR of ``vstore_part``: the lanes ``q < min(n, W)`` of ``vec`` at ``item`` (a pointer to an
+    element of an array of type ``aryty``; ``n`` an intp value)."""
+    W = vec.type.count
+    align = aryty.dtype.bitwidth // 8
+    ptr = builder.bitcast(item, vec.type.as_pointer())
+    full = builder.icmp_signed(">=", n, context.get_constant(types.intp, W))
+    with builder.if_else(full, likely=True) as (whole, part):
+        with whole:
+            builder.store(vec, ptr, align=align)
+        with part:
+            if MASKED_STORES:
+                mask = _first_lanes(context, builder, n, W)
+                fnty = ir.FunctionType(ir.VoidType(), [vec.type, ptr.type, ir.IntType(32), mask.type])
+                name = f"llvm.masked.store.v{W}f{aryty.dtype.bitwidth}.p0"
+                fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+                builder.call(fn, [vec, ptr, ir.Constant(ir.IntType(32), align), mask])
+            else:
+                zero = context.get_constant(types.intp, 0)
+                n = builder.select(builder.icmp_signed(">", n, zero), n, zero)
+                _store_first(builder, vec, item, n, align)
 
 
 def _store_first(builder, vec, ptr, n, align):
