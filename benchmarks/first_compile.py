@@ -8,7 +8,8 @@ process (user + system, all threads: less sensitive than wall time to other proc
 machine; counted from after NumPy, scikit-learn and the data are loaded, so it starts at
 ``import nbmlp``) and the wall seconds of the timed calls. ``--table`` adds, per compiled function,
 the median inclusive and exclusive compile seconds from Numba's ``numba:compile`` events
-(exclusive: minus the compiles nested inside it), and the number of signatures compiled.
+(CPU seconds of the compiling thread; exclusive: minus the compiles nested inside it), and the
+number of signatures compiled.
 ``--warm`` runs each case a second time in the same cache directory (a new process loading the
 kernels from the cache) and reports that too. ``--list`` names the cases.
 
@@ -125,12 +126,26 @@ yM = rng.integers(0, 10, 1024)
 CSV = {csv!r}
 from numba.core import event
 
+
+class Recorder(event.Listener):
+    # CPU seconds of the compiling thread (Numba compiles in the calling thread), not wall time
+    def __init__(self):
+        self.buffer = []
+
+    def on_start(self, ev):
+        self.buffer.append((time.thread_time(), ev))
+
+    def on_end(self, ev):
+        self.buffer.append((time.thread_time(), ev))
+
+
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
+rec = Recorder()
 c0, t0 = cpu(), time.perf_counter()
-with event.install_recorder("numba:compile") as rec:
+with event.install_listener("numba:compile", rec):
 {body}
 wall, seconds = time.perf_counter() - t0, cpu() - c0
 inclusive, exclusive, count, stack = collections.Counter(), collections.Counter(), collections.Counter(), []
@@ -165,7 +180,7 @@ def run(body, cache, csv):
     code = CHILD.format(csv=csv, body="".join("    " + line + "\n" for line in body.strip().splitlines()))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if out.returncode:
-        raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"child failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     line = [s for s in out.stdout.splitlines() if s.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT ") :])
 
