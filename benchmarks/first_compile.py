@@ -110,7 +110,7 @@ net.predict(X[:16, :8])
 }
 
 CHILD = """
-import collections, json, resource, time, warnings
+import json, resource, time, warnings
 import numpy as np
 import scipy.sparse
 from sklearn.datasets import load_diabetes, load_digits
@@ -148,21 +148,32 @@ c0, t0 = cpu(), time.perf_counter()
 with event.install_listener("numba:compile", rec):
 {body}
 wall, seconds = time.perf_counter() - t0, cpu() - c0
-inclusive, exclusive, count, stack = collections.Counter(), collections.Counter(), collections.Counter(), []
+events = []
 for ts, ev in rec.buffer:
     d = ev.data.get("dispatcher")
     key = d.py_func.__module__.replace("nbmlp.kernels.", "") + "." + d.py_func.__qualname__ if d else "?"
-    if ev.is_start:
-        stack.append([key, ts, 0.0])
-    else:
+    events.append((ts, key, ev.is_start))
+print("RESULT", json.dumps(dict(cpu=seconds, wall=wall, events=events)))
+"""
+
+
+def tally(events):
+    """Per function: inclusive and exclusive seconds and signatures compiled, from the
+    ``(time, function, is_start)`` of Numba's nested ``numba:compile`` events."""
+    inclusive, exclusive, count, stack = {}, {}, {}, []
+    for ts, key, is_start in events:
+        if is_start:
+            stack.append([key, ts, 0.0])
+            continue
         k, start, nested = stack.pop()
-        inclusive[k] += ts - start
-        exclusive[k] += ts - start - nested
-        count[k] += 1
+        if k != key:
+            raise ValueError(f"compile events out of order: {key} ends inside {k}")
+        inclusive[k] = inclusive.get(k, 0.0) + ts - start
+        exclusive[k] = exclusive.get(k, 0.0) + ts - start - nested
+        count[k] = count.get(k, 0) + 1
         if stack:
             stack[-1][2] += ts - start
-print("RESULT", json.dumps(dict(cpu=seconds, wall=wall, inclusive=inclusive, exclusive=exclusive, count=count)))
-"""
+    return dict(inclusive=inclusive, exclusive=exclusive, count=count)
 
 
 def write_csv(path):
@@ -175,14 +186,21 @@ def write_csv(path):
             f.write(",".join(map(str, row)) + f",{label}\n")
 
 
+def child_code(body, csv):
+    """The child process's program: the setup, then ``body`` under the compile-event listener."""
+    return CHILD.format(csv=csv, body="".join("    " + line + "\n" for line in body.strip().splitlines()))
+
+
 def run(body, cache, csv):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-    code = CHILD.format(csv=csv, body="".join("    " + line + "\n" for line in body.strip().splitlines()))
+    code = child_code(body, csv)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"child failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     line = [s for s in out.stdout.splitlines() if s.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT ") :])
+    result = json.loads(line[len("RESULT ") :])
+    result.update(tally(result.pop("events")))
+    return result
 
 
 def median_table(runs, key):
