@@ -9,7 +9,7 @@ out of the flat buffers. Nothing here recomputes the math.
 import numpy as np
 
 from ._threads import use_chosen
-from .kernels.dense import dense_backward_dy
+from .kernels.dense import PARALLEL_MIN_MACS, dense_backward_dy
 from .kernels.epoch import draw_masks
 from .kernels.passes import (
     backward_layers,
@@ -21,6 +21,17 @@ from .kernels.passes import (
     layer_block,
     loss_sum,
 )
+
+
+def serial_passes(layers, N):
+    """Whether every step of a pass over ``N`` samples runs on the calling thread (each layer's
+    ``N · l · m`` below ``dense.PARALLEL_MIN_MACS``).
+
+    Then ``trace`` runs the passes with ``parallel_macs=None``: the kernels are the serial ones
+    they would choose anyway (the same bits), and Numba compiles the passes without the parallel
+    kernels, whose compilation is most of a first ``trace``.
+    """
+    return max(N * l * m for l, m in zip(layers[:-1], layers[1:])) < PARALLEL_MIN_MACS
 
 
 def trace(net, X, T):
@@ -74,14 +85,16 @@ def trace(net, X, T):
     weights, biases = net._views(net.params)
     rates, M, Yk = net._dropout(N)
     no_weights = np.empty(0, net.dtype)
+    serial = serial_passes(net.layers, N)
     with use_chosen():
         if rates.shape[0]:  # dropout: the masks of one training pass, from a copy of the generator
             draw_masks(M, rates, layout, N, N, net._rng.copy())
-            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk)
+        if rates.shape[0] or serial:
+            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk, None if serial else PARALLEL_MIN_MACS)
         else:
             forward_pass(Y, U, net.params, layout, N, N)
         total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
-        if rates.shape[0]:
+        if rates.shape[0] or serial:
             backward_layers(
                 grads,
                 D,
@@ -95,10 +108,11 @@ def trace(net, X, T):
                 N,
                 N,
                 no_weights,
-                batch_scale(net.params, no_weights, N),
+                net.dtype(batch_scale(net.params, no_weights, N)),  # a NumPy scalar: float32 stays float32
                 rates,
                 M,
                 Yk,
+                None if serial else PARALLEL_MIN_MACS,
             )
         else:
             backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights)
