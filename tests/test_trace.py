@@ -130,7 +130,7 @@ def test_trace_checks_its_input_and_leaves_the_network_alone():
 
 def test_serial_passes_is_below_the_parallel_threshold():
     from nbmlp.kernels.dense import PARALLEL_MIN_MACS
-    from nbmlp.trace import serial_passes
+    from nbmlp.kernels.passes import serial_passes
 
     n = PARALLEL_MIN_MACS // (64 * 32)  # the first layer's N · l · m reaches the threshold at n
     assert serial_passes([64, 32, 10], n - 1)
@@ -163,3 +163,22 @@ def test_a_small_trace_compiles_no_parallel_kernel(tmp_path):
     for step in ("forward", "backward_dy", "backward_dw"):
         assert compiled[f"nbmlp.kernels.dense.dense_{step}_parallel"] == 0, step
         assert compiled[f"nbmlp.kernels.dense.dense_{step}_serial"] == 1, step
+
+
+def test_a_float32_trace_with_dropout_stays_float32():
+    net = nbmlp.MLP([7, 13, 3], activation="tanh", dtype="float32", seed=2, dropout=[0.3])
+    X, y = np.random.default_rng(4).standard_normal((9, 7)).astype(np.float32), np.arange(9) % 3
+    tr = net.trace(X, y)
+    for layer in tr["layers"]:
+        assert layer["dw"].dtype == np.float32 and np.isfinite(layer["dw"]).all()
+    assert tr["layers"][0]["mask"] is not None
+
+
+def test_forward_of_a_few_rows_has_the_bits_of_a_parallel_forward():
+    # N · 64 · 64 ≥ PARALLEL_MIN_MACS: the first layer's step runs on the threads; 5 rows run the
+    # passes compiled without the parallel kernels (serial_passes), with the same bits per row
+    net = nbmlp.MLP([64, 64, 10], activation="relu", seed=0)
+    X = np.random.default_rng(1).random((100, 64))
+    assert not nbmlp.kernels.passes.serial_passes(net.layers, 100)
+    assert nbmlp.kernels.passes.serial_passes(net.layers, 5)
+    np.testing.assert_array_equal(net.forward(X[:5]), net.forward(X)[:5])

@@ -20,18 +20,8 @@ from .kernels.passes import (
     input_block,
     layer_block,
     loss_sum,
+    serial_passes,
 )
-
-
-def serial_passes(layers, N):
-    """Whether every step of a pass over ``N`` samples runs on the calling thread (each layer's
-    ``N · l · m`` below ``dense.PARALLEL_MIN_MACS``).
-
-    Then ``trace`` runs the passes with ``parallel_macs=None``: the kernels are the serial ones
-    they would choose anyway (the same bits), and Numba compiles the passes without the parallel
-    kernels, whose compilation is most of a first ``trace``.
-    """
-    return max(N * l * m for l, m in zip(layers[:-1], layers[1:])) < PARALLEL_MIN_MACS
 
 
 def trace(net, X, T):

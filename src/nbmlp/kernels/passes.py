@@ -128,6 +128,17 @@ def pack_region(Y, layout, cap):
     return Y[start:]
 
 
+def serial_passes(layers, N):
+    """Whether every step of a pass over ``N`` samples runs on the calling thread (each layer's
+    ``N · l · m`` below ``dense.PARALLEL_MIN_MACS``).
+
+    Then ``trace`` and ``MLP.forward`` run the passes with ``parallel_macs=None``: the kernels are
+    the serial ones they would choose anyway (the same bits), and Numba compiles the passes without
+    the parallel kernels, whose compilation is most of a first call.
+    """
+    return max(N * l * m for l, m in zip(layers[:-1], layers[1:])) < PARALLEL_MIN_MACS
+
+
 @njit(**JIT_DRIVER_INLINE)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
