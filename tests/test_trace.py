@@ -142,13 +142,15 @@ SMALL_TRACE = """
 import json, numpy as np, nbmlp
 from test_cache import _kernel_dispatchers
 X, y = np.random.default_rng(0).random((8, 64)), np.arange(8) % 10
-nbmlp.MLP([64, 32, 10], activation="tanh", output="softmax", seed=0).trace(X, y)
+net = nbmlp.MLP([64, 32, 10], activation="tanh", output="softmax", seed=0)
+net.trace(X, y)
+net.forward(X)
 print(json.dumps({name: len(d.signatures) for name, d in _kernel_dispatchers()}))
 """
 
 
-def test_a_small_trace_compiles_no_parallel_kernel(tmp_path):
-    # a first trace on a few rows needs only the serial kernels: the parallel ones (most of the
+def test_a_small_trace_and_forward_compile_no_parallel_kernel(tmp_path):
+    # a first trace and forward on a few rows need only the serial kernels: the parallel ones (most of the
     # compile time) stay uncompiled; run in a child with an empty cache of its own
     import json
     import os
@@ -163,6 +165,8 @@ def test_a_small_trace_compiles_no_parallel_kernel(tmp_path):
     for step in ("forward", "backward_dy", "backward_dw"):
         assert compiled[f"nbmlp.kernels.dense.dense_{step}_parallel"] == 0, step
         assert compiled[f"nbmlp.kernels.dense.dense_{step}_serial"] == 1, step
+    assert compiled["nbmlp.kernels.passes.forward_pass_serial"] == 1
+    assert compiled["nbmlp.kernels.passes.forward_pass"] == 0
 
 
 def test_a_float32_trace_with_dropout_stays_float32():

@@ -18,8 +18,8 @@ from .kernels.passes import (
     N_OUT,
     W_OFF,
     backward_pass,
-    forward_layers,
     forward_pass,
+    forward_pass_serial,
     loss_sum,
     serial_passes,
 )
@@ -245,15 +245,13 @@ class MLP:
         cap = min(N, PREDICT_CHUNK)
         Y, U = self._work(cap, with_backward=False)
         out = np.empty((N, self.layers[-1]), dtype=self.dtype)
-        serial, none = serial_passes(self.layers, cap), np.empty(0, self.dtype)
+        # a pass of few rows is compiled without the parallel kernels (see serial_passes)
+        passes = forward_pass_serial if serial_passes(self.layers, cap) else forward_pass
         with use_chosen():
             for start in range(0, N, cap):
                 nb = min(cap, N - start)
                 Y[: nb * self.layers[0]] = X[start : start + nb].ravel()
-                if serial:  # compiled without the parallel kernels (see serial_passes)
-                    forward_layers(Y, U, params, self.layout, cap, nb, none, none, none, None)
-                else:
-                    forward_pass(Y, U, params, self.layout, cap, nb)
+                passes(Y, U, params, self.layout, cap, nb)
                 out[start : start + nb] = self._output_block(Y, cap, nb)
         return out
 

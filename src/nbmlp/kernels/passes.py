@@ -136,7 +136,10 @@ def serial_passes(layers, N):
     the serial ones they would choose anyway (the same bits), and Numba compiles the passes without
     the parallel kernels, whose compilation is most of a first call.
     """
-    return max(N * l * m for l, m in zip(layers[:-1], layers[1:])) < PARALLEL_MIN_MACS
+    widest = 0
+    for l, m in zip(layers[:-1], layers[1:]):
+        widest = max(widest, l * m)
+    return N * widest < PARALLEL_MIN_MACS
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -149,6 +152,18 @@ def forward_pass(Y, U, params, layout, cap, nb):
     holds the inputs ``y_i``. A parallel step packs its weights first (``dense.pack_w``).
     """
     forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0])
+
+
+@njit(**JIT_DRIVER_INLINE)
+def forward_pass_serial(Y, U, params, layout, cap, nb):
+    """``forward_pass`` compiled without the parallel kernels, for passes whose steps all run
+    serially (``serial_passes``); the same arguments, so a call from Python costs the same.
+
+    Notes
+    -----
+    As ``forward_pass``, every step on the calling thread.
+    """
+    forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0], None)
 
 
 @njit(**JIT_DRIVER_INLINE)
