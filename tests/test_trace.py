@@ -126,3 +126,63 @@ def test_trace_checks_its_input_and_leaves_the_network_alone():
     with pytest.raises(ValueError, match="T"):
         net.trace(np.zeros((2, 2)), [0, 5])
     np.testing.assert_array_equal(net.params, before)
+
+
+def test_serial_passes_is_below_the_parallel_threshold():
+    from nbmlp.kernels.dense import PARALLEL_MIN_MACS
+    from nbmlp.kernels.passes import serial_passes
+
+    n = PARALLEL_MIN_MACS // (64 * 32)  # the first layer's N · l · m reaches the threshold at n
+    assert serial_passes([64, 32, 10], n - 1)
+    assert not serial_passes([64, 32, 10], n)
+    assert not serial_passes([10, 32, 64 * 64], n // 2)  # the last layer decides here
+
+
+SMALL_TRACE = """
+import json, numpy as np, nbmlp
+from test_cache import _kernel_dispatchers
+X, y = np.random.default_rng(0).random((8, 64)), np.arange(8) % 10
+net = nbmlp.MLP([64, 32, 10], activation="tanh", output="softmax", seed=0)
+net.trace(X, y)
+net.forward(X)
+print(json.dumps({name: len(d.signatures) for name, d in _kernel_dispatchers()}))
+"""
+
+
+def test_a_small_trace_and_forward_compile_no_parallel_kernel(tmp_path):
+    # a first trace and forward on a few rows need only the serial kernels: the parallel ones (most of the
+    # compile time) stay uncompiled; run in a child with an empty cache of its own
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    tests = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, "-c", SMALL_TRACE], env=env, cwd=tests, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    compiled = json.loads(out.stdout.strip().splitlines()[-1])
+    for step in ("forward", "backward_dy", "backward_dw"):
+        assert compiled[f"nbmlp.kernels.dense.dense_{step}_parallel"] == 0, step
+        assert compiled[f"nbmlp.kernels.dense.dense_{step}_serial"] == 1, step
+    assert compiled["nbmlp.kernels.passes.forward_pass_serial"] == 1
+    assert compiled["nbmlp.kernels.passes.forward_pass"] == 0
+
+
+def test_a_float32_trace_with_dropout_stays_float32():
+    net = nbmlp.MLP([7, 13, 3], activation="tanh", dtype="float32", seed=2, dropout=[0.3])
+    X, y = np.random.default_rng(4).standard_normal((9, 7)).astype(np.float32), np.arange(9) % 3
+    tr = net.trace(X, y)
+    for layer in tr["layers"]:
+        assert layer["dw"].dtype == np.float32 and np.isfinite(layer["dw"]).all()
+    assert tr["layers"][0]["mask"] is not None
+
+
+def test_forward_of_a_few_rows_has_the_bits_of_a_parallel_forward():
+    # N · 64 · 64 ≥ PARALLEL_MIN_MACS: the first layer's step runs on the threads; 5 rows run the
+    # passes compiled without the parallel kernels (serial_passes), with the same bits per row
+    net = nbmlp.MLP([64, 64, 10], activation="relu", seed=0)
+    X = np.random.default_rng(1).random((100, 64))
+    assert not nbmlp.kernels.passes.serial_passes(net.layers, 100)
+    assert nbmlp.kernels.passes.serial_passes(net.layers, 5)
+    np.testing.assert_array_equal(net.forward(X[:5]), net.forward(X)[:5])

@@ -19,7 +19,9 @@ from .kernels.passes import (
     W_OFF,
     backward_pass,
     forward_pass,
+    forward_pass_serial,
     loss_sum,
+    serial_passes,
 )
 from .training import DenseStep, DivergenceError, Hyper, Trainer, work_buffers  # noqa: F401 (DivergenceError re-exported)
 
@@ -247,11 +249,13 @@ class MLP:
         cap = min(N, PREDICT_CHUNK)
         Y, U = self._work(cap, with_backward=False)
         out = np.empty((N, self.layers[-1]), dtype=self.dtype)
+        # a pass of few rows is compiled without the parallel kernels (see serial_passes)
+        passes = forward_pass_serial if serial_passes(self.layers, cap) else forward_pass
         with use_chosen():
             for start in range(0, N, cap):
                 nb = min(cap, N - start)
                 Y[: nb * self.layers[0]] = X[start : start + nb].ravel()
-                forward_pass(Y, U, params, self.layout, cap, nb)
+                passes(Y, U, params, self.layout, cap, nb)
                 out[start : start + nb] = self._output_block(Y, cap, nb)
         return out
 

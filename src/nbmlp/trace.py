@@ -9,7 +9,7 @@ out of the flat buffers. Nothing here recomputes the math.
 import numpy as np
 
 from ._threads import use_chosen
-from .kernels.dense import dense_backward_dy
+from .kernels.dense import PARALLEL_MIN_MACS, dense_backward_dy
 from .kernels.epoch import draw_masks
 from .kernels.passes import (
     backward_layers,
@@ -20,6 +20,7 @@ from .kernels.passes import (
     input_block,
     layer_block,
     loss_sum,
+    serial_passes,
 )
 
 
@@ -74,14 +75,16 @@ def trace(net, X, T):
     weights, biases = net._views(net.params)
     rates, M, Yk = net._dropout(N)
     no_weights = np.empty(0, net.dtype)
+    serial = serial_passes(net.layers, N)
     with use_chosen():
         if rates.shape[0]:  # dropout: the masks of one training pass, from a copy of the generator
             draw_masks(M, rates, layout, N, N, net._rng.copy())
-            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk)
+        if rates.shape[0] or serial:
+            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk, None if serial else PARALLEL_MIN_MACS)
         else:
             forward_pass(Y, U, net.params, layout, N, N)
         total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
-        if rates.shape[0]:
+        if rates.shape[0] or serial:
             backward_layers(
                 grads,
                 D,
@@ -95,10 +98,11 @@ def trace(net, X, T):
                 N,
                 N,
                 no_weights,
-                batch_scale(net.params, no_weights, N),
+                net.dtype(batch_scale(net.params, no_weights, N)),  # a NumPy scalar: float32 stays float32
                 rates,
                 M,
                 Yk,
+                None if serial else PARALLEL_MIN_MACS,
             )
         else:
             backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights)

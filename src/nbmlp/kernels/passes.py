@@ -128,6 +128,20 @@ def pack_region(Y, layout, cap):
     return Y[start:]
 
 
+def serial_passes(layers, N):
+    """Whether every step of a pass over ``N`` samples runs on the calling thread (each layer's
+    ``N · l · m`` below ``dense.PARALLEL_MIN_MACS``).
+
+    Then ``trace`` and ``MLP.forward`` run the passes with ``parallel_macs=None``: the kernels are
+    the serial ones they would choose anyway (the same bits), and Numba compiles the passes without
+    the parallel kernels, whose compilation is most of a first call.
+    """
+    widest = 0
+    for l, m in zip(layers[:-1], layers[1:]):
+        widest = max(widest, l * m)
+    return N * widest < PARALLEL_MIN_MACS
+
+
 @njit(**JIT_DRIVER_INLINE)
 def forward_pass(Y, U, params, layout, cap, nb):
     """Forward propagation through every layer.
@@ -138,6 +152,18 @@ def forward_pass(Y, U, params, layout, cap, nb):
     holds the inputs ``y_i``. A parallel step packs its weights first (``dense.pack_w``).
     """
     forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0])
+
+
+@njit(**JIT_DRIVER_INLINE)
+def forward_pass_serial(Y, U, params, layout, cap, nb):
+    """``forward_pass`` compiled without the parallel kernels, for passes whose steps all run
+    serially (``serial_passes``); the same arguments, so a call from Python costs the same.
+
+    Notes
+    -----
+    As ``forward_pass``, every step on the calling thread.
+    """
+    forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0], None)
 
 
 @njit(**JIT_DRIVER_INLINE)
