@@ -62,7 +62,7 @@ def test_a_cold_compile_says_so_once_and_a_warm_one_never():
     assert cold_code == 0 and warm_code == 0, cold_err[-2000:] + warm_err[-2000:]
     lines = [line for line in cold_err.splitlines() if line.startswith("nbmlp: compiling")]
     training = [line for line in lines if "float32 training kernels (single-threaded epoch)" in line]
-    prediction = [line for line in lines if "float32 prediction kernels" in line]
+    prediction = [line for line in lines if "float32 prediction kernels (single-threaded)" in line]
     assert len(training) == 1 and len(prediction) == 1, cold_err
     assert len(lines) == len(set(lines)), cold_err  # each kernel set once per process
     assert "first use on this machine" in training[0] and "cached in" in training[0]

@@ -29,6 +29,7 @@ KERNEL_SETS = {
     "train_epoch_opt": ("training kernels", 15),
     "train_epoch_sparse": ("sparse-input training kernels", 15),
     "forward_pass": ("prediction kernels", 3),
+    "forward_pass_serial": ("prediction kernels (single-threaded)", 3),
     "sparse_forward_pass": ("sparse-input prediction kernels", 3),
     "backward_pass": ("gradient kernels", 4),
     "dense_backward_dy": ("input-gradient kernel", 2),

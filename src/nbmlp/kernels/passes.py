@@ -161,7 +161,8 @@ def forward_pass_serial(Y, U, params, layout, cap, nb):
 
     Notes
     -----
-    As ``forward_pass``, every step on the calling thread.
+    For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``, as ``forward_pass``, every
+    step on the calling thread.
     """
     forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0], None)
 
