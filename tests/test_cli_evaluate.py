@@ -134,3 +134,15 @@ def test_every_epoch_gets_a_line_in_a_log(files):
         str(e) for e in range(1, 26)
     ]
     assert "\r" not in res.stderr
+
+
+def test_evaluate_reads_decimal_commas_as_train_does(files, capsys):
+    model, code = _train(files, "shop", "label")
+    assert code == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(files["shop_test"]), "--quiet"]) == 0
+    plain = capsys.readouterr().out
+    comma = files["dir"] / "shop_test_comma.csv"
+    shop(60, 1).to_csv(comma, index=False, sep=";", decimal=",")
+    assert main(["evaluate", str(model), str(comma), "--decimal", ",", "--quiet"]) == 0
+    assert capsys.readouterr().out == plain  # the same numbers, the same report

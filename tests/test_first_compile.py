@@ -138,9 +138,10 @@ def test_a_compile_in_this_process_is_announced_to_watchers_and_counted(monkeypa
     monkeypatch.setattr(_compile_notice, "FORCE", True)
     monkeypatch.setattr(_compile_notice, "_said", set())
     seen, before = [], _compile_notice.compile_seconds()
-    with _compile_notice.watch(seen.append):
+    with _compile_notice.watch(seen.append), _compile_notice.record() as names:
         compiled(np.ones(3, dtype=np.float32))
         compiled(np.ones(3, dtype=np.float32))  # compiled already: nothing
+    assert names == ["forward_pass"]
     compiled(np.ones(3))  # float64, outside the watch: a line, no callback
     assert seen == ["float32 prediction kernels"]
     err = capsys.readouterr().err

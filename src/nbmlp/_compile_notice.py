@@ -137,3 +137,25 @@ def watch(callback):
         yield
     finally:
         _watchers.remove(callback)
+
+
+class _Recorder(event.Listener):
+    def __init__(self):
+        self.names = []
+
+    def on_start(self, ev):
+        dispatcher = ev.data.get("dispatcher")
+        if dispatcher is not None and dispatcher.py_func.__module__.startswith("nbmlp."):
+            self.names.append(dispatcher.py_func.__name__)
+
+    def on_end(self, ev):
+        pass
+
+
+@contextmanager
+def record():
+    """The names of nbmlp's functions that Numba compiles inside the block, nested ones included
+    (a list, filled as they compile; empty when everything came from the cache)."""
+    recorder = _Recorder()
+    with event.install_listener("numba:compile", recorder):
+        yield recorder.names

@@ -586,7 +586,9 @@ def _train_command(args):
     test = None
     if args.test:  # read and checked before training
         text = [c for c, k in zip(features, kinds) if k == TEXT]
-        test = read_test(args.test, features, text, task == "classify", args.target, args.delimiter, args.quiet)
+        test = read_test(
+            args.test, features, text, task == "classify", args.target, args.delimiter, args.quiet, args.decimal
+        )
     X, _ = encoder.transform(table)
     scaler = StandardScaler().fit(X[train_idx])
     mu, sigma = scaler.mean_, scaler.scale_

@@ -8,12 +8,12 @@ import warnings
 
 import numpy as np
 
-from .tabular import TEXT, UserError, warn
+from .tabular import DECIMALS, TEXT, UserError, warn
 
 
 def add_parser(sub, common):
     """The ``evaluate`` subcommand of ``nbmlp``."""
-    from .cli import DELIMITER_HELP, _delimiter
+    from .cli import DECIMAL_HELP, DELIMITER_HELP, _delimiter
 
     p = sub.add_parser(
         "evaluate",
@@ -29,6 +29,7 @@ def add_parser(sub, common):
     p.add_argument("data", help="CSV file with a header row, the model's feature columns and the target")
     p.add_argument("--target", help="name of the target column (default: the one column the model does not read)")
     p.add_argument("--delimiter", type=_delimiter, help=DELIMITER_HELP)
+    p.add_argument("--decimal", choices=DECIMALS, default=".", help=DECIMAL_HELP)
     p.set_defaults(func=cmd_evaluate)
     return p
 
@@ -45,7 +46,7 @@ def cmd_evaluate(args):
     text = [c for c, k in zip(encoder.columns, encoder.kinds) if k == TEXT] if encoder is not None else []
     classify = hasattr(model, "classes_")
     columns = feature_columns(model, encoder)
-    test = read_test(args.data, columns, text, classify, args.target, args.delimiter, args.quiet)
+    test = read_test(args.data, columns, text, classify, args.target, args.delimiter, args.quiet, args.decimal)
     print(report(model, encoder, test, "test"))
     return 0
 
@@ -59,7 +60,7 @@ def feature_columns(model, encoder):
     return [str(n) for n in names]
 
 
-def read_test(path, columns, text_columns, classify, target, delimiter, quiet):
+def read_test(path, columns, text_columns, classify, target, delimiter, quiet, decimal="."):
     """The test file's table and target column name, checked against the model's feature
     ``columns`` (``text_columns`` among them read as text): ``UserError`` when they do not fit."""
     from .cli import _read
@@ -69,7 +70,7 @@ def read_test(path, columns, text_columns, classify, target, delimiter, quiet):
         text_columns.remove(target)
     if target is not None and classify and target not in text_columns:
         text_columns.append(target)  # labels as written, compared with the classes as text
-    table, _ = _read(path, delimiter, text_columns, quiet)
+    table, _ = _read(path, delimiter, text_columns, quiet, decimal)
     header = table.header
     absent = [c for c in columns if c not in header]
     if absent:
@@ -86,7 +87,7 @@ def read_test(path, columns, text_columns, classify, target, delimiter, quiet):
             )
         target = rest[0]
         if classify:  # read again with the labels as text
-            table, _ = _read(path, delimiter, text_columns + [target], quiet=True)
+            table, _ = _read(path, delimiter, text_columns + [target], quiet=True, decimal=decimal)
     elif target not in header:
         raise UserError(f"target column {target!r} is not in {path} (columns: {', '.join(header)})")
     return table, target

@@ -83,20 +83,11 @@ def _child(kind, dtype):
 
 
 CHECK = """
-import sys
-from numba.core import event
-compiled = []
-class Count(event.Listener):
-    def on_start(self, ev):
-        d = ev.data.get("dispatcher")
-        if d is not None and d.py_func.__module__.startswith("nbmlp."):
-            compiled.append(d.py_func.__name__)
-    def on_end(self, ev):
-        pass
-event.register("numba:compile", Count())
+from nbmlp._compile_notice import record
 from nbmlp.warmup import run_job
-for kind, dtype in {jobs!r}:
-    run_job(kind, dtype)
+with record() as compiled:
+    for kind, dtype in {jobs!r}:
+        run_job(kind, dtype)
 print(len(compiled))
 """
 
