@@ -168,3 +168,15 @@ def test_warmup_names_every_kernel_set_in_its_help():
     assert res.returncode == 0
     for name in ("train", "small", "trace", "sparse", "lbfgs", "NUMBA_CACHE_DIR"):
         assert name in res.stdout
+
+
+def test_the_command_forces_the_line_only_while_it_runs(monkeypatch, capsys):
+    from nbmlp.cli import main
+
+    monkeypatch.setattr(_compile_notice, "FORCE", None)
+    with _compile_notice.forced(True):
+        assert _compile_notice.FORCE is True
+    assert _compile_notice.FORCE is None
+    assert main(["explain", "forward"]) == 0  # a command run in-process (as tests do)
+    capsys.readouterr()
+    assert _compile_notice.FORCE is None  # later fits in the process follow the environment again

@@ -58,6 +58,17 @@ def quiet():
     return os.environ.get(ENV, "1").strip().lower() in ("0", "false", "no", "off")
 
 
+@contextmanager
+def forced(on):
+    """Inside the block the line is printed (``on``) or not, whatever the environment says."""
+    global FORCE
+    before, FORCE = FORCE, bool(on)
+    try:
+        yield
+    finally:
+        FORCE = before
+
+
 def compile_seconds():
     """Wall seconds this process has spent compiling nbmlp's kernels so far (outermost compiles)."""
     return _seconds[0]
@@ -85,17 +96,25 @@ def _cache_text():
     return f"cached in {_CACHE_PATH}" if _CACHE_PATH else "not cached: no writable cache directory"
 
 
+def _nbmlp_function(ev):
+    """The Python function of the nbmlp kernel an event compiles, or None for anyone else's."""
+    dispatcher = ev.data.get("dispatcher")
+    if dispatcher is None or not dispatcher.py_func.__module__.startswith("nbmlp."):
+        return None
+    return dispatcher.py_func
+
+
 class _Listener(event.Listener):
     def on_start(self, ev):
-        dispatcher = ev.data.get("dispatcher")
-        if dispatcher is None or not dispatcher.py_func.__module__.startswith("nbmlp."):
+        function = _nbmlp_function(ev)
+        if function is None:
             return
         depth = getattr(_state, "depth", 0)
         _state.depth = depth + 1
         if depth:
             return
         _state.start = time.perf_counter()
-        name = dispatcher.py_func.__name__
+        name = function.__name__
         label, estimate = kernel_set(name, ev.data.get("args", ()))
         for callback in list(_watchers):
             callback(label)
@@ -110,8 +129,7 @@ class _Listener(event.Listener):
             sys.stderr.flush()
 
     def on_end(self, ev):
-        dispatcher = ev.data.get("dispatcher")
-        if dispatcher is None or not dispatcher.py_func.__module__.startswith("nbmlp."):
+        if _nbmlp_function(ev) is None:
             return
         _state.depth = getattr(_state, "depth", 1) - 1
         if _state.depth == 0:
@@ -144,9 +162,9 @@ class _Recorder(event.Listener):
         self.names = []
 
     def on_start(self, ev):
-        dispatcher = ev.data.get("dispatcher")
-        if dispatcher is not None and dispatcher.py_func.__module__.startswith("nbmlp."):
-            self.names.append(dispatcher.py_func.__name__)
+        function = _nbmlp_function(ev)
+        if function is not None:
+            self.names.append(function.__name__)
 
     def on_end(self, ev):
         pass

@@ -1068,14 +1068,14 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    # the command always says when it compiles (unless --quiet), whatever NBMLP_COMPILE_NOTICE says
-    _compile_notice.FORCE = not getattr(args, "quiet", False)
     try:
         if args.threads:
             from . import set_num_threads
 
             set_num_threads(min(args.threads, _max_threads()))
-        with sigterm_as_interrupt():  # SIGTERM as Ctrl-C: temporary files removed, exit 143
+        # SIGTERM as Ctrl-C (temporary files removed, exit 143); the command always says when it
+        # compiles (unless --quiet), whatever NBMLP_COMPILE_NOTICE says
+        with sigterm_as_interrupt(), _compile_notice.forced(not getattr(args, "quiet", False)):
             return args.func(args) or 0
     except UserError as err:
         return _error(err)

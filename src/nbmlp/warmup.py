@@ -15,6 +15,7 @@ from the cache.
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 JOBS = {
@@ -77,9 +78,9 @@ def _child(kind, dtype):
     kernels must not start them again under every threading layer)."""
     code = f"from nbmlp.warmup import run_job; run_job({kind!r}, {dtype!r})"
     env = dict(os.environ, NBMLP_COMPILE_NOTICE="0")
-    return subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    # stderr to a file, read once the child has ended: a pipe read only then could fill and stall it
+    err = tempfile.TemporaryFile("w+")
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=err), err
 
 
 CHECK = """
@@ -112,15 +113,16 @@ def warmup(kinds=DEFAULT_JOBS, dtypes=DTYPES, jobs=None, say=print):
     while pending or running:
         while pending and len(running) < workers:
             kind, dtype = pending.pop(0)
-            running.append((kind, dtype, _child(kind, dtype)))
+            running.append((kind, dtype, *_child(kind, dtype)))
         time.sleep(0.05)
         for item in list(running):
-            kind, dtype, proc = item
+            kind, dtype, proc, stderr = item
             if proc.poll() is None:
                 continue
             running.remove(item)
-            err = proc.stderr.read()
-            proc.stderr.close()
+            stderr.seek(0)
+            err = stderr.read()
+            stderr.close()
             if proc.returncode != 0:
                 raise RuntimeError(f"warmup of the {dtype} {JOBS[kind]} kernels failed:\n{err[-2000:]}")
             done += 1
