@@ -46,8 +46,8 @@ from . import _aligned as aligned
 from . import _parameters as P
 from . import persistence
 from ._compile_notice import watch as watch_compiles
+from ._governor import training_threads
 from ._signals import sigterm_as_interrupt
-from ._threads import training_threads
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP, DivergenceError, check_dropout
 from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)

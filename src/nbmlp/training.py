@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _aligned as aligned
-from ._threads import train_epoch_in_runs
+from ._runs import train_epoch_in_runs
 from .kernels.dense import PARALLEL_MIN_MACS
 from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
 from .kernels.epoch import Hyper as HyperTuple
