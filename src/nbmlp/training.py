@@ -102,7 +102,7 @@ def optimizer_arrays(state):
 
 class DenseStep:
     """One epoch of ``kernels.epoch.train_epoch_opt`` over dense ``X``, in runs of batches
-    (``_threads.train_epoch_in_runs``), with ``net.dropout``'s rates.
+    (``_runs.train_epoch_in_runs``), with ``net.dropout``'s rates.
 
     Parameters
     ----------
@@ -144,7 +144,7 @@ class DenseStep:
         self.weights = (c, np.empty(batch, net.dtype)) if c is not None else (net.params[:0], np.empty(0, net.dtype))
 
     def __call__(self, hyper):
-        """One epoch in runs of batches (``_threads.train_epoch_in_runs``); its summed loss."""
+        """One epoch in runs of batches (``_runs.train_epoch_in_runs``); its summed loss."""
 
         def train(order, do_shuffle):
             return self._train(order, do_shuffle, hyper)
