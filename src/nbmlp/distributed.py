@@ -37,9 +37,9 @@ import numpy as np
 
 from . import _aligned as aligned
 from . import _threads
+from ._validation import check_dropout
 from .kernels.epoch import Data
-from .network import DivergenceError, check_dropout
-from .training import optimizer_arrays, validation_loss_sum
+from .training import DivergenceError, optimizer_arrays, validation_loss_sum
 
 __all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
@@ -341,7 +341,7 @@ class ShardedStep:
         self.comm, self.MPI, self.net, self.pos, self.n_samples, self.batch = comm, MPI, net, pos, N, batch
         self.code, self.state, self.rng, self.shuffle = opt["code"], optimizer_arrays(opt), rng, shuffle
         self.weighted = c is not None
-        self.work = net._work(batch, with_backward=True)
+        self.work = net.work_buffers(batch, with_backward=True)
         self.data = Data(X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
         self.buf = aligned.zeros(net.n_params + 2, dtype)
         self.grads = aligned.zeros(net.n_params, net.dtype)
@@ -370,7 +370,7 @@ class ShardedStep:
                 start,
                 nb,
                 net.layout,
-                net._loss_code,
+                net.loss_code,
                 batch,
             )
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)

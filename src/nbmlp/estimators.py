@@ -48,8 +48,9 @@ from . import persistence
 from ._compile_notice import watch as watch_compiles
 from ._signals import sigterm_as_interrupt
 from ._threads import training_threads
+from ._validation import check_dropout
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-from .network import MLP, DivergenceError, check_dropout
+from .network import MLP, DivergenceError
 from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs  # noqa: F401 (re-exported)
 from .training import (
     NON_FINITE,
@@ -261,7 +262,7 @@ class _BaseMLP(BaseEstimator):
         # its loss is the one MLP pairs with it
         acts, out = self._activations_, CORE_OUT[self.out_activation_]
         net = MLP(units, activation=acts, output=out, dtype=dtype, seed=0)
-        weights, biases = net._views(net.params)
+        weights, biases = net.views(net.params)
         for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
             w[...] = c
             b[...] = i
@@ -269,7 +270,7 @@ class _BaseMLP(BaseEstimator):
 
     def _set_weights(self, net):
         """``coefs_`` and ``intercepts_`` as views into a copy of the network's flat parameters."""
-        weights, biases = net._views(net.params.copy())
+        weights, biases = net.views(net.params.copy())
         self.coefs_, self.intercepts_ = weights, biases
 
     def _initial_weights(self, units, acts, rs):
@@ -285,7 +286,7 @@ class _BaseMLP(BaseEstimator):
 
     def _init_network(self, units, acts, dtype, initial):
         net = MLP(units, activation=acts, output=self._out_activation_core, loss=self._loss_core, dtype=dtype, seed=0)
-        weights, biases = net._views(net.params)
+        weights, biases = net.views(net.params)
         for L, (w, b) in enumerate(zip(weights, biases)):
             w[...] = initial[2 * L]
             b[...] = initial[2 * L + 1]
@@ -354,7 +355,7 @@ class _BaseMLP(BaseEstimator):
         net, params = entry[3], entry[4]
         if params is None:
             params = np.empty(net.n_params, net.dtype)
-            weights, biases = net._views(params)
+            weights, biases = net.views(params)
             for w, b, coef, intercept in zip(weights, biases, self.coefs_, self.intercepts_):
                 w[...] = coef
                 b[...] = intercept
@@ -598,7 +599,7 @@ class _BaseMLP(BaseEstimator):
         from .kernels.fullbatch import full_loss_gradient
 
         N, l, dtype = X.shape[0], X.shape[1], net.dtype
-        work = net._work(N, with_backward=True)
+        work = net.work_buffers(N, with_backward=True)
         work[0][: N * l] = X.ravel()  # block 0 of Y: the inputs, read by every evaluation
         grads = aligned.empty(net.n_params, net.dtype)
         weighted = c is not None and not np.all(c == 1)
@@ -610,7 +611,7 @@ class _BaseMLP(BaseEstimator):
             net.params[...] = theta
             with training_threads(net.layers, N, N):  # one evaluation: a step of N samples
                 loss = full_loss_gradient(
-                    net.params, grads, work, T, cs, net.layout, net._loss_code, alpha, float(kappa)
+                    net.params, grads, work, T, cs, net.layout, net.loss_code, alpha, float(kappa)
                 )
             return loss, grads.astype(np.float64)
 
@@ -943,9 +944,9 @@ def _net_forward(net, X, params=None):
     as checked (``_as_dtype``, the network's feature count) and the kernels read ``params``.
     """
     if not sparse.issparse(X):
-        return net.forward(X) if params is None else net._forward_checked(X, params)
+        return net.forward(X) if params is None else net.forward_checked(X, params)
     if len(net.layers) == 2:
-        return net.forward(X.toarray()) if params is None else net._forward_checked(X.toarray(), params)
+        return net.forward(X.toarray()) if params is None else net.forward_checked(X.toarray(), params)
     params = net.params if params is None else params
     from ._threads import use_chosen
     from .kernels.sparse import sparse_forward_pass, upper_layout
@@ -968,7 +969,7 @@ def _net_forward(net, X, params=None):
 
 def _flat_base(arrays, net):
     """The flat buffer that ``arrays`` (``coefs_`` then ``intercepts_``) are views into, exactly
-    where ``net._views`` puts each layer's weights and biases, or None."""
+    where ``net.views`` puts each layer's weights and biases, or None."""
     base = arrays[0].base
     if not (
         isinstance(base, np.ndarray)
@@ -978,7 +979,7 @@ def _flat_base(arrays, net):
         and base.flags.c_contiguous
     ):
         return None
-    weights, biases = net._views(base)
+    weights, biases = net.views(base)
     for a, v in zip(arrays, (*weights, *biases)):
         if not (
             a.base is base
