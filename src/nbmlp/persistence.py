@@ -12,70 +12,13 @@ import json
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.validation import check_is_fitted
 
+from ._classifier import MLPClassifier
+from ._model_writer import FITTED_ATTRS, FORMAT_NAME, FORMAT_VERSION, save  # noqa: F401 (save: nbmlp.persistence.save)
+from ._regressor import MLPRegressor
+from ._sklearn_names import HIDDEN, OUT_NAMES
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 from .network import MLP
-
-FORMAT_NAME = "nbmlp-estimator"
-FORMAT_VERSION = 1
-
-
-def save(est, path, inputs=None):
-    """Write the fitted estimator ``est`` to ``path`` (``MLPClassifier.save``, which documents the format)."""
-    check_is_fitted(est, "coefs_")
-    params = est.get_params(deep=False)
-    params["callbacks"] = None
-    attrs = {name: getattr(est, name) for name in _FITTED_ATTRS}
-    code, learning_rate, first, second, step = _optimizer_state(est)
-    attrs["optimizer_code"] = code
-    attrs["optimizer_learning_rate"] = learning_rate
-    arrays = {
-        "format": np.array(FORMAT_NAME),
-        "format_version": np.array(FORMAT_VERSION),
-        "estimator": np.array(type(est).__name__),
-        "params_json": np.array(json.dumps(_encode(params))),
-        "attrs_json": np.array(json.dumps(_encode(attrs))),
-        "layer_units": np.array([c.shape[0] for c in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
-        "parameters": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
-        "optimizer_a": first,
-        "optimizer_b": second,
-        "optimizer_step": step,
-        "shuffle_rng": est._shuffle_rng,
-    }
-    if hasattr(est, "feature_names_in_"):
-        arrays["feature_names_in"] = np.asarray(est.feature_names_in_, dtype=str)
-    if is_classifier(est):
-        arrays.update(_label_arrays(est))
-    if inputs:
-        from .tabular import MEMBERS
-
-        if set(inputs) - set(MEMBERS):
-            raise ValueError(
-                f"inputs: only the members {', '.join(MEMBERS)} may be added, got {sorted(set(inputs) - set(MEMBERS))}"
-            )
-        arrays.update(inputs)
-    np.savez(path, **arrays)
-
-
-def _label_arrays(clf):
-    """The classifier's members ``classes``, ``label_type`` and ``classes_are_objects``."""
-    return {
-        "classes": np.asarray(clf.classes_)
-        if clf.classes_.dtype != object
-        else np.asarray(clf.classes_.tolist(), dtype=str),
-        "label_type": np.array(clf._label_binarizer.y_type_),
-        "classes_are_objects": np.array(clf.classes_.dtype == object),
-    }
-
-
-# The estimator's optimizer state as the file stores it (members ``optimizer_a``, ``optimizer_b``,
-# ``optimizer_step``, attributes ``optimizer_code``, ``optimizer_learning_rate``): the first array
-# is the velocity v (momentum, Nesterov) or Adam's first moment m, the second Adam's second moment s.
-def _optimizer_state(est):
-    """``(code, learning_rate, first, second, step)`` of the estimator's optimizer."""
-    state = est._optimizer_state
-    return state["code"], state["learning_rate"], state["m"], state["s"], state["step"]
 
 
 def _set_optimizer_state(est, code, learning_rate, first, second, step):
@@ -86,27 +29,6 @@ def _set_optimizer_state(est, code, learning_rate, first, second, step):
         "step": step,
         "learning_rate": float(learning_rate),
     }
-
-
-def _encode(value):
-    """JSON-ready form of parameters and attributes (see ``save``)."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _encode(v) for k, v in value.items()}
-        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, type):
-        return np.dtype(value).name
-    if isinstance(value, float) and not np.isfinite(value):
-        return {"__float__": repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot save a parameter or attribute of type {type(value).__name__}: {value!r}")
 
 
 def _decode(value):
@@ -200,24 +122,7 @@ _OPTIONAL_MEMBERS = (
     "input_category_counts",
     "input_categories",
 )
-# the fitted attributes the file keeps, then the optimizer's two scalars (``_ATTRS``)
-_FITTED_ATTRS = (
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "validation_loss_curve_",
-    "n_features_in_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "_activations_",
-    "_no_improvement_count",
-)
-_ATTRS = _FITTED_ATTRS + ("optimizer_code", "optimizer_learning_rate")
+_ATTRS = FITTED_ATTRS + ("optimizer_code", "optimizer_learning_rate")
 _MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
 _MAX_UNITS = 2**31 - 1
 _MAX_COUNT = 2**62
@@ -226,7 +131,6 @@ _SHORT = 4 * 64  # item size of a short string member (64 characters)
 
 def _load(reader):
     """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
-    from .estimators import OUT_NAMES, MLPClassifier, MLPRegressor
 
     def text(key, max_itemsize=None):
         return str(reader.read(key, "U", (), max_itemsize)[()])
@@ -384,8 +288,6 @@ def _is_number(v, finite=False):
 
 
 def _check_attrs(attrs, units):
-    from .estimators import HIDDEN
-
     def bad(name, what):
         raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
 
