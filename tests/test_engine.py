@@ -53,3 +53,56 @@ def test_buffers_loss_code_and_generator():
     assert net.rng.dtype == np.uint64 and net.rng.shape == (1,)
     net.fit(np.ones((4, 4)), np.array([0, 1, 0, 1]), epochs=1, batch_size=2)
     assert net.rng[0] != before[0]  # the live state: fit advances it in place
+
+
+# -- the estimators' modules -----------------------------------------------------------------------
+ESTIMATOR_MODULES = [
+    "nbmlp.estimators",
+    "nbmlp.persistence",
+    "nbmlp.pipeline",
+    "nbmlp._model_writer",
+    "nbmlp._estimator_base",
+    "nbmlp._classifier",
+    "nbmlp._regressor",
+    "nbmlp._epochs",
+    "nbmlp._lbfgs",
+    "nbmlp._prediction",
+    "nbmlp._fit_plan",
+    "nbmlp.distributed",
+]
+
+
+@pytest.mark.parametrize("module", ESTIMATOR_MODULES)
+def test_each_module_imports_first(module):
+    # a cycle of imports shows as an ImportError (a partly initialised module) for one of them
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def test_estimators_module_keeps_its_public_names_and_pickles():
+    import pickle
+
+    from nbmlp import estimators
+
+    for name in estimators.__all__:
+        assert getattr(estimators, name) is not None
+    for cls in (estimators.MLPClassifier, estimators.MLPRegressor, estimators.DivergenceWarning):
+        assert cls.__module__ == "nbmlp.estimators"
+    data = pickle.dumps(estimators.MLPRegressor(hidden_layer_sizes=(3,)))
+    assert b"nbmlp.estimators" in data
+    assert pickle.loads(data).get_params()["hidden_layer_sizes"] == (3,)
+
+
+def test_a_plan_has_a_validation_set_exactly_with_early_stopping():
+    from nbmlp._fit_plan import FitPlan
+
+    plan = FitPlan(X=None, y=None, T=None, c=None, lb=None, units=[2, 1], acts=[], dtype=np.float64)
+    X, T = np.ones((4, 2)), np.ones((4, 1))
+    plain = plan.training_set(X, T, None, "rs", None)
+    assert not plain.early_stopping and plain.X_val is None and plain.X is X and plain.rs == "rs"
+    split = plan.training_set(X[:3], T[:3], None, "rs", [1], (X[3:], [0], T[3:]))
+    assert split.early_stopping and split.X_val.shape == (1, 2) and split.y_val == [0] and split.initial == [1]
+    assert plan.X is None  # a new plan; the first is unchanged

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from . import _parameters as rules
-from ._estimator_base import BaseMLP, partial_fit_available
+from ._estimator_base import PARAMETER_RULES, BaseMLP, partial_fit_available
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -144,7 +144,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.class_weight = class_weight
 
     _parameter_rules = {
-        **BaseMLP._parameter_rules,
+        **PARAMETER_RULES,
         "class_weight": [None, dict, rules.Options("balanced", text="a dict, 'balanced' or None")],
     }
 

@@ -4,7 +4,6 @@ its start, the network of the fitted weights, and the methods both estimators sh
 import numbers
 import sys
 import weakref
-from dataclasses import replace
 
 import numpy as np
 from scipy import sparse
@@ -33,6 +32,43 @@ def partial_fit_available(est):
             f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic."
         )
     return True
+
+
+# what each constructor parameter accepts, checked in this order by ``_check_params``
+# (``_parameters.check_parameters``: plain values first, then at most one rule). scikit-learn's
+# ``_parameter_constraints`` in nbmlp's own form, under another name so that scikit-learn's
+# ``_validate_params`` never reads it
+PARAMETER_RULES = {
+    "hidden_layer_sizes": [rules.HiddenSizes()],
+    "activation": [rules.HiddenActivations(HIDDEN)],  # per hidden layer: after hidden_layer_sizes
+    "solver": [rules.Options(*SOLVERS)],
+    "max_fun": [rules.Interval(numbers.Integral, 1)],
+    "learning_rate": [rules.Options(*SCHEDULES)],
+    "alpha": [rules.Interval(numbers.Real, 0)],
+    "learning_rate_init": [rules.Interval(numbers.Real, 0, closed="neither")],
+    "power_t": [rules.Interval(numbers.Real, 0)],
+    "max_iter": [rules.Interval(numbers.Integral, 1)],
+    "tol": [rules.Interval(numbers.Real, 0)],
+    "momentum": [rules.Interval(numbers.Real, 0, 1, closed="both")],
+    "validation_fraction": [rules.Interval(numbers.Real, 0, 1, closed="neither")],
+    "beta_1": [rules.Interval(numbers.Real, 0, 1, closed="left")],
+    "beta_2": [rules.Interval(numbers.Real, 0, 1, closed="left")],
+    "epsilon": [rules.Interval(numbers.Real, 0, closed="neither")],
+    "n_iter_no_change": [np.inf, rules.Interval(numbers.Integral, 1)],
+    "weight_decay": [rules.Interval(numbers.Real, 0)],
+    "max_grad_norm": [None, rules.Interval(numbers.Real, 0, closed="neither")],
+    "warmup_epochs": [rules.Interval(numbers.Integral, 0)],
+    "dropout": [rules.Dropout()],  # per hidden layer, and not with lbfgs: after solver
+    "random_state": [None, np.random.RandomState, rules.Seed()],
+    "batch_size": ["auto", rules.Interval(numbers.Integral, 1)],
+    "shuffle": [rules.Boolean()],
+    "warm_start": [rules.Boolean()],
+    "nesterovs_momentum": [rules.Boolean()],
+    "early_stopping": [rules.Boolean()],
+    "callbacks": [rules.Callables()],
+    "dtype": [None, rules.FloatType()],
+    "verbose": [object],  # any value (True or an int prints, as in scikit-learn)
+}
 
 
 class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
@@ -102,41 +138,7 @@ class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
         self.dropout = dropout
 
     # -- parameters ----------------------------------------------------------------------
-    # what each constructor parameter accepts, checked in this order by ``_check_params``
-    # (``_parameters.check_parameters``: plain values first, then at most one rule). scikit-learn's
-    # ``_parameter_constraints`` in nbmlp's own form, under another name so that scikit-learn's
-    # ``_validate_params`` never reads it
-    _parameter_rules = {
-        "hidden_layer_sizes": [rules.HiddenSizes()],
-        "activation": [rules.HiddenActivations(HIDDEN)],  # per hidden layer: after hidden_layer_sizes
-        "solver": [rules.Options(*SOLVERS)],
-        "max_fun": [rules.Interval(numbers.Integral, 1)],
-        "learning_rate": [rules.Options(*SCHEDULES)],
-        "alpha": [rules.Interval(numbers.Real, 0)],
-        "learning_rate_init": [rules.Interval(numbers.Real, 0, closed="neither")],
-        "power_t": [rules.Interval(numbers.Real, 0)],
-        "max_iter": [rules.Interval(numbers.Integral, 1)],
-        "tol": [rules.Interval(numbers.Real, 0)],
-        "momentum": [rules.Interval(numbers.Real, 0, 1, closed="both")],
-        "validation_fraction": [rules.Interval(numbers.Real, 0, 1, closed="neither")],
-        "beta_1": [rules.Interval(numbers.Real, 0, 1, closed="left")],
-        "beta_2": [rules.Interval(numbers.Real, 0, 1, closed="left")],
-        "epsilon": [rules.Interval(numbers.Real, 0, closed="neither")],
-        "n_iter_no_change": [np.inf, rules.Interval(numbers.Integral, 1)],
-        "weight_decay": [rules.Interval(numbers.Real, 0)],
-        "max_grad_norm": [None, rules.Interval(numbers.Real, 0, closed="neither")],
-        "warmup_epochs": [rules.Interval(numbers.Integral, 0)],
-        "dropout": [rules.Dropout()],  # per hidden layer, and not with lbfgs: after solver
-        "random_state": [None, np.random.RandomState, rules.Seed()],
-        "batch_size": ["auto", rules.Interval(numbers.Integral, 1)],
-        "shuffle": [rules.Boolean()],
-        "warm_start": [rules.Boolean()],
-        "nesterovs_momentum": [rules.Boolean()],
-        "early_stopping": [rules.Boolean()],
-        "callbacks": [rules.Callables()],
-        "dtype": [None, rules.FloatType()],
-        "verbose": [object],  # any value (True or an int prints, as in scikit-learn)
-    }
+    _parameter_rules = PARAMETER_RULES  # scikit-learn's _validate_params never reads this name
 
     def _check_params(self):
         """Every constructor parameter checked (ValueError/TypeError naming it, the estimator
@@ -215,30 +217,19 @@ class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
         rs = check_random_state(self.random_state)
         # as scikit-learn: early stopping is for the stochastic solvers only
         early_stopping = self.early_stopping and not incremental and self.solver != "lbfgs"
-        X, T, c, X_val, y_val, T_val = plan.X, plan.T, plan.c, None, None, None
+        X, T, c, validation = plan.X, plan.T, plan.c, None
         # scikit-learn draws the initial weights from random_state's generator, then the split:
         # the same order gives the same weights and validation rows for the same random_state
         initial = self._initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
         if early_stopping:
-            X, T, c, X_val, y_val, T_val = self._split(X, plan.y, T, c, rs, plan.lb)
+            X, T, c, *validation = self._split(X, plan.y, T, c, rs, plan.lb)
         X = as_dtype(X, plan.dtype, "X")
         if sparse.issparse(X) and (len(plan.units) == 2 or self.solver == "lbfgs"):
             X = X.toarray()  # no hidden layer, or L-BFGS (all samples at once): the dense kernels
         if sparse.issparse(X) and any(check_dropout(self.dropout, len(plan.units) - 2)):
             raise ValueError(f"dropout={self.dropout!r} is not available with sparse input X (use dropout=0.0)")
         T = as_dtype(T, plan.dtype, "y")
-        return replace(
-            plan,
-            X=X,
-            T=T,
-            c=c,
-            rs=rs,
-            early_stopping=early_stopping,
-            X_val=X_val,
-            y_val=y_val,
-            T_val=T_val,
-            initial=initial,
-        )
+        return plan.training_set(X, T, c, rs, initial, validation)
 
     def _check_fit(self, X, y, sample_weight, incremental, classes):
         """The checks of ``_check_fit_input`` before the split (also used by ``distributed``).
@@ -460,4 +451,140 @@ class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
           Adam's moments and step count), so that ``partial_fit`` continues as it would have;
           ``shuffle_rng``: the shuffle generator's state (uint64).
         """
-        _model_writer.save(self, path, inputs)
+        _model_writer.write(EstimatorEngine(self), path, inputs)
+
+
+# the fitted attributes that the model file keeps (scikit-learn's, then the estimators' own)
+FITTED_ATTRS = (
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "validation_loss_curve_",
+    "n_features_in_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "_activations_",
+    "_no_improvement_count",
+)
+
+
+class EstimatorEngine:
+    """An estimator's interface to the modules that train, save and load it: ``distributed``
+    (a fit step by step, over MPI), the model file's writer and ``persistence``. They use these
+    names and nothing private of the estimator.
+
+    A fit runs, in this order: ``check`` the call (a ``FitPlan``), draw the ``initial_weights``
+    and ``split`` off the validation rows (``FitPlan.training_set``), ``begin`` (the fit's first
+    attributes, the network to train, the ``optimizer_state`` and the ``shuffle_rng``), then
+    ``run_epochs`` over a step; the estimators' own ``fit`` runs the same methods.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    # -- a fit, step by step
+    def check(self, X, y, sample_weight, incremental, classes):
+        """The ``FitPlan`` of a call before any split (``BaseMLP._check_fit``); nothing changes."""
+        return self.estimator._check_fit(X, y, sample_weight, incremental, classes)
+
+    def fitted_features(self):
+        """The ``n_features_in_`` and ``feature_names_in_`` that ``check`` resets, to put back
+        with ``put_back_features`` when a later check fails."""
+        return {k: v for k, v in vars(self.estimator).items() if k in ("n_features_in_", "feature_names_in_")}
+
+    def put_back_features(self, saved):
+        """Undo ``check``'s setting of the feature attributes (``saved`` from ``fitted_features``)."""
+        self.estimator._put_back_features(saved)
+
+    def initial_weights(self, units, acts, rs):
+        """A new network's ``[w0, b0, w1, b1, …]`` (float64), drawn from ``rs`` as scikit-learn draws them."""
+        return self.estimator._initial_weights(units, acts, rs)
+
+    def split(self, X, y, T, c, rs, lb):
+        """``validation_fraction`` of the rows apart (stratified for classes):
+        ``X, T, c, X_val, y_val, T_val``."""
+        return self.estimator._split(X, y, T, c, rs, lb)
+
+    def begin(self, plan):
+        """Set the attributes a fit starts with; return the ``MLP`` to train. The optimizer state
+        and the shuffle generator are ready after it."""
+        return self.estimator._begin_fit(plan)
+
+    def batch_size(self, n):
+        """The mini-batch size for ``n`` training rows (``batch_size``, ``"auto"``: min(200, n))."""
+        return self.estimator._batch_size(n)
+
+    def run_epochs(self, plan, net, step, validate, catch_interrupt=True):
+        """Train with a ``training.Trainer`` over ``step`` and keep the estimator's record of it
+        (``StochasticMixin._run_epochs``, which documents the step and ``validate``)."""
+        self.estimator._run_epochs(plan, net, step, validate, catch_interrupt)
+
+    @property
+    def optimizer_state(self):
+        """The optimizer's state: a dict of ``code`` (``kernels.optim``), ``m`` (velocity or Adam's
+        first moment), ``s`` (Adam's second moment), ``step`` and ``learning_rate``."""
+        return self.estimator._optimizer_state
+
+    @optimizer_state.setter
+    def optimizer_state(self, state):
+        self.estimator._optimizer_state = state
+
+    @property
+    def shuffle_rng(self):
+        """The shuffle generator's state, a (1,) uint64 array."""
+        return self.estimator._shuffle_rng
+
+    @shuffle_rng.setter
+    def shuffle_rng(self, state):
+        self.estimator._shuffle_rng = state
+
+    @property
+    def loss(self):
+        """The network's loss (``MLP``'s name: ``cross_entropy``, ``squared_error``, …)."""
+        return self.estimator._loss_core
+
+    @property
+    def output(self):
+        """The network's output activation (``MLP``'s name: ``softmax``, ``sigmoid``, ``identity``, ``exp``)."""
+        return self.estimator._out_activation_core
+
+    def labels(self, Y):
+        """A classifier's labels of the network's outputs Y."""
+        return self.estimator._labels(Y)
+
+    def network(self):
+        """A new ``MLP`` holding the fitted weights, in their dtype (``to_onnx``, ``trace``)."""
+        est = self.estimator
+        return est._network(est.coefs_[0].dtype.type)
+
+    # -- the model file
+    def check_params(self):
+        """Check every constructor parameter as ``fit`` does (ValueError/TypeError naming it)."""
+        self.estimator._check_params()
+
+    def fitted_state(self):
+        """The fitted attributes the model file keeps (``FITTED_ATTRS``), by name."""
+        return {name: getattr(self.estimator, name) for name in FITTED_ATTRS}
+
+    @property
+    def label_type(self):
+        """A fitted classifier's label type: ``binary``, ``multiclass`` or ``multilabel-indicator``."""
+        return self.estimator._label_binarizer.y_type_
+
+    def restore(self, attrs, units, flat, label_binarizer=None):
+        """Set a fitted state read from a model file: the ``FITTED_ATTRS`` of ``attrs``, the
+        label binarizer (classifier) and the weights, ``flat`` laid out as ``MLP.params`` for the
+        layer sizes ``units``."""
+        est = self.estimator
+        for name in FITTED_ATTRS:
+            setattr(est, name, attrs[name])
+        if label_binarizer is not None:
+            est._label_binarizer, est.classes_ = label_binarizer, label_binarizer.classes_
+        net = MLP(units, est._activations_, self.output, self.loss, dtype=flat.dtype, seed=0)
+        net.params[...] = flat
+        est._set_weights(net)

@@ -1,6 +1,6 @@
 """What a checked fit of an estimator trains on (``FitPlan``), and the conversions of its data."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -29,6 +29,25 @@ class FitPlan:
     y_val: object = None
     T_val: object = None
     initial: list = None  # a new network's weights and biases [w0, b0, w1, …], drawn before the split
+
+    def training_set(self, X, T, c, rs, initial, validation=None):
+        """This plan for the rows a fit trains on: ``X, T, c`` (converted to ``dtype``), the
+        generator ``rs``, a new network's ``initial`` weights (None: continue from the fitted
+        ones) and ``validation``, the ``(X_val, y_val, T_val)`` of early stopping (None: without).
+        The estimators' own fit and ``distributed`` both make their plan here."""
+        X_val, y_val, T_val = (None, None, None) if validation is None else validation
+        return replace(
+            self,
+            X=X,
+            T=T,
+            c=c,
+            rs=rs,
+            early_stopping=validation is not None,
+            X_val=X_val,
+            y_val=y_val,
+            T_val=T_val,
+            initial=initial,
+        )
 
 
 def csr_arrays(X, dtype):

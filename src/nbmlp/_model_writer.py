@@ -1,4 +1,4 @@
-"""Writing the estimators' model file (``save``); reading it back is ``persistence.load``. The
+"""Writing the estimators' model file (``write``); reading it back is ``persistence.load``. The
 format is ``docs/model_format.md``."""
 
 import json
@@ -11,15 +11,19 @@ FORMAT_NAME = "nbmlp-estimator"
 FORMAT_VERSION = 1
 
 
-def save(est, path, inputs=None):
-    """Write the fitted estimator ``est`` to ``path`` (``MLPClassifier.save``, which documents the format)."""
+def write(engine, path, inputs=None):
+    """Write the fitted estimator of ``engine`` (its ``EstimatorEngine``) to ``path``
+    (``MLPClassifier.save``, which documents the format)."""
+    est = engine.estimator
     check_is_fitted(est, "coefs_")
     params = est.get_params(deep=False)
     params["callbacks"] = None
-    attrs = {name: getattr(est, name) for name in FITTED_ATTRS}
-    code, learning_rate, first, second, step = _optimizer_state(est)
-    attrs["optimizer_code"] = code
-    attrs["optimizer_learning_rate"] = learning_rate
+    attrs = engine.fitted_state()
+    state = engine.optimizer_state
+    # the first array is the velocity v (momentum, Nesterov) or Adam's first moment m, the second
+    # Adam's second moment s
+    attrs["optimizer_code"] = state["code"]
+    attrs["optimizer_learning_rate"] = state["learning_rate"]
     arrays = {
         "format": np.array(FORMAT_NAME),
         "format_version": np.array(FORMAT_VERSION),
@@ -28,15 +32,15 @@ def save(est, path, inputs=None):
         "attrs_json": np.array(json.dumps(_encode(attrs))),
         "layer_units": np.array([c.shape[0] for c in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
         "parameters": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
-        "optimizer_a": first,
-        "optimizer_b": second,
-        "optimizer_step": step,
-        "shuffle_rng": est._shuffle_rng,
+        "optimizer_a": state["m"],
+        "optimizer_b": state["s"],
+        "optimizer_step": state["step"],
+        "shuffle_rng": engine.shuffle_rng,
     }
     if hasattr(est, "feature_names_in_"):
         arrays["feature_names_in"] = np.asarray(est.feature_names_in_, dtype=str)
     if is_classifier(est):
-        arrays.update(_label_arrays(est))
+        arrays.update(_label_arrays(est, engine.label_type))
     if inputs:
         from .tabular import MEMBERS
 
@@ -48,24 +52,15 @@ def save(est, path, inputs=None):
     np.savez(path, **arrays)
 
 
-def _label_arrays(clf):
+def _label_arrays(clf, label_type):
     """The classifier's members ``classes``, ``label_type`` and ``classes_are_objects``."""
     return {
         "classes": np.asarray(clf.classes_)
         if clf.classes_.dtype != object
         else np.asarray(clf.classes_.tolist(), dtype=str),
-        "label_type": np.array(clf._label_binarizer.y_type_),
+        "label_type": np.array(label_type),
         "classes_are_objects": np.array(clf.classes_.dtype == object),
     }
-
-
-# The estimator's optimizer state as the file stores it (members ``optimizer_a``, ``optimizer_b``,
-# ``optimizer_step``, attributes ``optimizer_code``, ``optimizer_learning_rate``): the first array
-# is the velocity v (momentum, Nesterov) or Adam's first moment m, the second Adam's second moment s.
-def _optimizer_state(est):
-    """``(code, learning_rate, first, second, step)`` of the estimator's optimizer."""
-    state = est._optimizer_state
-    return state["code"], state["learning_rate"], state["m"], state["s"], state["step"]
 
 
 def _encode(value):
@@ -87,22 +82,3 @@ def _encode(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"cannot save a parameter or attribute of type {type(value).__name__}: {value!r}")
-
-
-# the fitted attributes the file keeps, then the optimizer's two scalars (``_ATTRS``)
-FITTED_ATTRS = (
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "validation_loss_curve_",
-    "n_features_in_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "_activations_",
-    "_no_improvement_count",
-)

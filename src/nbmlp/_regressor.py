@@ -6,7 +6,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 
 from . import _parameters as rules
-from ._estimator_base import BaseMLP, partial_fit_available
+from ._estimator_base import PARAMETER_RULES, BaseMLP, partial_fit_available
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -112,7 +112,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.loss = loss
 
     _parameter_rules = {
-        **BaseMLP._parameter_rules,
+        **PARAMETER_RULES,
         "loss": [rules.Options("squared_error", "poisson", text="'squared_error' or 'poisson'")],
     }
 

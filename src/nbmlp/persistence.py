@@ -14,21 +14,16 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 
 from ._classifier import MLPClassifier
-from ._model_writer import FITTED_ATTRS, FORMAT_NAME, FORMAT_VERSION, save  # noqa: F401 (save: nbmlp.persistence.save)
+from ._estimator_base import FITTED_ATTRS, EstimatorEngine
+from ._model_writer import FORMAT_NAME, FORMAT_VERSION, write
 from ._regressor import MLPRegressor
 from ._sklearn_names import HIDDEN, OUT_NAMES
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-from .network import MLP
 
 
-def _set_optimizer_state(est, code, learning_rate, first, second, step):
-    est._optimizer_state = {
-        "code": int(code),
-        "m": first,
-        "s": second,
-        "step": step,
-        "learning_rate": float(learning_rate),
-    }
+def save(est, path, inputs=None):
+    """Write the fitted estimator ``est`` to ``path`` (``MLPClassifier.save``, which documents the format)."""
+    write(EstimatorEngine(est), path, inputs)
 
 
 def _decode(value):
@@ -205,7 +200,7 @@ def _load(reader):
             raise ValueError("member 'feature_names_in': repeated feature names")
     lb = _read_labels(reader, attrs, units) if classifier else None
     if attrs["out_activation_"] != (
-        OUT_NAMES[est._out_activation_core]
+        OUT_NAMES[EstimatorEngine(est).output]
         if lb is None
         else OUT_NAMES["softmax" if lb.y_type_ == "multiclass" else "sigmoid"]
     ):
@@ -215,19 +210,16 @@ def _load(reader):
         )
 
     # everything checked: build the estimator
-    est._activations_ = attrs["_activations_"]
-    for name in _ATTRS:
-        if name not in ("_activations_", "optimizer_code", "optimizer_learning_rate"):
-            setattr(est, name, attrs[name])
-    if lb is not None:
-        est._label_binarizer, est.classes_ = lb, lb.classes_
-    net = MLP(
-        units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core, dtype=dtype, seed=0
-    )
-    net.params[...] = flat
-    est._set_weights(net)
-    _set_optimizer_state(est, code, attrs["optimizer_learning_rate"], opt_a, opt_b, step)
-    est._shuffle_rng = rng
+    engine = EstimatorEngine(est)
+    engine.restore(attrs, units, flat, lb)
+    engine.optimizer_state = {
+        "code": int(code),
+        "m": opt_a,
+        "s": opt_b,
+        "step": step,
+        "learning_rate": float(attrs["optimizer_learning_rate"]),
+    }
+    engine.shuffle_rng = rng
     if names is not None:
         est.feature_names_in_ = names.astype(object)
     return est
@@ -264,7 +256,7 @@ def _check_loaded_params(est):
                 )
             ):
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
-        est._check_params()  # the regressor's loss too
+        EstimatorEngine(est).check_params()  # the regressor's loss too
         rs = est.random_state
         if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
             raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
