@@ -32,7 +32,7 @@ class PredictingMixin:
 
     def _validate_X(self, X, dtype):
         """X checked as scikit-learn checks it (``validate_data``), then as a C-contiguous array
-        of ``dtype`` (``_as_dtype``).
+        of ``dtype`` (``as_dtype``).
 
         A NumPy float64 or float32 array of ``n_features_in_`` columns and at least one row,
         with no feature names fitted and every value finite, passes every one of those checks
@@ -95,7 +95,7 @@ def net_forward(net, X, params=None):
     """``net.forward(X)``, for a sparse X through ``kernels.sparse`` (chunks of rows, never densified).
 
     With ``params`` (a flat buffer of the network's layout: ``_predicting_network``) X is taken
-    as checked (``_as_dtype``, the network's feature count) and the kernels read ``params``.
+    as checked (``as_dtype``, the network's feature count) and the kernels read ``params``.
     """
     if not sparse.issparse(X):
         return net.forward(X) if params is None else net.forward_checked(X, params)

@@ -284,7 +284,7 @@ def _check_attrs(attrs, units):
         raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
 
     def number_list(name):
-        # NaN: the epoch that diverged with early stopping (estimators._record_divergence)
+        # NaN: the epoch that diverged with early stopping (the estimators' ``_record_divergence``)
         v = attrs[name]
         return isinstance(v, list) and all(_is_number(x) or (isinstance(x, float) and np.isnan(x)) for x in v)
 

@@ -21,8 +21,8 @@ live arrays (parameters first, then the optimizer state and the shuffle generato
 whose loss or weights are not finite, or a Ctrl-C, puts them back.
 
 The interface ``distributed`` uses: it builds a ``ShardedStep`` and a validation from
-all-reduced sums, and hands them to the estimator's ``_run_epochs(plan, net, step,
-validate, catch_interrupt=False)``, the same call a local fit makes with a ``DenseStep``.
+all-reduced sums, and hands them to the estimator's ``EstimatorEngine.run_epochs(plan, net,
+step, validate, catch_interrupt=False)``, the same run a local fit makes with a ``DenseStep``.
 """
 
 from dataclasses import dataclass
