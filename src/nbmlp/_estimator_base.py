@@ -150,15 +150,15 @@ class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
     # -- the network -----------------------------------------------------------------------
     def _network(self, dtype):
         """An ``MLP`` holding the fitted weights (built from ``coefs_`` and ``intercepts_``)."""
-        units = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+        units = [coef.shape[0] for coef in self.coefs_] + [self.coefs_[-1].shape[1]]
         # the fitted output (not the loss parameter, which set_params may have changed since);
         # its loss is the one MLP pairs with it
         acts, out = self._activations_, CORE_OUT[self.out_activation_]
         net = MLP(units, activation=acts, output=out, dtype=dtype, seed=0)
         weights, biases = net.views(net.params)
-        for w, b, c, i in zip(weights, biases, self.coefs_, self.intercepts_):
-            w[...] = c
-            b[...] = i
+        for w, b, coef, intercept in zip(weights, biases, self.coefs_, self.intercepts_):
+            w[...] = coef
+            b[...] = intercept
         return net
 
     def _set_weights(self, net):

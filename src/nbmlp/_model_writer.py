@@ -30,7 +30,7 @@ def write(engine, path, inputs=None):
         "estimator": np.array(type(est).__name__),
         "params_json": np.array(json.dumps(_encode(params))),
         "attrs_json": np.array(json.dumps(_encode(attrs))),
-        "layer_units": np.array([c.shape[0] for c in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
+        "layer_units": np.array([coef.shape[0] for coef in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
         "parameters": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
         "optimizer_a": state["m"],
         "optimizer_b": state["s"],

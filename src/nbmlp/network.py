@@ -433,11 +433,12 @@ class MLP:
             rows.append(
                 (f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act, f"{l * m + m:,}", _bytes((l * m + m) * item))
             )
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        line = "  ".join("─" * w for w in widths)
-        out = [title or "MLP", line, "  ".join(h.ljust(w) for h, w in zip(rows[0], widths)), line]
+        widths = [max(len(r[col]) for r in rows) for col in range(len(rows[0]))]
+        line = "  ".join("─" * width for width in widths)
+        out = [title or "MLP", line, "  ".join(h.ljust(width) for h, width in zip(rows[0], widths)), line]
         out += [
-            "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths))) for r in rows[1:]
+            "  ".join(v.ljust(width) if col < 3 else v.rjust(width) for col, (v, width) in enumerate(zip(r, widths)))
+            for r in rows[1:]
         ]
         out += [
             line,

@@ -158,7 +158,7 @@ def _load(reader):
     units = [int(n) for n in units_arr]
     if any(not 1 <= n <= _MAX_UNITS for n in units):
         raise ValueError(f"member 'layer_units': sizes must be in [1, {_MAX_UNITS}], got {units}")
-    P = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
+    n_params = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
 
     # constructor parameters and fitted attributes
     params = _json_member(reader, "params_json", dict, lambda d: all(isinstance(k, str) for k in d))
@@ -184,9 +184,9 @@ def _load(reader):
     dtype = reader.header("parameters")[0]
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
-    flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
-    opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
-    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
+    flat = _finite(reader.read("parameters", dtype, (n_params,)), "parameters")
+    opt_a = _finite(reader.read("optimizer_a", dtype, (n_params if code != SGD else 0,)), "optimizer_a")
+    opt_b = _finite(reader.read("optimizer_b", dtype, (n_params if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
     if np.any(opt_b < 0):
         raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
     step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
