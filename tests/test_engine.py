@@ -106,3 +106,16 @@ def test_a_plan_has_a_validation_set_exactly_with_early_stopping():
     split = plan.training_set(X[:3], T[:3], None, "rs", [1], (X[3:], [0], T[3:]))
     assert split.early_stopping and split.X_val.shape == (1, 2) and split.y_val == [0] and split.initial == [1]
     assert plan.X is None  # a new plan; the first is unchanged
+
+
+def test_the_engine_page_example_gives_the_networks_gradients():
+    import pathlib
+    import re
+
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "engine.md").read_text(encoding="utf-8")
+    space = {}
+    exec(compile(re.findall(r"```python\n(.*?)```", page, re.S)[0], "engine.md", "exec"), space)
+    net, X, T = space["net"], space["X"], space["T"]
+    _, dW, db = net.gradients(X, T)
+    for mine, theirs in zip(space["dW"] + space["db"], dW + db):
+        assert np.array_equal(mine, theirs)  # the same kernels, the same bits
