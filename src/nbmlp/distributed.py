@@ -232,9 +232,9 @@ def _agree(engine, X, y, comm, MPI, sample_weight, incremental, classes):
     weighted = comm.allreduce(bool(c is not None and not np.all(c == 1)), op=MPI.LOR)
     if weighted and c is None:
         c = np.ones(Xc.shape[0])
-    state = check_random_state(est.random_state).get_state() if rank == 0 else None
+    seed_state = check_random_state(est.random_state).get_state() if rank == 0 else None
     rs = np.random.RandomState()
-    rs.set_state(comm.bcast(state, root=0))
+    rs.set_state(comm.bcast(seed_state, root=0))
 
     # the initial weights before the split, as the estimator draws them (scikit-learn's order)
     initial = engine.initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
