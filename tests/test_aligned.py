@@ -45,6 +45,6 @@ def test_parameters_work_buffers_and_packed_copies_are_aligned(dtype):
     for layers in ([3, 5, 2], [7, 13, 11, 3]):
         net = nbmlp.MLP(layers, dtype=dtype, seed=0)
         assert _at_line(net.params)
-        work = net._work(5, True)
+        work = net.work_buffers(5, True)
         assert all(_at_line(b) for b in work[:4])
         assert _at_line(pack_region(work.Y, net.layout, 5))

@@ -13,8 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor as SkRegressor
 
 import nbmlp
-from nbmlp import MLPClassifier, MLPRegressor
-from nbmlp import estimators as E
+from nbmlp import MLPClassifier, MLPRegressor, _epochs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -49,13 +48,13 @@ def test_verbose_true_on_a_file_and_early_stopping_lines(capsys):
 
 def test_verbose_bar_only_on_a_terminal_and_lines_for_verbose_2(monkeypatch, capsys):
     pytest.importorskip("tqdm")
-    monkeypatch.setattr(E, "_terminal", lambda stream: True)
+    monkeypatch.setattr(_epochs, "_terminal", lambda stream: True)
     X, y = _blobs()
     assert MLPClassifier(verbose=True)._progress_bar() and MLPClassifier(verbose=1)._progress_bar()
     assert not MLPClassifier(verbose=2)._progress_bar() and not MLPClassifier(verbose=False)._progress_bar()
     MLPClassifier((4,), max_iter=2, random_state=0, verbose=2).fit(X, y)
     assert "Iteration 2, loss" in capsys.readouterr().out
-    monkeypatch.setattr(E, "tqdm", None)
+    monkeypatch.setattr(_epochs, "tqdm", None)
     assert not MLPClassifier(verbose=True)._progress_bar()
 
 

@@ -368,7 +368,7 @@ def test_per_layer_activations_and_leaky_relu():
 def test_predict_reuses_its_network_until_the_weights_change():
     from scipy import sparse
 
-    from nbmlp import estimators
+    from nbmlp import _prediction
 
     X, y = _blobs(30, 3, 3)
     clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
@@ -380,9 +380,9 @@ def test_predict_reuses_its_network_until_the_weights_change():
     P = clf.predict_proba(X)
     np.testing.assert_array_equal(P, fresh(clf, X))
     assert vars(clf).keys() == before.keys()  # kept beside the estimator, not in it
-    net = estimators._PREDICTING[clf][3]
+    net = _prediction._PREDICTING[clf][3]
     clf.predict_proba(X[:1])
-    assert estimators._PREDICTING[clf][3] is net
+    assert _prediction._PREDICTING[clf][3] is net
     clf.coefs_[0][0, 0] += 1.0  # written in place: seen by the next call
     np.testing.assert_array_equal(clf.predict_proba(X), fresh(clf, X))
     assert not np.array_equal(clf.predict_proba(X), P)

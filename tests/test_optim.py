@@ -67,7 +67,7 @@ def test_l2_gradient_and_sqnorm_touch_weights_only(layers, dtype):
     net.params[...] = rand(rng, net.n_params, dtype)
     g = rand(rng, net.n_params, dtype)
     expected = g.astype(np.float64)
-    wv, _ = net._views(expected)
+    wv, _ = net.views(expected)
     for w_ref, w in zip(wv, net.weights):
         w_ref += 0.3 * w.astype(np.float64)
     optim.l2_gradient(g, net.params, net.layout, dtype(0.3))
@@ -89,17 +89,17 @@ def test_weighted_backward_pass(N, dtype, output, loss):
     X = rand(rng, (N, 3), dtype)
     T = np.eye(3, dtype=dtype)[rng.integers(0, 3, N)]
     c = rng.uniform(0.1, 3, N).astype(dtype)
-    Y, U, D, DY, _, _ = net._work(N, with_backward=True)
+    Y, U, D, DY, _, _ = net.work_buffers(N, with_backward=True)
     Y[: X.size] = X.ravel()
     grads = np.empty_like(net.params)
     forward_pass(Y, U, net.params, net.layout, N, N)
-    backward_pass(grads, D, DY, net.params, Y, U, T, net.layout, net._loss_code, N, N, c)
+    backward_pass(grads, D, DY, net.params, Y, U, T, net.layout, net.loss_code, N, N, c)
     w = [a.astype(np.float64) for a in net.weights]
     b = [a.astype(np.float64) for a in net.biases]
     dW, db = ref.weighted_gradients(
         w, b, net.activations, loss, X.astype(np.float64), T.astype(np.float64), c.astype(np.float64), 0.0
     )
-    gw, gb = net._views(grads)
+    gw, gb = net.views(grads)
     for a, r in zip(gw + gb, dW + db):
         np.testing.assert_allclose(a, r, **tol(dtype))
 

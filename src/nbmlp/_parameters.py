@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from . import _validation as V
-from .network import check_dropout
+from ._validation import check_dropout
 
 
 class Interval:
@@ -154,7 +154,7 @@ class HiddenActivations:
 
 
 class Dropout:
-    """A rate in [0, 1), or one per hidden layer (``network.check_dropout``); none with
+    """A rate in [0, 1), or one per hidden layer (``_validation.check_dropout``); none with
     ``solver="lbfgs"`` (checked before: a full-batch solver needs the same loss at every evaluation)."""
 
     def check(self, value, name, resolved):

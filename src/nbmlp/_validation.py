@@ -57,3 +57,22 @@ def check_number(value, name, *, low=None, low_open=False, integer=False):
     if low is not None and (value <= low if low_open else value < low):
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     return value
+
+
+def check_dropout(dropout, n_hidden, name="dropout"):
+    """The dropout rates as a tuple with one float per hidden layer, each in [0, 1)."""
+    if isinstance(dropout, (str, bytes)):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {dropout!r}")
+    try:
+        rates = list(dropout)
+    except TypeError:
+        rates = [dropout] * n_hidden
+        check_number(dropout, name, low=0)
+    else:
+        if len(rates) != n_hidden:
+            raise ValueError(f"{name}: {len(rates)} rates for {n_hidden} hidden layers")
+    for p in rates:
+        check_number(p, name, low=0)
+        if p >= 1:
+            raise ValueError(f"{name} must be in [0, 1), got {dropout!r}")
+    return tuple(float(p) for p in rates)

@@ -37,9 +37,9 @@ import numpy as np
 
 from . import _aligned as aligned
 from . import _threads
+from ._validation import check_dropout
 from .kernels.epoch import Data
-from .network import DivergenceError, check_dropout
-from .training import optimizer_arrays, validation_loss_sum
+from .training import DivergenceError, optimizer_arrays, validation_loss_sum
 
 __all__ = ["fit_mpi", "partial_fit_mpi", "CallbackError"]
 
@@ -139,18 +139,21 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
         raise TypeError("X_shard: sparse input is not supported by distributed training (pass a dense array)")
     if est.solver == "lbfgs":
         raise ValueError("solver: distributed training needs 'sgd' or 'adam', got 'lbfgs'")
+    from ._estimator_base import EstimatorEngine  # scikit-learn, on first use
+
     MPI, comm = _mpi(comm)
+    engine = EstimatorEngine(est)
     # checking sets n_features_in_ (and feature_names_in_): put them back if any rank fails
-    saved = {k: v for k, v in vars(est).items() if k in ("n_features_in_", "feature_names_in_")}
+    saved = engine.fitted_features()
     try:
-        plan, pos, N = _agree(est, X, y, comm, MPI, sample_weight, incremental, classes)
+        plan, pos, N = _agree(engine, X, y, comm, MPI, sample_weight, incremental, classes)
     except BaseException:
-        est._put_back_features(saved)
+        engine.put_back_features(saved)
         raise
-    return _train(est, comm, MPI, plan, pos, N)
+    return _train(engine, comm, MPI, plan, pos, N)
 
 
-def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
+def _agree(engine, X, y, comm, MPI, sample_weight, incremental, classes):
     """Steps 1–3 of a distributed fit: checks, global agreement, this rank's part of the data.
 
     Returns the estimator's ``FitPlan`` for this rank's rows (its own split), ``pos`` (the local
@@ -160,8 +163,9 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-    from .estimators import _as_dtype
+    from ._fit_plan import as_dtype
 
+    est = engine.estimator
     rank = comm.Get_rank()
     classifier = is_classifier(est)
 
@@ -210,12 +214,12 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
         try:
             if class_weight is not None:
                 est.class_weight = class_weight
-            plan = est._check_fit(X, y, sample_weight, incremental, lb_classes)
+            plan = engine.check(X, y, sample_weight, incremental, lb_classes)
             if any(check_dropout(est.dropout, len(plan.units) - 2)):
                 raise ValueError(
                     "dropout: not supported by distributed training (the sharded step has no masks); use dropout=0"
                 )
-            return replace(plan, X=_as_dtype(plan.X, plan.dtype, "X_shard"), T=_as_dtype(plan.T, plan.dtype, "y_shard"))
+            return replace(plan, X=as_dtype(plan.X, plan.dtype, "X_shard"), T=as_dtype(plan.T, plan.dtype, "y_shard"))
         finally:
             if class_weight is not None:
                 est.class_weight = saved
@@ -228,12 +232,12 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     weighted = comm.allreduce(bool(c is not None and not np.all(c == 1)), op=MPI.LOR)
     if weighted and c is None:
         c = np.ones(Xc.shape[0])
-    state = check_random_state(est.random_state).get_state() if rank == 0 else None
+    seed_state = check_random_state(est.random_state).get_state() if rank == 0 else None
     rs = np.random.RandomState()
-    rs.set_state(comm.bcast(state, root=0))
+    rs.set_state(comm.bcast(seed_state, root=0))
 
     # the initial weights before the split, as the estimator draws them (scikit-learn's order)
-    initial = est._initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
+    initial = engine.initial_weights(plan.units, plan.acts, rs) if plan.first_pass else None
 
     # 3. the global training set (and validation set): global indices, agreed by every rank
     early_stopping = est.early_stopping and not incremental
@@ -246,7 +250,7 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
             strata = np.zeros(N_all, dtype=np.int64)
         G = np.arange(N_all)
         # the estimator's own split, drawn over the global indices (the same on every rank)
-        g_train, _, _, g_val, _, _ = _agreed(comm, lambda: est._split(G, strata, G, None, rs, lb))
+        g_train, _, _, g_val, _, _ = _agreed(comm, lambda: engine.split(G, strata, G, None, rs, lb))
         mine = (g_val >= offset) & (g_val < offset + Xc.shape[0])
         rows_val = g_val[mine] - offset
         X_val, y_val, T_val = Xc[rows_val], yc[rows_val], T[rows_val]
@@ -261,26 +265,13 @@ def _agree(est, X, y, comm, MPI, sample_weight, incremental, classes):
     Xt = np.ascontiguousarray(Xc, dtype=dtype)
     Tt = np.ascontiguousarray(T, dtype=dtype)
     cs = np.ascontiguousarray(c, dtype=dtype) if weighted else None
-    N = len(g_train)
-    if not early_stopping:
-        X_val = y_val = T_val = None
-    plan = replace(
-        plan,
-        X=Xt,
-        T=Tt,
-        c=cs,
-        rs=rs,
-        early_stopping=early_stopping,
-        X_val=X_val,
-        y_val=y_val,
-        T_val=T_val,
-        initial=initial,
-    )
-    return plan, pos, N
+    validation = (X_val, y_val, T_val) if early_stopping else None
+    return plan.training_set(Xt, Tt, cs, rs, initial, validation), pos, len(g_train)
 
 
-def _train(est, comm, MPI, plan, pos, N):
+def _train(engine, comm, MPI, plan, pos, N):
     """Step 4 of a distributed fit: from here on the estimator changes; an error on one rank ends the job."""
+    est = engine.estimator
     rank, size = comm.Get_rank(), comm.Get_size()
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
     threads = _threads_per_rank(node)
@@ -292,22 +283,22 @@ def _train(est, comm, MPI, plan, pos, N):
             numba.set_num_threads(threads)
         if rank != 0:
             est.verbose = False
-        net = est._begin_fit(plan)
-        opt = est._optimizer_state
+        net = engine.begin(plan)
+        opt = engine.optimizer_state
         # the same memory alignment on every rank, so that vectorized loops split their
         # iterations alike and the update rounds alike (see nbmlp._aligned)
         net.params = aligned.copy(net.params)
         opt["m"], opt["s"] = aligned.copy(opt["m"]), aligned.copy(opt["s"])
-        for array in (net.params, opt["m"], opt["s"], opt["step"], est._shuffle_rng):
+        for array in (net.params, opt["m"], opt["s"], opt["step"], engine.shuffle_rng):
             comm.Bcast(array, root=0)  # rank 0's weights, optimizer state and seed
         step = ShardedStep(
-            comm, MPI, net, plan.X, plan.T, plan.c, pos, N, est._batch_size(N), opt, est._shuffle_rng, est.shuffle
+            comm, MPI, net, plan.X, plan.T, plan.c, pos, N, engine.batch_size(N), opt, engine.shuffle_rng, est.shuffle
         )
-        validate = _validate(comm, est, net, plan) if plan.early_stopping else None
+        validate = _validate(comm, engine, net, plan) if plan.early_stopping else None
         # every rank runs the agreed callback (one collective per epoch), with or without callbacks
         # of its own, so that the ranks make the same collective calls whatever their callbacks
         plan = replace(plan, callbacks=[_agreed_callback(comm, plan.callbacks)])
-        est._run_epochs(plan, net, step, validate, catch_interrupt=False)
+        engine.run_epochs(plan, net, step, validate, catch_interrupt=False)
     except DivergenceError:
         raise  # decided from global numbers: raised on every rank alike
     except BaseException as e:
@@ -341,7 +332,7 @@ class ShardedStep:
         self.comm, self.MPI, self.net, self.pos, self.n_samples, self.batch = comm, MPI, net, pos, N, batch
         self.code, self.state, self.rng, self.shuffle = opt["code"], optimizer_arrays(opt), rng, shuffle
         self.weighted = c is not None
-        self.work = net._work(batch, with_backward=True)
+        self.work = net.work_buffers(batch, with_backward=True)
         self.data = Data(X, T, c if c is not None else net.params[:0], np.empty(batch if c is not None else 0, dtype))
         self.buf = aligned.zeros(net.n_params + 2, dtype)
         self.grads = aligned.zeros(net.n_params, net.dtype)
@@ -370,7 +361,7 @@ class ShardedStep:
                 start,
                 nb,
                 net.layout,
-                net._loss_code,
+                net.loss_code,
                 batch,
             )
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
@@ -380,7 +371,7 @@ class ShardedStep:
         return total
 
 
-def _validate(comm, est, net, plan):
+def _validate(comm, engine, net, plan):
     """``validate()`` for the trainer: score and loss of the global validation set, from sums."""
     X_val, y_val, T_val = plan.X_val, plan.y_val, plan.T_val
     n, k = T_val.shape
@@ -388,12 +379,12 @@ def _validate(comm, est, net, plan):
     def validate():
         if n:
             Y = net.forward(np.ascontiguousarray(X_val, dtype=net.dtype)).astype(np.float64)
-            loss_sum, count = validation_loss_sum(est._loss_core, Y, T_val, net.dtype)
+            loss_sum, count = validation_loss_sum(engine.loss, Y, T_val, net.dtype)
         else:
             Y, loss_sum, count = np.zeros((0, k)), 0.0, 0
-        if hasattr(est, "classes_"):
+        if hasattr(engine.estimator, "classes_"):
             # accuracy: rows whose every label is right, over the rows
-            pred = est._labels(Y).reshape(n, -1) if n else np.zeros((0, 1))
+            pred = engine.labels(Y).reshape(n, -1) if n else np.zeros((0, 1))
             right = np.sum(np.all(np.asarray(y_val).reshape(n, -1) == pred, axis=1))
             sums = comm.allreduce(np.array([loss_sum, count, right, n], dtype=np.float64))
             return float(sums[2] / sums[3]), float(sums[0] / sums[1])

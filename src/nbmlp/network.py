@@ -9,6 +9,7 @@ import numpy as np
 from . import _aligned as aligned
 from . import _validation as V
 from ._threads import use_chosen
+from ._validation import check_dropout
 from .kernels import activations, losses
 from .kernels.epoch import Dropout, OptimizerState
 from .kernels.optim import SGD
@@ -82,6 +83,20 @@ class MLP:
         flat buffer ``params``.
     biases : list of arrays
         ``biases[L][j] = b_j`` of layer L+1.
+    params : (n_params,) array
+        Every weight and bias in one flat buffer, layer by layer (``views``).
+    layout : (D, 5) int64 array
+        The kernels' layer table: per weight layer its offset in ``params``, fan-in, fan-out,
+        first input column and activation code.
+
+    Notes
+    -----
+    The engine: the estimators, ``trace``, the model file and distributed training build on
+    these public names of ``MLP`` and on nothing private of it: ``views`` (per-layer views of a
+    flat buffer), ``check_inputs`` and ``check_targets`` (the checks of ``fit``),
+    ``work_buffers`` and ``dropout_buffers`` (the kernels' buffers for a number of rows),
+    ``loss_code``, ``rng`` (the shuffle generator's state) and ``forward_checked`` (``forward``
+    of a checked X with any flat parameters).
     """
 
     def __init__(self, layers, activation="relu", output="softmax", loss=None, dtype="float32", seed=None, dropout=0.0):
@@ -126,7 +141,6 @@ class MLP:
         self.dtype = V.check_dtype(dtype)
         self.seed = seed
         self.dropout = check_dropout(dropout, n_hidden)
-        self._loss_code = losses.CODES[loss]
         self.layout = self._make_layout()
         self.params = aligned.empty(self.n_params, self.dtype)
         self.init_weights(seed)
@@ -148,7 +162,21 @@ class MLP:
         """Number of weights and biases."""
         return int(sum(l * m + m for l, m in zip(self.layers[:-1], self.layers[1:])))
 
-    def _views(self, flat):
+    @property
+    def loss_code(self):
+        """The kernels' code of ``loss`` (``kernels.losses.CODES``)."""
+        return losses.CODES[self.loss]
+
+    @property
+    def rng(self):
+        """The state of the generator that shuffles the samples and draws the dropout masks: a
+        (1,) uint64 array, advanced in place by every epoch of ``fit`` (seeded by ``seed``)."""
+        return self._rng
+
+    def views(self, flat):
+        """Per-layer views into ``flat``, a buffer laid out as ``params`` (the parameters, their
+        gradients, an optimizer's moments): ``(weights, biases)``, the lists of ``weights[L]``
+        (in, out) and ``biases[L]`` (out,). Writing into a view writes into ``flat``."""
         w, b = [], []
         for L in range(len(self.layout)):
             off, l, m = (int(v) for v in self.layout[L, [W_OFF, N_IN, N_OUT]])
@@ -159,17 +187,17 @@ class MLP:
     @property
     def weights(self):
         """``weights[L][i, j] = w_ij``, views into ``params``."""
-        return self._views(self.params)[0]
+        return self.views(self.params)[0]
 
     @property
     def biases(self):
         """``biases[L][j] = b_j``, views into ``params``."""
-        return self._views(self.params)[1]
+        return self.views(self.params)[1]
 
     def init_weights(self, seed=None):
         """Draw new weights (Glorot uniform, or He uniform before a ReLU-family layer); zero biases."""
         rng = np.random.default_rng(seed)
-        weights, biases = self._views(self.params)
+        weights, biases = self.views(self.params)
         for w, b, act in zip(weights, biases, self.activations):
             fan_in, fan_out = w.shape
             if act in HE_INIT:
@@ -182,7 +210,10 @@ class MLP:
         self._rng = np.array([rng.integers(0, 2**63, dtype=np.uint64)], dtype=np.uint64)
 
     # -- input checks --------------------------------------------------------------------
-    def _check_X(self, X, name="X"):
+    def check_inputs(self, X, name="X"):
+        """X as ``fit`` and ``forward`` take it: a C-contiguous 2-D array of the network's dtype,
+        finite, with ``layers[0]`` columns and at least one row; ValueError/TypeError naming
+        ``name`` otherwise."""
         X = V.as_float_array(X, name, self.dtype, 2)
         if X.shape[1] != self.layers[0]:
             raise ValueError(f"{name} has {X.shape[1]} features but the network takes {self.layers[0]}")
@@ -190,7 +221,10 @@ class MLP:
             raise ValueError(f"{name} has no rows")
         return X
 
-    def _check_T(self, T, n_rows, name="T"):
+    def check_targets(self, T, n_rows, name="T"):
+        """The targets T of ``n_rows`` samples as the kernels take them: an (n_rows, n_out) array
+        of the network's dtype, finite (class labels one-hot encoded for a softmax output);
+        ValueError/TypeError naming ``name`` otherwise."""
         n_out = self.layers[-1]
         if not hasattr(T, "dtype"):
             T = np.asarray(T)
@@ -216,12 +250,15 @@ class MLP:
         return T
 
     # -- buffers -------------------------------------------------------------------------
-    def _work(self, cap, with_backward):
-        """Flat work buffers of ``cap`` rows per layer: (Y, U[, D, DY, Tb, e]) (``training.work_buffers``)."""
+    def work_buffers(self, cap, with_backward):
+        """The kernels' flat work buffers for ``cap`` rows per layer: ``(Y, U)`` for a forward pass,
+        or with ``with_backward`` the ``Work`` tuple ``(Y, U, D, DY, Tb, e)`` of a training step
+        (``training.work_buffers``). Row block L of each holds layer L's ``y``, ``u``, ``δ``, ``∂y``."""
         return work_buffers(self.layers, cap, self.dtype, with_backward)
 
-    def _dropout(self, cap):
-        """``(rates, M, Yk)`` of ``train_epoch_opt`` for ``cap`` rows: empty without dropout."""
+    def dropout_buffers(self, cap):
+        """The kernels' ``Dropout(rates, M, Yk)`` for ``cap`` rows: the rate of each layer, the
+        multipliers ``M = m / (1 − p)`` and the outputs before dropout; empty arrays without dropout."""
         if not any(self.dropout):
             empty = np.empty(0, self.dtype)
             return Dropout(empty, empty, empty)
@@ -239,15 +276,17 @@ class MLP:
 
         Layer by layer from the input ``y_i = x_i``: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``.
         """
-        return self._forward_checked(self._check_X(X), self.params)
+        return self.forward_checked(self.check_inputs(X))
 
-    def _forward_checked(self, X, params):
-        """``forward`` of an X already checked (as ``_check_X`` leaves it: C-contiguous, of the
+    def forward_checked(self, X, params=None):
+        """``forward`` of an X already checked (as ``check_inputs`` leaves it: C-contiguous, of the
         network's dtype, finite, ``layers[0]`` columns, rows ≥ 1) with the parameters ``params``
-        (``self.params``, or another flat buffer of the same layout and dtype)."""
+        (default ``self.params``, or another flat buffer of the same layout and dtype)."""
+        if params is None:
+            params = self.params
         N = X.shape[0]
         cap = min(N, PREDICT_CHUNK)
-        Y, U = self._work(cap, with_backward=False)
+        Y, U = self.work_buffers(cap, with_backward=False)
         out = np.empty((N, self.layers[-1]), dtype=self.dtype)
         # a pass of few rows is compiled without the parallel kernels (see serial_passes)
         passes = forward_pass_serial if serial_passes(self.layers, cap) else forward_pass
@@ -280,19 +319,19 @@ class MLP:
             ``∂E/∂w_ij = (1/N) Σ_s y_si δ_sj`` and ``∂E/∂b_j = (1/N) Σ_s δ_sj`` per layer, shaped
             like ``weights`` and ``biases``.
         """
-        X = self._check_X(X)
-        T = self._check_T(T, X.shape[0])
+        X = self.check_inputs(X)
+        T = self.check_targets(T, X.shape[0])
         N = X.shape[0]
-        Y, U, D, DY, _, e = self._work(N, with_backward=True)
+        Y, U, D, DY, _, e = self.work_buffers(N, with_backward=True)
         grads = aligned.empty(self.n_params, self.dtype)
         Y[: X.size] = X.ravel()
         with use_chosen():
             forward_pass(Y, U, self.params, self.layout, N, N)
-            total = loss_sum(e, Y, U, T, self.layout, self._loss_code, N, N)
+            total = loss_sum(e, Y, U, T, self.layout, self.loss_code, N, N)
             backward_pass(
-                grads, D, DY, self.params, Y, U, T, self.layout, self._loss_code, N, N, np.empty(0, self.dtype)
+                grads, D, DY, self.params, Y, U, T, self.layout, self.loss_code, N, N, np.empty(0, self.dtype)
             )
-        dW, db = self._views(grads)
+        dW, db = self.views(grads)
         return total / N, dW, db
 
     def trace(self, X, T):
@@ -350,8 +389,8 @@ class MLP:
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         if max_grad_norm is not None:
             V.check_number(max_grad_norm, "max_grad_norm", low=0, low_open=True)
-        X = self._check_X(X)
-        T = self._check_T(T, X.shape[0])
+        X = self.check_inputs(X)
+        T = self.check_targets(T, X.shape[0])
         N = X.shape[0]
         batch = int(min(batch_size, N))
         # plain SGD: no optimizer state, unweighted samples, no penalty (the estimators' compiled epoch)
@@ -394,11 +433,12 @@ class MLP:
             rows.append(
                 (f"dense {L} ({kind})", f"({l}, {m}) + b ({m},)", act, f"{l * m + m:,}", _bytes((l * m + m) * item))
             )
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        line = "  ".join("─" * w for w in widths)
-        out = [title or "MLP", line, "  ".join(h.ljust(w) for h, w in zip(rows[0], widths)), line]
+        widths = [max(len(r[col]) for r in rows) for col in range(len(rows[0]))]
+        line = "  ".join("─" * width for width in widths)
+        out = [title or "MLP", line, "  ".join(h.ljust(width) for h, width in zip(rows[0], widths)), line]
         out += [
-            "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths))) for r in rows[1:]
+            "  ".join(v.ljust(width) if col < 3 else v.rjust(width) for col, (v, width) in enumerate(zip(r, widths)))
+            for r in rows[1:]
         ]
         out += [
             line,
@@ -428,22 +468,3 @@ def _bytes(n):
         if n >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n} B"
-
-
-def check_dropout(dropout, n_hidden, name="dropout"):
-    """The dropout rates as a tuple with one float per hidden layer, each in [0, 1)."""
-    if isinstance(dropout, (str, bytes)):
-        raise TypeError(f"{name} must be a number or a sequence of numbers, got {dropout!r}")
-    try:
-        rates = list(dropout)
-    except TypeError:
-        rates = [dropout] * n_hidden
-        V.check_number(dropout, name, low=0)
-    else:
-        if len(rates) != n_hidden:
-            raise ValueError(f"{name}: {len(rates)} rates for {n_hidden} hidden layers")
-    for p in rates:
-        V.check_number(p, name, low=0)
-        if p >= 1:
-            raise ValueError(f"{name} must be in [0, 1), got {dropout!r}")
-    return tuple(float(p) for p in rates)

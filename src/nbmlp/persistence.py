@@ -12,101 +12,18 @@ import json
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.validation import check_is_fitted
 
+from ._classifier import MLPClassifier
+from ._estimator_base import FITTED_ATTRS, EstimatorEngine
+from ._model_writer import FORMAT_NAME, FORMAT_VERSION, write
+from ._regressor import MLPRegressor
+from ._sklearn_names import HIDDEN, OUT_NAMES
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-from .network import MLP
-
-FORMAT_NAME = "nbmlp-estimator"
-FORMAT_VERSION = 1
 
 
 def save(est, path, inputs=None):
     """Write the fitted estimator ``est`` to ``path`` (``MLPClassifier.save``, which documents the format)."""
-    check_is_fitted(est, "coefs_")
-    params = est.get_params(deep=False)
-    params["callbacks"] = None
-    attrs = {name: getattr(est, name) for name in _FITTED_ATTRS}
-    code, learning_rate, first, second, step = _optimizer_state(est)
-    attrs["optimizer_code"] = code
-    attrs["optimizer_learning_rate"] = learning_rate
-    arrays = {
-        "format": np.array(FORMAT_NAME),
-        "format_version": np.array(FORMAT_VERSION),
-        "estimator": np.array(type(est).__name__),
-        "params_json": np.array(json.dumps(_encode(params))),
-        "attrs_json": np.array(json.dumps(_encode(attrs))),
-        "layer_units": np.array([c.shape[0] for c in est.coefs_] + [est.coefs_[-1].shape[1]], np.int64),
-        "parameters": np.concatenate([a.ravel() for w, b in zip(est.coefs_, est.intercepts_) for a in (w, b)]),
-        "optimizer_a": first,
-        "optimizer_b": second,
-        "optimizer_step": step,
-        "shuffle_rng": est._shuffle_rng,
-    }
-    if hasattr(est, "feature_names_in_"):
-        arrays["feature_names_in"] = np.asarray(est.feature_names_in_, dtype=str)
-    if is_classifier(est):
-        arrays.update(_label_arrays(est))
-    if inputs:
-        from .tabular import MEMBERS
-
-        if set(inputs) - set(MEMBERS):
-            raise ValueError(
-                f"inputs: only the members {', '.join(MEMBERS)} may be added, got {sorted(set(inputs) - set(MEMBERS))}"
-            )
-        arrays.update(inputs)
-    np.savez(path, **arrays)
-
-
-def _label_arrays(clf):
-    """The classifier's members ``classes``, ``label_type`` and ``classes_are_objects``."""
-    return {
-        "classes": np.asarray(clf.classes_)
-        if clf.classes_.dtype != object
-        else np.asarray(clf.classes_.tolist(), dtype=str),
-        "label_type": np.array(clf._label_binarizer.y_type_),
-        "classes_are_objects": np.array(clf.classes_.dtype == object),
-    }
-
-
-# The estimator's optimizer state as the file stores it (members ``optimizer_a``, ``optimizer_b``,
-# ``optimizer_step``, attributes ``optimizer_code``, ``optimizer_learning_rate``): the first array
-# is the velocity v (momentum, Nesterov) or Adam's first moment m, the second Adam's second moment s.
-def _optimizer_state(est):
-    """``(code, learning_rate, first, second, step)`` of the estimator's optimizer."""
-    state = est._optimizer_state
-    return state["code"], state["learning_rate"], state["m"], state["s"], state["step"]
-
-
-def _set_optimizer_state(est, code, learning_rate, first, second, step):
-    est._optimizer_state = {
-        "code": int(code),
-        "m": first,
-        "s": second,
-        "step": step,
-        "learning_rate": float(learning_rate),
-    }
-
-
-def _encode(value):
-    """JSON-ready form of parameters and attributes (see ``save``)."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _encode(v) for k, v in value.items()}
-        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, type):
-        return np.dtype(value).name
-    if isinstance(value, float) and not np.isfinite(value):
-        return {"__float__": repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot save a parameter or attribute of type {type(value).__name__}: {value!r}")
+    write(EstimatorEngine(est), path, inputs)
 
 
 def _decode(value):
@@ -200,24 +117,7 @@ _OPTIONAL_MEMBERS = (
     "input_category_counts",
     "input_categories",
 )
-# the fitted attributes the file keeps, then the optimizer's two scalars (``_ATTRS``)
-_FITTED_ATTRS = (
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "validation_loss_curve_",
-    "n_features_in_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "_activations_",
-    "_no_improvement_count",
-)
-_ATTRS = _FITTED_ATTRS + ("optimizer_code", "optimizer_learning_rate")
+_ATTRS = FITTED_ATTRS + ("optimizer_code", "optimizer_learning_rate")
 _MAX_LAYERS = 1024  # weight layers + 1: far beyond any trainable depth
 _MAX_UNITS = 2**31 - 1
 _MAX_COUNT = 2**62
@@ -226,7 +126,6 @@ _SHORT = 4 * 64  # item size of a short string member (64 characters)
 
 def _load(reader):
     """The estimator of an open ``NpzReader``, after every check (ValueError naming the member)."""
-    from .estimators import OUT_NAMES, MLPClassifier, MLPRegressor
 
     def text(key, max_itemsize=None):
         return str(reader.read(key, "U", (), max_itemsize)[()])
@@ -259,7 +158,7 @@ def _load(reader):
     units = [int(n) for n in units_arr]
     if any(not 1 <= n <= _MAX_UNITS for n in units):
         raise ValueError(f"member 'layer_units': sizes must be in [1, {_MAX_UNITS}], got {units}")
-    P = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
+    n_params = sum(l * m + m for l, m in zip(units[:-1], units[1:]))
 
     # constructor parameters and fitted attributes
     params = _json_member(reader, "params_json", dict, lambda d: all(isinstance(k, str) for k in d))
@@ -285,9 +184,9 @@ def _load(reader):
     dtype = reader.header("parameters")[0]
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"member 'parameters': dtype {dtype}, expected float32 or float64 (native byte order)")
-    flat = _finite(reader.read("parameters", dtype, (P,)), "parameters")
-    opt_a = _finite(reader.read("optimizer_a", dtype, (P if code != SGD else 0,)), "optimizer_a")
-    opt_b = _finite(reader.read("optimizer_b", dtype, (P if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
+    flat = _finite(reader.read("parameters", dtype, (n_params,)), "parameters")
+    opt_a = _finite(reader.read("optimizer_a", dtype, (n_params if code != SGD else 0,)), "optimizer_a")
+    opt_b = _finite(reader.read("optimizer_b", dtype, (n_params if code in (ADAM, ADAMW) else 0,)), "optimizer_b")
     if np.any(opt_b < 0):
         raise ValueError("member 'optimizer_b': Adam's second moments must be >= 0")
     step = reader.read("optimizer_step", np.dtype(np.int64), (1,))
@@ -301,7 +200,7 @@ def _load(reader):
             raise ValueError("member 'feature_names_in': repeated feature names")
     lb = _read_labels(reader, attrs, units) if classifier else None
     if attrs["out_activation_"] != (
-        OUT_NAMES[est._out_activation_core]
+        OUT_NAMES[EstimatorEngine(est).output]
         if lb is None
         else OUT_NAMES["softmax" if lb.y_type_ == "multiclass" else "sigmoid"]
     ):
@@ -311,19 +210,16 @@ def _load(reader):
         )
 
     # everything checked: build the estimator
-    est._activations_ = attrs["_activations_"]
-    for name in _ATTRS:
-        if name not in ("_activations_", "optimizer_code", "optimizer_learning_rate"):
-            setattr(est, name, attrs[name])
-    if lb is not None:
-        est._label_binarizer, est.classes_ = lb, lb.classes_
-    net = MLP(
-        units, activation=est._activations_, output=est._out_activation_core, loss=est._loss_core, dtype=dtype, seed=0
-    )
-    net.params[...] = flat
-    est._set_weights(net)
-    _set_optimizer_state(est, code, attrs["optimizer_learning_rate"], opt_a, opt_b, step)
-    est._shuffle_rng = rng
+    engine = EstimatorEngine(est)
+    engine.restore(attrs, units, flat, lb)
+    engine.optimizer_state = {
+        "code": int(code),
+        "m": opt_a,
+        "s": opt_b,
+        "step": step,
+        "learning_rate": float(attrs["optimizer_learning_rate"]),
+    }
+    engine.shuffle_rng = rng
     if names is not None:
         est.feature_names_in_ = names.astype(object)
     return est
@@ -360,7 +256,7 @@ def _check_loaded_params(est):
                 )
             ):
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict of weights, got {cw!r}")
-        est._check_params()  # the regressor's loss too
+        EstimatorEngine(est).check_params()  # the regressor's loss too
         rs = est.random_state
         if not (rs is None or (isinstance(rs, int) and not isinstance(rs, bool) and 0 <= rs < 2**32)):
             raise ValueError(f"random_state must be None or an int in [0, 2**32), got {rs!r}")
@@ -384,13 +280,11 @@ def _is_number(v, finite=False):
 
 
 def _check_attrs(attrs, units):
-    from .estimators import HIDDEN
-
     def bad(name, what):
         raise ValueError(f"member 'attrs_json': {name} must be {what}, got {attrs[name]!r:.200}")
 
     def number_list(name):
-        # NaN: the epoch that diverged with early stopping (estimators._record_divergence)
+        # NaN: the epoch that diverged with early stopping (the estimators' ``_record_divergence``)
         v = attrs[name]
         return isinstance(v, list) and all(_is_number(x) or (isinstance(x, float) and np.isnan(x)) for x in v)
 

@@ -30,10 +30,11 @@ class Pipeline(_SkPipeline):
         """The encoding and the network as one ONNX model taking the raw columns (see
         ``nbmlp.onnx_export.to_onnx_with_encoding``); saved to ``path`` when given."""
         encoder, est = _encoder_and_estimator(self)
+        from ._estimator_base import EstimatorEngine
         from .onnx_export import to_onnx_with_encoding
 
         return to_onnx_with_encoding(
-            encoder.column_encoder(), est._network(est.coefs_[0].dtype.type), path, name=type(est).__name__
+            encoder.column_encoder(), EstimatorEngine(est).network(), path, name=type(est).__name__
         )
 
 
@@ -43,9 +44,9 @@ def make_pipeline(encoder, estimator):
 
 
 def _is_nbmlp_estimator(obj):
-    from .estimators import MLPClassifier, MLPRegressor
+    from ._estimator_base import BaseMLP  # the base of MLPClassifier and MLPRegressor
 
-    return isinstance(obj, (MLPClassifier, MLPRegressor))
+    return isinstance(obj, BaseMLP)
 
 
 def _encoder_and_estimator(pipe):

@@ -65,25 +65,25 @@ def trace(net, X, T):
 
         Every per-sample array has the sample index first and the network's dtype.
     """
-    X = net._check_X(X)
-    T = net._check_T(T, X.shape[0])
+    X = net.check_inputs(X)
+    T = net.check_targets(T, X.shape[0])
     N = X.shape[0]
     layout = net.layout
-    Y, U, D, DY, _, e = net._work(N, with_backward=True)
+    Y, U, D, DY, _, e = net.work_buffers(N, with_backward=True)
     grads = np.empty_like(net.params)
     Y[: X.size] = X.ravel()
-    weights, biases = net._views(net.params)
-    rates, M, Yk = net._dropout(N)
+    weights, biases = net.views(net.params)
+    rates, M, Yk = net.dropout_buffers(N)
     no_weights = np.empty(0, net.dtype)
     serial = serial_passes(net.layers, N)
     with use_chosen():
         if rates.shape[0]:  # dropout: the masks of one training pass, from a copy of the generator
-            draw_masks(M, rates, layout, N, N, net._rng.copy())
+            draw_masks(M, rates, layout, N, N, net.rng.copy())
         if rates.shape[0] or serial:
             forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk, None if serial else PARALLEL_MIN_MACS)
         else:
             forward_pass(Y, U, net.params, layout, N, N)
-        total = loss_sum(e, Y, U, T, layout, net._loss_code, N, N)
+        total = loss_sum(e, Y, U, T, layout, net.loss_code, N, N)
         if rates.shape[0] or serial:
             backward_layers(
                 grads,
@@ -94,7 +94,7 @@ def trace(net, X, T):
                 U,
                 T,
                 layout,
-                net._loss_code,
+                net.loss_code,
                 N,
                 N,
                 no_weights,
@@ -105,11 +105,11 @@ def trace(net, X, T):
                 None if serial else PARALLEL_MIN_MACS,
             )
         else:
-            backward_pass(grads, D, DY, net.params, Y, U, T, layout, net._loss_code, N, N, no_weights)
+            backward_pass(grads, D, DY, net.params, Y, U, T, layout, net.loss_code, N, N, no_weights)
         # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
         # one more call of the same kernel
         dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])
-    dW, db = net._views(grads)
+    dW, db = net.views(grads)
     layers = []
     for L in range(len(layout)):
         layers.append(

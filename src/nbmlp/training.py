@@ -21,8 +21,8 @@ live arrays (parameters first, then the optimizer state and the shuffle generato
 whose loss or weights are not finite, or a Ctrl-C, puts them back.
 
 The interface ``distributed`` uses: it builds a ``ShardedStep`` and a validation from
-all-reduced sums, and hands them to the estimator's ``_run_epochs(plan, net, step,
-validate, catch_interrupt=False)``, the same call a local fit makes with a ``DenseStep``.
+all-reduced sums, and hands them to the estimator's ``EstimatorEngine.run_epochs(plan, net,
+step, validate, catch_interrupt=False)``, the same run a local fit makes with a ``DenseStep``.
 """
 
 from dataclasses import dataclass
@@ -129,9 +129,9 @@ class DenseStep:
 
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
         self._parts(net, X.shape[0], c, batch, code, state, rng, shuffle)
-        self.work = net._work(batch, with_backward=True)
+        self.work = net.work_buffers(batch, with_backward=True)
         self.data = Data(X, T, *self.weights)
-        self.dropout = net._dropout(batch)
+        self.dropout = net.dropout_buffers(batch)
         # None: the epoch compiled without parallel kernels (the same steps, the same bits)
         self.parallel_macs = None if serial_steps(net.layers, batch) else PARALLEL_MIN_MACS
 
@@ -164,7 +164,7 @@ class DenseStep:
             order,
             self.rng,
             net.layout,
-            net._loss_code,
+            net.loss_code,
             self.batch,
             self.code,
             hyper,
@@ -202,7 +202,7 @@ class SparseStep(DenseStep):
             self.rng,
             net.layout,
             self.up,
-            net._loss_code,
+            net.loss_code,
             self.batch,
             self.code,
             hyper,
@@ -235,7 +235,7 @@ def work_buffers(layers, cap, dtype, with_backward):
 
 
 def upper_work(net, cap, with_backward):
-    """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP._work`` without the
+    """Work buffers of the layers above the input (``kernels.sparse``): as ``MLP.work_buffers`` without the
     input block, which CSR inputs do not need."""
     return work_buffers(net.layers[1:], cap, net.dtype, with_backward)
 

@@ -1,7 +1,7 @@
 """The loss and its gradient over the whole data set, in one compiled call (for L-BFGS).
 
 Legend: s sample, N samples, θ the flat parameters (weights w and biases b), c_s sample weights.
-The caller sizes the work buffers for N rows (``MLP._work(N, …)``) and copies the inputs into
+The caller sizes the work buffers for N rows (``MLP.work_buffers(N, …)``) and copies the inputs into
 block 0 of ``Y`` once: every evaluation then runs the forward pass, the loss, the backward pass
 and the penalty's gradient over all N samples, with nothing allocated and no Python in between.
 """
