@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import nbmlp
+from nbmlp import _governor
 
 # whether a test's fit compiles depends on what ran before it: the tests' own output stays free of
 # the first-compile line (tests/test_first_compile.py turns it on where it is checked)
@@ -24,7 +25,7 @@ def _restore_threads():
     n = nbmlp.get_num_threads()
     yield
     nbmlp.set_num_threads(n)
-    nbmlp._threads.GOVERNOR.reset()  # each test starts from the full thread count
+    _governor.GOVERNOR.reset()  # each test starts from the full thread count
 
 
 def pytest_collection_modifyitems(session, config, items):

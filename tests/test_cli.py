@@ -250,7 +250,7 @@ def test_no_command_prints_help():
     assert "usage: nbmlp" in res.stdout and "demo" in res.stdout
 
 
-# -- failure paths (issue: the command loses or mangles files) ------------------------------------
+# -- failure paths: no file lost or left half written ----------------------------------------------
 def leftovers(directory):
     return sorted(p for p in os.listdir(directory) if p.startswith(".nbmlp-"))
 

@@ -40,7 +40,7 @@ def test_kernel_docstring_has_a_notes_section_with_its_formula(kernel):
     summary, notes = D.docstring_sections(kernel)
     assert summary, f"{D.kernel_name(kernel)} has no docstring"
     assert notes, f"{D.kernel_name(kernel)}: no numpydoc Notes section"
-    assert D.has_formula(notes), f"{D.kernel_name(kernel)}: its Notes state no formula (no = or ←)"
+    assert D.has_formula(notes), f"{D.kernel_name(kernel)}: its Notes state no formula in the notation"
 
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
@@ -68,8 +68,6 @@ def commented(y, u):
     for j in range(u.shape[0]):
         for _ in range(1):
             y[j] = 2 * u[j]
-    while False:  # nothing = nothing
-        pass
 
 
 def uncommented(y, u):
@@ -87,6 +85,26 @@ def test_the_checks_catch_what_is_missing():
     first = uncommented.__code__.co_firstlineno
     assert D.uncommented_loops(Fake(uncommented)) == [first + 2, first + 5]
     assert D.docstring_sections(Fake(uncommented))[1] == ""
+
+
+def loop_under_prose(y, u):
+    """Example whose loop comment has an equals sign but no symbol of the notation."""
+    while False:  # nothing = nothing
+        pass
+    # y = the doubled inputs
+    for j in range(u.shape[0]):
+        y[j] = 2 * u[j]
+
+
+def test_a_formula_needs_a_symbol_of_the_notation():
+    for prose in ("nothing = nothing", "y = the doubled inputs", "wp = the panels of w and b", "a ← b"):
+        assert not D.has_formula(prose), prose
+    for formula in ("y_j = 2 u_j", "∂w_jk = y_j δ_k", "u_s,j = Σ_i y_s,i w_ij", "θ ← θ + μ v", "out[s] = src[perm[s]]"):
+        assert D.has_formula(formula), formula
+    assert D.uncommented_loops(Fake(loop_under_prose)) == [
+        loop_under_prose.__code__.co_firstlineno + 2,
+        loop_under_prose.__code__.co_firstlineno + 5,
+    ]
 
 
 def test_every_step_names_compiled_functions_that_exist():

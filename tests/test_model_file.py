@@ -338,7 +338,7 @@ def test_every_base_file_loads_and_works(bases, tmp_path):
     assert {n: r[0] for n, r in results.items()} == {f"{n}.npz": "OK" for n in bases}
 
 
-# -- the reproductions of the issue, one by one ------------------------------------------------------
+# -- crafted model files, one bad member at a time -------------------------------------------------
 def _write(path, members):
     with zipfile.ZipFile(path, "w") as z:
         for key, raw in members.items():

@@ -17,7 +17,8 @@ import threading
 import numpy as np
 import pytest
 
-from nbmlp import cli, tabular
+from nbmlp import tabular
+from nbmlp.cli import files
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX files and signals")
 
@@ -137,7 +138,7 @@ def test_a_small_pipe_is_read_too(model_file):
 
 # -- writing ------------------------------------------------------------------------------------
 def write_hello(path):
-    cli.write_atomically(str(path), lambda fh: fh.write(b"hello\n"))
+    files.write_atomically(str(path), lambda fh: fh.write(b"hello\n"))
 
 
 def test_a_symlink_is_followed_and_its_target_replaced(tmp_path):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nbmlp
-from nbmlp import _threads
+from nbmlp import _governor, _runs, _threads
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs Numba with 2 threads or more")
@@ -27,7 +27,7 @@ def test_set_num_threads_applies_in_other_python_threads(monkeypatch):
         seen["reported"] = nbmlp.get_num_threads()
         with _threads.use_chosen():
             seen["forward"] = numba.get_num_threads()
-        with _threads.training_threads([1000, 1000, 10], 1000, 1000):  # a large step: not made serial
+        with _governor.training_threads([1000, 1000, 10], 1000, 1000):  # a large step: not made serial
             seen["training"] = numba.get_num_threads()
         seen["after"] = numba.get_num_threads()
 
@@ -100,7 +100,7 @@ def window(gov, fake, n, u, rate, key=K):
 
 def test_governor_keeps_all_threads_while_they_run():
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     for _ in range(20):
         n = gov.choose(2, K)
         assert n == 2
@@ -110,7 +110,7 @@ def test_governor_keeps_all_threads_while_they_run():
 
 def test_governor_drops_a_thread_when_threads_are_put_aside_and_comes_back():
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     window(gov, fake, gov.choose(2, K), u=0.55, rate=100)  # another process holds a core
     assert gov.choose(2, K) == 2  # one window could be a dip
     window(gov, fake, gov.choose(2, K), u=0.6, rate=100)
@@ -131,7 +131,7 @@ def test_governor_drops_a_thread_when_threads_are_put_aside_and_comes_back():
 
 def test_governor_keeps_threads_that_are_faster_though_not_busy_and_waits_longer_each_time():
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     tries = 0
     for _ in range(200):
         n = gov.choose(2, K)
@@ -144,7 +144,7 @@ def test_governor_keeps_threads_that_are_faster_though_not_busy_and_waits_longer
 
 def test_governor_ignores_a_single_short_dip():
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     for i in range(40):
         n = gov.choose(2, K)
         assert n == 2
@@ -153,7 +153,7 @@ def test_governor_ignores_a_single_short_dip():
 
 def test_governor_stays_within_the_budget_and_forgets_other_shapes():
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     assert gov.choose(2, K) == 2
     window(gov, fake, 2, u=0.5, rate=100)
     window(gov, fake, 2, u=0.5, rate=100)
@@ -177,14 +177,14 @@ def test_adaptive_fit_is_bitwise_identical_to_one_thread(monkeypatch):
     nbmlp.set_num_threads(2)
     used = []
     counts = iter([2, 1, 2, 2, 1, 2])
-    monkeypatch.setattr(_threads.GOVERNOR, "choose", lambda budget, key: next(counts))
-    real = _threads._running_on
+    monkeypatch.setattr(_governor.GOVERNOR, "choose", lambda budget, key: next(counts))
+    real = _governor.running_on
 
     def spy(n):
         used.append((n, numba.get_num_threads()))
         return real(n)
 
-    monkeypatch.setattr(_threads, "_running_on", spy)
+    monkeypatch.setattr(_governor, "running_on", spy)
     adaptive = nbmlp.MLPClassifier(**kw).fit(X, y)
     assert [n for n, _ in used] == [2, 1, 2, 2, 1, 2]
     for a, b in zip(fixed.coefs_ + fixed.intercepts_, adaptive.coefs_ + adaptive.intercepts_):
@@ -202,7 +202,7 @@ def test_threadpool_limits_limits_nbmlp():
     seen = []
     with threadpoolctl.threadpool_limits(limits=1):
         assert nbmlp.get_num_threads() == 1
-        with _threads.training_threads([1000, 1000, 10], 1000, 1000):  # a large step
+        with _governor.training_threads([1000, 1000, 10], 1000, 1000):  # a large step
             seen.append(numba.get_num_threads())
         with _threads.use_chosen():
             seen.append(numba.get_num_threads())
@@ -254,17 +254,17 @@ def test_epochs_in_runs_train_the_same_batches(monkeypatch, solver):
     X, y = rng.standard_normal((203, 9)), rng.integers(0, 3, 203)
     kw = dict(hidden_layer_sizes=(7,), batch_size=20, max_iter=3, random_state=0, solver=solver, dtype="float64")
     whole = nbmlp.MLPClassifier(**kw).fit(X, y)
-    monkeypatch.setattr(_threads, "RUN_MACS", 1)  # every batch a run of its own
-    assert len(_threads.epoch_runs([9, 7, 3], 20, 203)) == 11
+    monkeypatch.setattr(_runs, "RUN_MACS", 1)  # every batch a run of its own
+    assert len(_runs.epoch_runs([9, 7, 3], 20, 203)) == 11
     runs = nbmlp.MLPClassifier(**kw).fit(X, y)
     for a, b in zip(whole.coefs_ + whole.intercepts_, runs.coefs_ + runs.intercepts_):
         assert a.tobytes() == b.tobytes()
     np.testing.assert_allclose(whole.loss_curve_, runs.loss_curve_, rtol=1e-13)
     net1 = nbmlp.MLP([9, 7, 3], seed=0)
     net2 = nbmlp.MLP([9, 7, 3], seed=0)
-    monkeypatch.setattr(_threads, "RUN_MACS", 2**60)
+    monkeypatch.setattr(_runs, "RUN_MACS", 2**60)
     h1 = net1.fit(X, y, epochs=2, batch_size=20, lr=0.1)
-    monkeypatch.setattr(_threads, "RUN_MACS", 1)
+    monkeypatch.setattr(_runs, "RUN_MACS", 1)
     h2 = net2.fit(X, y, epochs=2, batch_size=20, lr=0.1)
     assert net1.params.tobytes() == net2.params.tobytes()
     np.testing.assert_allclose(h1, h2, rtol=1e-13)
@@ -273,7 +273,7 @@ def test_epochs_in_runs_train_the_same_batches(monkeypatch, solver):
 def test_governor_counts_idle_cores_during_its_windows_only():
     """A pause between fits, when the other core is idle, is not a sign that it is free."""
     fake = FakeIdle()
-    gov = _threads.Governor(clock=fake.clock, idle=fake.ticks)
+    gov = _governor.Governor(clock=fake.clock, idle=fake.ticks)
     for u in (0.5, 0.5):
         window(gov, fake, gov.choose(2, K), u=u, rate=100)
     window(gov, fake, gov.choose(2, K), u=1.0, rate=900)

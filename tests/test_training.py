@@ -1,11 +1,14 @@
 """Training: the compiled epoch against the reference, determinism, dtypes, learning."""
 
+import warnings
+
 import numpy as np
 import pytest
 import reference as ref
 from conftest import DTYPES
 
 import nbmlp
+from nbmlp import MLPRegressor
 
 
 def _shuffled_orders(net, N, epochs):
@@ -271,3 +274,50 @@ def test_serial_epoch_gives_the_parallel_epochs_bits(dtype, monkeypatch):
     assert a1.tobytes() == a2.tobytes()
     assert s1.tobytes() == s2.tobytes()
     assert h1 == h2 and d1.tobytes() == d2.tobytes()
+
+
+# -- learning-rate schedules through the estimators -------------------------------------------------
+def _schedule_data():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((24, 5))
+    return X, np.sin(X[:, 0]) + 0.5 * X[:, 1]
+
+
+def test_cosine_schedule_with_warmup_for_adam():
+    X, y = _schedule_data()
+    rates = []
+    est = MLPRegressor(
+        (4,),
+        solver="adam",
+        learning_rate="cosine",
+        warmup_epochs=2,
+        learning_rate_init=0.1,
+        max_iter=6,
+        tol=0,
+        n_iter_no_change=100,
+        random_state=0,
+        callbacks=[lambda e, r: rates.append(r["learning_rate"])],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    expected = [0.05, 0.1] + [0.05 * (1 + np.cos(np.pi * k / 4)) for k in range(4)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-15)
+
+
+def test_sgd_schedules_leave_adams_rate_constant():
+    X, y = _schedule_data()
+    for schedule in ("invscaling", "adaptive"):
+        rates = []
+        est = MLPRegressor(
+            (4,),
+            solver="adam",
+            learning_rate=schedule,
+            max_iter=4,
+            random_state=0,
+            callbacks=[lambda e, r: rates.append(r["learning_rate"])],
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        assert rates == [0.001] * 4

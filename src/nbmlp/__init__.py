@@ -1,12 +1,12 @@
 """nbmlp: multilayer perceptrons whose kernels are the loops of the backpropagation derivation."""
 
-from . import _compile_notice
-from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
+from . import _compile_notice, _threadpool
+from ._threads import get_num_threads, set_num_threads
 from ._version import __version__  # noqa: F401 - the one version (nbmlp --version, the docs)
 from .derivation import explain
 from .network import MLP, DivergenceError
 
-_register_threadpoolctl()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
+_threadpool.register()  # threadpoolctl.threadpool_limits limits nbmlp's threads too
 _compile_notice.install()  # a line on stderr when a kernel set compiles (NBMLP_COMPILE_NOTICE=0: none)
 
 __all__ = ["MLP", "DivergenceError", "get_num_threads", "set_num_threads", "explain"]

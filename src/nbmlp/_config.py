@@ -33,7 +33,7 @@ import warnings
 
 from numba.core.errors import NumbaPerformanceWarning
 
-from .kernels.lanes import NATIVE
+from ._cpu import NATIVE
 
 FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 

@@ -4,7 +4,7 @@ loss and its gradient over the whole data one compiled call (``kernels.fullbatch
 import numpy as np
 
 from . import _aligned as aligned
-from ._threads import training_threads
+from ._governor import training_threads
 from .training import NON_FINITE, DivergenceError
 
 

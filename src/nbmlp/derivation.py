@@ -302,15 +302,22 @@ def docstring_sections(kernel):
 FORMULA_MARKS = ("=", "←")
 
 
+# a symbol of the notation (docs/derivation.md): an indexed quantity (u_j, w_ij, y_s,j, perm_s), an
+# array element (out[s]), a Greek letter of the derivation or of the update rules, or an operator
+NOTATION_SYMBOL = re.compile(r"[A-Za-z]+_[A-Za-z0-9]{1,3}(?![A-Za-z])|\w\[[^\]]+\]|[∂δΣηθμβλσεα⌈⌊√·⊕≫]")
+
+
 def has_formula(text):
-    return any(mark in text for mark in FORMULA_MARKS)
+    """Whether ``text`` states a formula: ``=`` or ``←`` with at least one symbol of the notation
+    (``NOTATION_SYMBOL``), so that prose with an equals sign (``x = the rows``) is not one."""
+    return any(mark in text for mark in FORMULA_MARKS) and NOTATION_SYMBOL.search(text) is not None
 
 
 def uncommented_loops(kernel):
     """Line numbers (in the file) of outermost loops with no formula comment.
 
     A loop nest's comment is the line just above its outermost ``for``/``while`` (or a comment
-    on that line itself), and it must state a formula (contain ``=`` or ``←``).
+    on that line itself), and it must state a formula (``has_formula``).
     """
     node, _, lines, first = _def_node(kernel.py_func)
     text = textwrap.dedent("".join(lines)).splitlines()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _aligned as aligned
-from ._threads import train_epoch_in_runs
+from ._runs import train_epoch_in_runs
 from .kernels.dense import PARALLEL_MIN_MACS
 from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
 from .kernels.epoch import Hyper as HyperTuple
@@ -102,7 +102,7 @@ def optimizer_arrays(state):
 
 class DenseStep:
     """One epoch of ``kernels.epoch.train_epoch_opt`` over dense ``X``, in runs of batches
-    (``_threads.train_epoch_in_runs``), with ``net.dropout``'s rates.
+    (``_runs.train_epoch_in_runs``), with ``net.dropout``'s rates.
 
     Parameters
     ----------
@@ -144,7 +144,7 @@ class DenseStep:
         self.weights = (c, np.empty(batch, net.dtype)) if c is not None else (net.params[:0], np.empty(0, net.dtype))
 
     def __call__(self, hyper):
-        """One epoch in runs of batches (``_threads.train_epoch_in_runs``); its summed loss."""
+        """One epoch in runs of batches (``_runs.train_epoch_in_runs``); its summed loss."""
 
         def train(order, do_shuffle):
             return self._train(order, do_shuffle, hyper)

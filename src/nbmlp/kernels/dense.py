@@ -318,7 +318,7 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, code):
     (N, m), l = u.shape, w.shape[0]
     P, T, rows = panels(m, 2 * lane_count(u)), tiles(N), TILE * BLOCK_TILES
     groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
-    # wp = the panels of w and b   (threads own rows of wp)
+    # wp[p(l+1) + i, c] = w_i,2Wp+c, and b_2Wp+c in row i = l   (threads own rows of wp)
     for k in prange((l + rows) // rows):
         pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows), np.int64(0))
     KT, KP = blocks(T, P)
@@ -469,7 +469,7 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_in, code):
     """
     N, l = dy.shape
     P, T = panels(l, 2 * lane_count(dy)), tiles(N)
-    # wtp = the panels of wᵀ   (threads own panels)
+    # wtp[p m + r, c] = w_2Wp+c,r   (threads own panels)
     for k in prange(P):
         pack_wt(wtp, w, np.int64(k), k + 1)
     KT, KP = blocks(T, P)

@@ -173,7 +173,7 @@ def train_epoch_opt(
     perm : (N,) int64 array
         Sample order, shuffled in place when ``do_shuffle``; the call trains the samples
         ``perm[0], perm[1], …`` in batches, so a slice of the epoch's order trains a run of its
-        batches (``_threads.epoch_runs``).
+        batches (``_runs.epoch_runs``).
     rng : (1,) uint64 array
         Shuffle (and dropout) generator state, advanced in place.
     layout : (L, 5) int64 array
@@ -225,7 +225,7 @@ def train_epoch_opt(
     rates, M, Yk = dropout
     dropping = rates.shape[0] > 0
     weighted = c.shape[0] > 0
-    N = perm.shape[0]  # the samples of this call: all of X's, or a run of them (``_threads.epoch_runs``)
+    N = perm.shape[0]  # the samples of this call: all of X's, or a run of them (``_runs.epoch_runs``)
     if do_shuffle:
         shuffle(perm, rng)
     total = 0.0

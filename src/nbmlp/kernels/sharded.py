@@ -53,7 +53,7 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     X, T, c, cb = data
     P = params.shape[0]
     n = 0
-    # idx = the batch's rows held here, in the global order
+    # idx[n] = pos[perm_k] for the batch's k whose row is held here (pos ≥ 0), in the global order
     for k in range(start, start + nb):
         row = pos[perm[k]]
         if row >= 0:

@@ -184,7 +184,7 @@ def train_epoch_sparse(
     Y, U, D, DY, Tb, e = work
     indptr, indices, values, T, c, cb = data
     weighted = c.shape[0] > 0
-    N = perm.shape[0]  # all samples, or a run of them (``_threads.epoch_runs``)
+    N = perm.shape[0]  # all samples, or a run of them (``_runs.epoch_runs``)
     m = layout[0, N_OUT]
     if do_shuffle:
         shuffle(perm, rng)

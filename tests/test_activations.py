@@ -1,4 +1,5 @@
-"""GELU (exact and tanh approximation, PyTorch's names) and SiLU: f against the reference, f′
+"""Activation functions beyond the kernel sweep of ``test_kernels``: GELU (exact and tanh
+approximation, PyTorch's names) and SiLU: f against the reference, f′
 against central differences of the kernel's own f in float64, float32 against float64, and
 through the fused epilogues of the dense kernels (a network's gradients against the reference)."""
 
