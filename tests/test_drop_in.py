@@ -13,7 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor as SkRegressor
 
 import nbmlp
-from nbmlp import MLPClassifier, MLPRegressor, _epochs
+from nbmlp import MLPClassifier, MLPRegressor
+from nbmlp.estimators import _epochs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

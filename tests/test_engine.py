@@ -61,13 +61,13 @@ ESTIMATOR_MODULES = [
     "nbmlp.persistence",
     "nbmlp.pipeline",
     "nbmlp._model_writer",
-    "nbmlp._estimator_base",
-    "nbmlp._classifier",
-    "nbmlp._regressor",
-    "nbmlp._epochs",
-    "nbmlp._lbfgs",
-    "nbmlp._prediction",
-    "nbmlp._fit_plan",
+    "nbmlp.estimators._base",
+    "nbmlp.estimators._classifier",
+    "nbmlp.estimators._regressor",
+    "nbmlp.estimators._epochs",
+    "nbmlp.estimators._lbfgs",
+    "nbmlp.estimators._prediction",
+    "nbmlp.estimators._fit_plan",
     "nbmlp.distributed",
 ]
 
@@ -97,7 +97,7 @@ def test_estimators_module_keeps_its_public_names_and_pickles():
 
 
 def test_a_plan_has_a_validation_set_exactly_with_early_stopping():
-    from nbmlp._fit_plan import FitPlan
+    from nbmlp.estimators._fit_plan import FitPlan
 
     plan = FitPlan(X=None, y=None, T=None, c=None, lb=None, units=[2, 1], acts=[], dtype=np.float64)
     X, T = np.ones((4, 2)), np.ones((4, 1))

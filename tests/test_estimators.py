@@ -368,7 +368,7 @@ def test_per_layer_activations_and_leaky_relu():
 def test_predict_reuses_its_network_until_the_weights_change():
     from scipy import sparse
 
-    from nbmlp import _prediction
+    from nbmlp.estimators import _prediction
 
     X, y = _blobs(30, 3, 3)
     clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)

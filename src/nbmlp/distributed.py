@@ -139,7 +139,7 @@ def _fit(est, X, y, comm, sample_weight, incremental, classes):
         raise TypeError("X_shard: sparse input is not supported by distributed training (pass a dense array)")
     if est.solver == "lbfgs":
         raise ValueError("solver: distributed training needs 'sgd' or 'adam', got 'lbfgs'")
-    from ._estimator_base import EstimatorEngine  # scikit-learn, on first use
+    from .estimators._base import EstimatorEngine  # scikit-learn, on first use
 
     MPI, comm = _mpi(comm)
     engine = EstimatorEngine(est)
@@ -163,7 +163,7 @@ def _agree(engine, X, y, comm, MPI, sample_weight, incremental, classes):
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-    from ._fit_plan import as_dtype
+    from .estimators._fit_plan import as_dtype
 
     est = engine.estimator
     rank = comm.Get_rank()

@@ -13,11 +13,11 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 
-from ._classifier import MLPClassifier
-from ._estimator_base import FITTED_ATTRS, EstimatorEngine
 from ._model_writer import FORMAT_NAME, FORMAT_VERSION, write
-from ._regressor import MLPRegressor
-from ._sklearn_names import HIDDEN, OUT_NAMES
+from .estimators._base import FITTED_ATTRS, EstimatorEngine
+from .estimators._classifier import MLPClassifier
+from .estimators._regressor import MLPRegressor
+from .estimators._sklearn_names import HIDDEN, OUT_NAMES
 from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
 
 

@@ -30,7 +30,7 @@ class Pipeline(_SkPipeline):
         """The encoding and the network as one ONNX model taking the raw columns (see
         ``nbmlp.onnx_export.to_onnx_with_encoding``); saved to ``path`` when given."""
         encoder, est = _encoder_and_estimator(self)
-        from ._estimator_base import EstimatorEngine
+        from .estimators._base import EstimatorEngine
         from .onnx_export import to_onnx_with_encoding
 
         return to_onnx_with_encoding(
@@ -44,7 +44,7 @@ def make_pipeline(encoder, estimator):
 
 
 def _is_nbmlp_estimator(obj):
-    from ._estimator_base import BaseMLP  # the base of MLPClassifier and MLPRegressor
+    from .estimators._base import BaseMLP  # the base of MLPClassifier and MLPRegressor
 
     return isinstance(obj, BaseMLP)
 

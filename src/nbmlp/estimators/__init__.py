@@ -9,9 +9,9 @@ file) load it when the estimators are first used, and
 ``distributed``, ``tabular``, ``datasets``, ``cli`` and ``bench`` import it inside the functions
 that need it.
 
-This module is the estimators' public home (``nbmlp.estimators.MLPClassifier`` is the name that
-pickles and saved pipelines record); the code lives in modules of one idea each:
-``_estimator_base`` (parameters, the fit's checks and start, the shared methods), ``_epochs``
+This package is the estimators' public home (``nbmlp.estimators.MLPClassifier`` is the name that
+pickles and saved pipelines record); the code lives in its modules of one idea each:
+``_base`` (parameters, the fit's checks and start, the shared methods), ``_epochs``
 (the stochastic solvers' run), ``_lbfgs`` (the L-BFGS solver), ``_prediction`` (``predict``'s
 checks and cached network), ``_fit_plan`` (what a fit trains on), ``_classifier`` and
 ``_regressor``; ``_model_writer`` and ``persistence`` write and read the model file.
@@ -31,11 +31,12 @@ predicts in float32, any other input in float64; ``dtype="float32"`` asks for fl
 the input (faster: the figures are in docs/performance.md).
 """
 
+from ..training import DivergenceError
 from ._classifier import MLPClassifier
 from ._epochs import DivergenceWarning
 from ._regressor import MLPRegressor
-from .persistence import FORMAT_NAME, FORMAT_VERSION, load, load_with_inputs
-from .training import DivergenceError
+
+_FROM_PERSISTENCE = ("load", "load_with_inputs", "FORMAT_NAME", "FORMAT_VERSION")
 
 __all__ = [
     "MLPClassifier",
@@ -52,3 +53,13 @@ __all__ = [
 for _public in (MLPClassifier, MLPRegressor, DivergenceWarning):
     _public.__module__ = __name__
 del _public
+
+
+def __getattr__(name):
+    # the model file's names, kept here for code that imports them from this module; taken on
+    # first use because persistence imports the estimators (an import at the top would be a cycle)
+    if name in _FROM_PERSISTENCE:
+        from .. import persistence
+
+        return getattr(persistence, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,15 +12,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from . import _model_writer
-from . import _parameters as rules
+from .. import _model_writer
+from .. import _parameters as rules
+from .._validation import check_dropout
+from ..network import MLP
 from ._epochs import StochasticMixin
 from ._fit_plan import FitPlan, as_dtype, input_dtype
 from ._lbfgs import LBFGSMixin
 from ._prediction import PredictingMixin
 from ._sklearn_names import CORE_OUT, HIDDEN, OUT_NAMES, SCHEDULES, SOLVERS
-from ._validation import check_dropout
-from .network import MLP
 
 _FITTING = weakref.WeakSet()  # the estimators whose fit or partial_fit is running
 
@@ -411,7 +411,7 @@ class BaseMLP(PredictingMixin, StochasticMixin, LBFGSMixin, BaseEstimator):
         probabilities (softmax) or per-output probabilities (logistic) for the classifier, the
         predicted values for the regressor. Returns the ``onnx.ModelProto``."""
         check_is_fitted(self, "coefs_")
-        from .onnx_export import to_onnx
+        from ..onnx_export import to_onnx
 
         return to_onnx(self._network(self.coefs_[0].dtype.type), path, name=type(self).__name__)
 

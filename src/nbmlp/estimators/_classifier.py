@@ -8,8 +8,8 @@ from sklearn.utils import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from . import _parameters as rules
-from ._estimator_base import PARAMETER_RULES, BaseMLP, partial_fit_available
+from .. import _parameters as rules
+from ._base import PARAMETER_RULES, BaseMLP, partial_fit_available
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):

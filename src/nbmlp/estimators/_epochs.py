@@ -8,14 +8,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _aligned as aligned
-from ._compile_notice import watch as watch_compiles
-from ._fit_plan import as_dtype, csr_arrays
-from ._prediction import net_forward
-from ._signals import sigterm_as_interrupt
-from ._validation import check_dropout
-from .kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
-from .training import (
+from .. import _aligned as aligned
+from .._compile_notice import watch as watch_compiles
+from .._signals import sigterm_as_interrupt
+from .._validation import check_dropout
+from ..kernels.optim import ADAM, ADAMW, MOMENTUM, NESTEROV, SGD
+from ..training import (
     Adaptive,
     Constant,
     Cosine,
@@ -29,6 +27,8 @@ from .training import (
     optimizer_arrays,
     validation_loss_sum,
 )
+from ._fit_plan import as_dtype, csr_arrays
+from ._prediction import net_forward
 
 try:  # optional: the progress bar of ``verbose`` (pip install "nbmlp[progress]")
     from tqdm.auto import tqdm

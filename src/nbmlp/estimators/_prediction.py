@@ -7,10 +7,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._threads import use_chosen
+from ..network import PREDICT_CHUNK
+from ..training import upper_work
 from ._fit_plan import as_dtype, csr_arrays
-from ._threads import use_chosen
-from .network import PREDICT_CHUNK
-from .training import upper_work
 
 # estimator → (coefs_ and intercepts_ arrays, activations, output, MLP, flat parameters or None):
 # the network that predict reuses while the fitted weights are the same (_predicting_network)
@@ -102,7 +102,7 @@ def net_forward(net, X, params=None):
     if len(net.layers) == 2:
         return net.forward(X.toarray()) if params is None else net.forward_checked(X.toarray(), params)
     params = net.params if params is None else params
-    from .kernels.sparse import sparse_forward_pass, upper_layout
+    from ..kernels.sparse import sparse_forward_pass, upper_layout
 
     csr = csr_arrays(X, net.dtype)
     N, n_out = X.shape[0], net.layers[-1]

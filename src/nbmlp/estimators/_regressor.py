@@ -5,8 +5,8 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 
-from . import _parameters as rules
-from ._estimator_base import PARAMETER_RULES, BaseMLP, partial_fit_available
+from .. import _parameters as rules
+from ._base import PARAMETER_RULES, BaseMLP, partial_fit_available
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):

@@ -3,9 +3,9 @@ loss and its gradient over the whole data one compiled call (``kernels.fullbatch
 
 import numpy as np
 
-from . import _aligned as aligned
-from ._governor import training_threads
-from .training import NON_FINITE, DivergenceError
+from .. import _aligned as aligned
+from .._governor import training_threads
+from ..training import NON_FINITE, DivergenceError
 
 
 class LBFGSMixin:
@@ -17,7 +17,7 @@ class LBFGSMixin:
         import scipy.optimize
         from sklearn.utils.optimize import _check_optimize_result
 
-        from .kernels.fullbatch import full_loss_gradient
+        from ..kernels.fullbatch import full_loss_gradient
 
         N, l, dtype = X.shape[0], X.shape[1], net.dtype
         work = net.work_buffers(N, with_backward=True)
