@@ -73,6 +73,25 @@ def test_train_test_and_evaluate_print_the_same_classification_report(files, cap
     assert accuracy == pytest.approx(np.mean(pipe.predict(frame) == frame["label"]), abs=1e-4)
 
 
+def test_evaluate_finds_a_classification_target_in_a_stream_read_once(files, capsys, monkeypatch):
+    # without --target, the labels are the one column the model does not read; from standard input
+    # the file can be read only once, and the report is the one of the same file on disk
+    model, code = _train(files, "shop", "label")
+    assert code == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(files["shop_test"]), "--quiet"]) == 0
+    from_file = capsys.readouterr().out
+    data = files["shop_test"].read_bytes()
+
+    class Stdin:
+        buffer = __import__("io").BytesIO(data)
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    assert main(["evaluate", str(model), "-", "--quiet"]) == 0
+    assert capsys.readouterr().out == from_file
+    assert "test accuracy" in from_file
+
+
 def test_evaluate_a_regressor_names_the_target_itself(files, capsys):
     model, code = _train(files, "cars", "mpg", "--ignore", "name")
     assert code == 0

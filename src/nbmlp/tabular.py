@@ -245,8 +245,9 @@ def _missing(v):
 def read_table(path, delimiter=None, text_columns=(), what="data file", decimal="."):
     """Read a CSV file with a header row into a ``Table``; ``UserError`` for anything wrong.
 
-    ``text_columns`` are kept as text even when they hold numbers (ids). ``decimal`` is the
-    decimal mark of the numbers (``","``: ``0,5``, as pandas' ``decimal``).
+    ``text_columns`` are kept as text even when they hold numbers (ids); it may also be a test of a
+    column's name, for a caller that knows which columns are text only once the header is read
+    (a stream is read once). ``decimal`` is the decimal mark of the numbers (``","``: ``0,5``, as pandas' ``decimal``).
     """
     if decimal not in DECIMALS:
         raise UserError(f"--decimal must be one of {' '.join(DECIMALS)}, got {decimal!r}")
@@ -307,6 +308,8 @@ def read_table(path, delimiter=None, text_columns=(), what="data file", decimal=
             f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
             "once; every column needs its own name"
         )
+    if callable(text_columns):
+        text_columns = [name for name in header if text_columns(name)]
     pd = _pandas()
     if pd is not None:
         # in memory (read once): pandas reads the bytes; a regular file: pandas reads it itself

@@ -54,7 +54,13 @@ def read_test(path, columns, text_columns, classify, target, delimiter, quiet, d
         text_columns.remove(target)
     if target is not None and classify and target not in text_columns:
         text_columns.append(target)  # labels as written, compared with the classes as text
-    table, _ = read_csv(path, delimiter, text_columns, quiet, decimal)
+    as_text = text_columns
+    if target is None and classify:
+        # the target is the one column the model does not read, known once the header is read:
+        # its labels as written (the file is read once, so a pipe works too)
+        features, named = set(columns), set(text_columns)
+        as_text = lambda name: name in named or name not in features  # noqa: E731
+    table, _ = read_csv(path, delimiter, as_text, quiet, decimal)
     header = table.header
     absent = [c for c in columns if c not in header]
     if absent:
@@ -70,8 +76,6 @@ def read_test(path, columns, text_columns, classify, target, delimiter, quiet, d
                 f"{', '.join(rest) if rest else 'none'})"
             )
         target = rest[0]
-        if classify:  # read again with the labels as text
-            table, _ = read_csv(path, delimiter, text_columns + [target], quiet=True, decimal=decimal)
     elif target not in header:
         raise UserError(f"target column {target!r} is not in {path} (columns: {', '.join(header)})")
     return table, target
