@@ -1,9 +1,10 @@
 """Where a dense kernel's time goes, part by part, next to OpenBLAS's gemm on the same shapes.
 
 Run: python benchmarks/dense_parts.py [--repeats 5] [--threads 1,2] [--dtypes float32,float64] [--n 1024]
+[--batch 256] [--steps forward,dy,dw] [--chunksize 1]
 
 For each step (forward, ∂y, ∂w), each dtype and each thread count, at n × n weights and a batch
-of n, the script times in turns (one call of each per round, ``perf_targets.in_turns``):
+of n (or ``--batch``), the script times in turns (one call of each per round, ``perf_targets.in_turns``):
 
 - ``blas``: NumPy's matrix product of the same shapes (``y @ w``, ``δ @ wᵀ``, ``yᵀ @ δ``);
 - ``whole``: the driver a training step calls (``dense_*_parallel``), packing included;
@@ -227,23 +228,24 @@ def tiles_of_samples(y):
     return yt
 
 
-def parts(dtype, n):
-    """The contenders of each step: name → {part: function}."""
+def parts(dtype, n, N):
+    """The contenders of each step (n × n weights, a batch of N): name → {part: function}."""
     rng = np.random.default_rng(0)
-    y, w, delta = (rng.standard_normal((n, n)).astype(dtype) for _ in range(3))
-    b, scale = np.zeros(n, dtype), dtype(1) / dtype(n)
-    u, y_out, dy, d_in, dw = (np.empty((n, n), dtype) for _ in range(5))
-    db = np.empty(n, dtype)
+    w = rng.standard_normal((n, n)).astype(dtype)
+    y, delta = (rng.standard_normal((N, n)).astype(dtype) for _ in range(2))
+    b, scale = np.zeros(n, dtype), dtype(1) / dtype(N)
+    u, y_out, dy, d_in = (np.empty((N, n), dtype) for _ in range(4))
+    dw, db = np.empty((n, n), dtype), np.empty(n, dtype)
     nr = 2 * lanes.lanes_for(dtype)
-    P = np.empty(dense.pack_elements(n, n, n, nr), dtype)
-    wp, wtp, (yp, dp) = dense.forward_packing(P, n, n), dense.dy_packing(P, n, n), dense.dw_packing(P, n, n, n)
+    P = np.empty(dense.pack_elements(n, n, N, nr), dtype)
+    wp, wtp, (yp, dp) = dense.forward_packing(P, n, n), dense.dy_packing(P, n, n), dense.dw_packing(P, N, n, n)
     ident = activations.IDENTITY
     yt, dt = tiles_of_samples(y), tiles_of_samples(delta)
     # the operands the kernels' tiles read: y and δ in place, or in tiles of samples in the packed space
     packed = dense.PACK_BROADCAST
     pn = dense.panels(n, nr)
-    ys = dense.tiles_after(wp, pn * (n + 1), n, n) if packed else y
-    deltas = dense.tiles_after(wtp, pn * n, n, n) if packed else delta
+    ys = dense.tiles_after(wp, pn * (n + 1), N, n) if packed else y
+    deltas = dense.tiles_after(wtp, pn * n, N, n) if packed else delta
     # each step's packed operands hold the packing of that step when its parts run (they share P)
     return {
         "forward": {
@@ -280,7 +282,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--dtypes", default="float32,float64")
-    parser.add_argument("--n", type=int, default=1024)
+    parser.add_argument("--n", type=int, default=1024, help="neurons of both layers")
+    parser.add_argument("--batch", type=int, default=0, help="samples (default: n)")
     parser.add_argument("--steps", default="forward,dy,dw")
     parser.add_argument(
         "--chunksize", type=int, default=0, help="numba.set_parallel_chunksize (0: Numba's static split)"
@@ -291,15 +294,15 @@ def main():
     print(
         f"cpu: {cpu}, LLVM {llvm.get_host_cpu_name()}, {os.cpu_count()} cpus, float32 lanes {lanes.LANES32}, "
         f"tile rows {tiles.ROWS}, broadcast operand packed {dense.PACK_BROADCAST}; numpy {np.__version__}; "
-        f"load {os.getloadavg()[0]:.2f}; "
-        f"parallel chunk size {args.chunksize}; n = {args.n}, repeats {args.repeats} (medians)"
+        f"load {os.getloadavg()[0]:.2f}; parallel chunk size {args.chunksize}; "
+        f"n = {args.n}, batch {args.batch or args.n}, repeats {args.repeats} (medians)"
     )
     print("ms, and BLAS's time over the part's (100 % = as fast as OpenBLAS's whole product)")
     for th in (int(t) for t in args.threads.split(",")):
         with threadpool_limits(th):
             set_threads(th)
             for dt in args.dtypes.split(","):
-                for step, fns in parts(np.dtype(dt).type, args.n).items():
+                for step, fns in parts(np.dtype(dt).type, args.n, args.batch or args.n).items():
                     if step not in args.steps.split(","):
                         continue
                     for fn in fns.values():  # compile, and warm the caches
