@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from nbmlp._config import JIT_PARALLEL
 from nbmlp.kernels import activations, dense, lanes, tiles
-from nbmlp.kernels.lanes import lane_count, vload, vzero
+from nbmlp.kernels.lanes import lane_count, vbroadcast, vload, vzero
 from nbmlp.kernels.tiles import tile_fma_cols, tile_fma_rows, tile_of, tile_rows, tile_store, tile_times
 
 
@@ -188,7 +188,8 @@ def dy_tile_packed(dy, dt, wtp):
 
 
 @njit(**JIT_PARALLEL)
-def dw_tile(dw, yp, dp):
+def dw_tile(dw, yp, dp, scale):
+    # every tile of y packed: a batch over 32 samples and more than 2 panels (``dense.direct_tiles``)
     l, m = dw.shape
     N = yp.shape[0] // dense.tiles(l)
     T, P, W = dense.tiles(l), dense.panels(m, 2 * lane_count(dw)), lane_count(dw)
@@ -201,7 +202,7 @@ def dw_tile(dw, yp, dp):
                 dw_t = tile_of(vzero(dw), vzero(dw))
                 for s in range(N):
                     dw_t = tile_fma_cols(dw_t, yp, t * N + s, np.int64(0), vload(dp, o + s, 0), vload(dp, o + s, W))
-                tile_store(dw, tile_rows(t * dense.TILE, l), j, m, tile_times(dw_t, vzero(dw)))
+                tile_store(dw, tile_rows(t * dense.TILE, l), j, m, tile_times(dw_t, vbroadcast(scale)))
 
 
 @njit(**JIT_PARALLEL)
@@ -229,7 +230,8 @@ def tiles_of_samples(y):
 
 
 def parts(dtype, n, N):
-    """The contenders of each step (n × n weights, a batch of N): name → {part: function}."""
+    """The contenders of each step (n × n weights, a batch of N): name → {part: function}, and the
+    arrays they read and write (by name)."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((n, n)).astype(dtype)
     y, delta = (rng.standard_normal((N, n)).astype(dtype) for _ in range(2))
@@ -246,8 +248,9 @@ def parts(dtype, n, N):
     pn = dense.panels(n, nr)
     ys = dense.tiles_after(wp, pn * (n + 1), N, n) if packed else y
     deltas = dense.tiles_after(wtp, pn * n, N, n) if packed else delta
+    arrays = dict(y=y, w=w, b=b, delta=delta, u=u, dy=dy, dw=dw)
     # each step's packed operands hold the packing of that step when its parts run (they share P)
-    return {
+    return arrays, {
         "forward": {
             "blas": lambda: y @ w,
             "whole": lambda: dense.dense_forward_parallel(y_out, u, y, w, b, wp, ident),
@@ -272,7 +275,7 @@ def parts(dtype, n, N):
             "pack": lambda: dw_pack(yp, dp, y, delta),
             "bias": lambda: dw_bias(db, dp, scale),
             "blocks": lambda: dw_blocks(dw, y, yp, dp, scale),
-            "tile": lambda: dw_tile(dw, yp, dp),
+            "tile": lambda: dw_tile(dw, yp, dp, scale),
         },
     }
 
@@ -302,7 +305,8 @@ def main():
         with threadpool_limits(th):
             set_threads(th)
             for dt in args.dtypes.split(","):
-                for step, fns in parts(np.dtype(dt).type, args.n, args.batch or args.n).items():
+                _, steps = parts(np.dtype(dt).type, args.n, args.batch or args.n)
+                for step, fns in steps.items():
                     if step not in args.steps.split(","):
                         continue
                     for fn in fns.values():  # compile, and warm the caches
