@@ -109,6 +109,43 @@ def test_fast_steps_match_the_plain_loops_and_thread_counts(dtype):
         np.testing.assert_array_equal(serial["db"], db)  # ∂b sums in sample order in both
 
 
+def test_the_broadcast_operand_is_packed_exactly_for_tiles_larger_than_avx2s():
+    # 6 rows read y and δ in place; the 14-row tile reads them packed in tiles of samples
+    assert dense.PACK_BROADCAST == (tiles.ROWS > tiles.rows_for(16))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pack_tiles_puts_the_tiles_samples_side_by_side_and_repeats_the_last(dtype):
+    rng, R = np.random.default_rng(11), dense.TILE
+    for N in BATCHES:
+        for n in NEURONS:
+            y = rng.standard_normal((N, n)).astype(dtype)
+            T = dense.tiles(N)
+            ys = np.full((T * n, R), np.nan, dtype)
+            dense.pack_tiles(ys, y, 0, T)
+            # ys[t n + i, x] = y[min(R t + x, N − 1), i]
+            expected = y[np.minimum(np.arange(T * R), N - 1)].reshape(T, R, n).transpose(0, 2, 1).reshape(T * n, R)
+            np.testing.assert_array_equal(ys, expected, err_msg=f"N={N} n={n}")
+
+
+@pytest.mark.skipif(not dense.PACK_BROADCAST, reason="this tile shape reads y and δ in place")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_packed_broadcast_operands_lie_in_the_space_after_the_panels(dtype):
+    nr = 2 * lanes.lanes_for(dtype)
+    for N, l, m in [(1, 1, 1), (13, 65, 3), (33, 7, 65), (29, 17, 33)]:
+        P = np.zeros(dense.pack_elements(l, m, N, nr), dtype)
+        for space, panel_rows, n in [
+            (dense.forward_packing(P, l, m), dense.panels(m, nr) * (l + 1), l),
+            (dense.dy_packing(P, l, m), dense.panels(l, nr) * m, m),
+        ]:
+            P[:] = 0
+            ys = dense.tiles_after(space, panel_rows, N, n)
+            assert ys.shape == (dense.tiles(N) * n, dense.TILE)
+            ys[:] = 1  # a view of the space: the panels before it stay untouched
+            start = panel_rows * nr
+            assert not P[:start].any() and P[start : start + ys.size].all() and P.sum() == ys.size
+
+
 def softmax_case(dtype):
     rng = np.random.default_rng(5)
     y, w, b, _, _ = problem(rng, dtype, 50, 20, 11)

@@ -23,9 +23,11 @@ side (llm.c's ``matmul_forward_naive`` beside ``matmul_forward``); tests hold on
   2W neurons (``pack_w``, ``pack_wt``, ``pack_delta``: one contiguous block per panel, that
   the tiles stream through while it stays in cache, zeros past the last neuron); a row's panels
   are copied with masked loads (``lanes.vload_part``). The broadcast operand of the forward and
-  ∂y steps (y, δ) is read in place, R rows side by side, each read in order: copying it into
-  tiles cost more than it saved at the widths networks have, and about as much at 1024² (the
-  figures: docs/performance.md, "How the kernels reach these figures").
+  ∂y steps (y, δ) is read in place by the 6-row tile, R rows side by side, each read in order:
+  copying it into tiles cost more than it saved at the widths networks have, and about as much at
+  1024² (the figures: docs/performance.md, "How the kernels reach these figures"). The 14-row
+  tile reads it packed in tiles of R samples (``PACK_BROADCAST``, ``pack_tiles``): 14 rows read in
+  place cost it a quarter of its speed (docs/register_tiles.md).
   ∂w's broadcast operand, y, is read across its rows (one value of each of N rows per step of
   the sum) and is copied into tiles of R neurons (``pack_y``: the R values of one step side by
   side) unless the step has few samples or few panels of j (``direct_tiles``).
@@ -60,9 +62,13 @@ from .lanes import (
     vtranspose,
     vzero,
 )
-from .tiles import ROWS, tile_fma_cols, tile_fma_rows, tile_of, tile_rows, tile_store, tile_times
+from .tiles import ROWS, rows_for, tile_fma_cols, tile_fma_rows, tile_of, tile_rows, tile_store, tile_times
 
 TILE = ROWS  # rows of a register tile: samples (forward, ∂y) or neurons i (∂w), from the register count
+# the forward and ∂y steps copy their broadcast operand (y, δ) into tiles of R samples when the tile
+# has more rows than AVX2's: R rows read in place, a row's length apart, crowd the cache's sets and the
+# row pointers outgrow the general registers, which costs the larger tile more than it gains
+PACK_BROADCAST = TILE > rows_for(16)
 BLOCK_TILES = 8  # tiles a thread packs at a time
 CHUNK_TILES = 32  # tiles in one parallel block of a step, at most (and ...
 CHUNK_PANELS = 4  # ... panels): each block runs its panels one by one over its tiles
@@ -120,10 +126,14 @@ def pack_elements(l, m, N, nr):
     Notes
     -----
     With ``P(n) = ⌈n/nr⌉`` panels and ``T(n) = ⌈n/R⌉`` tiles: forward ``P(m)(l+1) nr``,
-    ∂y ``P(l) m nr``, ∂w ``T(l) N R + P(m) N nr``.
+    ∂y ``P(l) m nr``, ∂w ``T(l) N R + P(m) N nr``; with ``PACK_BROADCAST``, forward
+    ``+ ⌈T(N) l R / nr⌉ nr`` and ∂y ``+ ⌈T(N) m R / nr⌉ nr`` (y and δ in tiles of samples,
+    ``pack_tiles``, after whole rows of nr).
     """
     pm, pl = (m + nr - 1) // nr, (l + nr - 1) // nr
-    return max(pm * (l + 1) * nr, pl * m * nr, tiles(l) * N * TILE + pm * N * nr)
+    yt, dt = (tiles(N) * l * TILE, tiles(N) * m * TILE) if PACK_BROADCAST else (0, 0)
+    yt, dt = (yt + nr - 1) // nr * nr, (dt + nr - 1) // nr * nr
+    return max(pm * (l + 1) * nr + yt, pl * m * nr + dt, tiles(l) * N * TILE + pm * N * nr)
 
 
 @njit(**JIT_SERIAL)
@@ -132,10 +142,12 @@ def forward_packing(P, l, m):
 
     Notes
     -----
-    ``wp`` = the first ``P(m)(l+1)·2W`` elements as (P(m)(l+1), 2W) (``pack_w``).
+    ``wp`` = the first ``P(m)(l+1)·2W`` elements as (P(m)(l+1), 2W) (``pack_w``); with
+    ``PACK_BROADCAST``, the whole space as rows of 2W, y's tiles after the panels (``tiles_after``).
     """
     nr = 2 * lane_count(P)
     a = panels(m, nr) * (l + 1)
+    a = P.shape[0] // nr if PACK_BROADCAST else a
     return P[: a * nr].reshape((a, nr))
 
 
@@ -145,11 +157,45 @@ def dy_packing(P, l, m):
 
     Notes
     -----
-    ``wtp`` = the first ``P(l)·m·2W`` elements as (P(l)·m, 2W) (``pack_wt``).
+    ``wtp`` = the first ``P(l)·m·2W`` elements as (P(l)·m, 2W) (``pack_wt``); with
+    ``PACK_BROADCAST``, the whole space as rows of 2W, δ's tiles after the panels (``tiles_after``).
     """
     nr = 2 * lane_count(P)
     a = panels(l, nr) * m
+    a = P.shape[0] // nr if PACK_BROADCAST else a
     return P[: a * nr].reshape((a, nr))
+
+
+@njit(**JIT_SERIAL)
+def tiles_after(space, a, N, n):
+    """Where a forward or ∂y step packs its broadcast operand (N × n) in tiles of R samples: after
+    the first ``a`` rows of its packed space (its panels), as (T(N)·n, R).
+
+    Notes
+    -----
+    ``ys`` = elements ``a·2W … a·2W + T(N)·n·R − 1`` of the space as (T(N)·n, R) (``pack_tiles``).
+    """
+    rest = space[a:]
+    flat = rest.reshape(rest.size)
+    return flat[: tiles(N) * n * TILE].reshape((tiles(N) * n, TILE))
+
+
+@njit(**JIT_SERIAL)
+def pack_tiles(ys, y, t0, t1):
+    """Tiles ``t0 ≤ t < t1`` of R samples of ``y`` (N × n): the R values of each column side by side
+    (the broadcast operand of the forward and ∂y steps, ``PACK_BROADCAST``).
+
+    Notes
+    -----
+    ``ys[t n + i, x] = y_s,i`` for ``s = min(Rt + x, N − 1)`` (the last sample repeated past N).
+    """
+    N, n = y.shape
+    # ys[t n + i, x] = y_Rt+x,i   (row s read in order, once per tile)
+    for t in range(t0, t1):
+        for x in range(TILE):
+            s = min(t * TILE + x, N - 1)
+            for i in range(n):
+                ys[t * n + i, x] = y[s, i]
 
 
 @njit(**JIT_SERIAL)
@@ -240,8 +286,9 @@ def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
     ----------
     y_out, u : (N, m) arrays, out
         Outputs ``y_j = f(u_j)`` (not softmax: the caller applies it to whole rows), sums ``u_j``.
-    y : (N, l) array
-        Outputs ``y_i`` of the layer below (read in place: a tile reads its R rows side by side).
+    y : (N, l) or (T l, R) array
+        Outputs ``y_i`` of the layer below: read in place (a tile reads its R rows side by side), or
+        with ``PACK_BROADCAST`` in tiles of R samples (``pack_tiles``).
     wp : (P (l+1), 2W) array
         The weights and biases in panels of neurons j (``pack_w``).
     code : int
@@ -254,7 +301,8 @@ def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
     ``u_s,j… = b_j… + Σ_i y_si · w_i,j…`` for R samples and 2 vectors of neurons j at a time,
     then ``y_j = f(u_j)`` on the block.
     """
-    (N, m), l = u.shape, y.shape[1]
+    N, m = u.shape
+    l = y.shape[0] // tiles(N) if PACK_BROADCAST else y.shape[1]
     W = lane_count(u)
     # u_s,j… = b_j… + Σ_i y_si · w_i,j…, y_j = f(u_j)   for each panel of j, each tile of samples
     for p in range(p0, p1):
@@ -264,9 +312,14 @@ def dense_forward_tiles(y_out, u, y, wp, code, t0, t1, p0, p1):
             rows = tile_rows(t * TILE, N)
             # u_s,j… = b_j…
             u_t = tile_of(vload(wp, o + l, 0), vload(wp, o + l, W))
-            # u_s,j… += y_si · w_i,j…   for i = 0 … l−1
-            for i in range(l):
-                u_t = tile_fma_rows(u_t, y, rows, i, vload(wp, o + i, 0), vload(wp, o + i, W))
+            # u_s,j… += y_si · w_i,j…   for i = 0 … l−1 (y_si of the R samples: row t·l + i of the
+            # packed tiles, or column i of the R rows in place)
+            if PACK_BROADCAST:
+                for i in range(l):
+                    u_t = tile_fma_cols(u_t, y, t * l + i, 0, vload(wp, o + i, 0), vload(wp, o + i, W))
+            else:
+                for i in range(l):
+                    u_t = tile_fma_rows(u_t, y, rows, i, vload(wp, o + i, 0), vload(wp, o + i, W))
             # u_j for the neurons j < m
             tile_store(u, rows, j, m, u_t)
     # y_j = f(u_j) on the block just computed (one pass: per tile it would cost more than the tile)
@@ -317,10 +370,13 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, code):
     """
     (N, m), l = u.shape, w.shape[0]
     P, T, rows = panels(m, 2 * lane_count(u)), tiles(N), TILE * BLOCK_TILES
-    groups = (T + BLOCK_TILES - 1) // BLOCK_TILES
-    # wp[p(l+1) + i, c] = w_i,2Wp+c, and b_2Wp+c in row i = l   (threads own rows of wp)
-    for k in prange((l + rows) // rows):
+    groups, G = (T + BLOCK_TILES - 1) // BLOCK_TILES, (l + rows) // rows
+    ys = tiles_after(wp, P * (l + 1), N, l) if PACK_BROADCAST else y
+    # wp[p(l+1) + i, c] = w_i,2Wp+c, b_2Wp+c in row i = l; ys = y_s,i in tiles if packed   (threads own rows, tiles)
+    for k in prange(G):
         pack_w(wp, w, b, k * rows, min(l + 1, (k + 1) * rows), np.int64(0))
+        if PACK_BROADCAST:
+            pack_tiles(ys, y, (T * k) // G, (T * (k + 1)) // G)
     KT, KP = blocks(T, P)
     # u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)   (threads own blocks of tiles of samples × panels)
     for k in prange(KT * KP):
@@ -328,7 +384,7 @@ def dense_forward_parallel(y_out, u, y, w, b, wp, code):
         dense_forward_tiles(
             y_out,
             u,
-            y,
+            ys,
             wp,
             code,
             (T * a) // KT,
@@ -410,8 +466,9 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
     ----------
     delta_in, dy : (N, l) arrays, out
         ``δ_i`` and ``∂y_i`` of the layer below.
-    delta : (N, m) array
-        ``δ_r`` of this layer (read in place: a tile reads its R rows side by side).
+    delta : (N, m) or (T m, R) array
+        ``δ_r`` of this layer: read in place (a tile reads its R rows side by side), or with
+        ``PACK_BROADCAST`` in tiles of R samples (``pack_tiles``).
     wtp : (P m, 2W) array
         The weights transposed, in panels of neurons i (``pack_wt``).
     u_in, y_in : (N, l) arrays
@@ -426,7 +483,8 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
     Inverts ``u_r = Σ_i y_i w_ir + b_r``: ``∂y_s,i… = Σ_r δ_sr · w_i…,r`` for R samples and 2
     vectors of neurons i at a time, then ``δ_i = ∂y_i f'(u_i)`` on the block.
     """
-    (N, l), m = dy.shape, delta.shape[1]
+    N, l = dy.shape
+    m = delta.shape[0] // tiles(N) if PACK_BROADCAST else delta.shape[1]
     W = lane_count(dy)
     # ∂y_s,i… = Σ_r δ_sr · w_i…,r, δ_i = ∂y_i f'(u_i)   for each panel of i, each tile of samples
     for p in range(p0, p1):
@@ -436,9 +494,14 @@ def dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, t0, t1, 
             rows = tile_rows(t * TILE, N)
             # ∂y_s,i… = 0
             dy_t = tile_of(vzero(dy), vzero(dy))
-            # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1
-            for r in range(m):
-                dy_t = tile_fma_rows(dy_t, delta, rows, r, vload(wtp, o + r, 0), vload(wtp, o + r, W))
+            # ∂y_s,i… += δ_sr · w_i…,r   for r = 0 … m−1 (δ_sr of the R samples: row t·m + r of the
+            # packed tiles, or column r of the R rows in place)
+            if PACK_BROADCAST:
+                for r in range(m):
+                    dy_t = tile_fma_cols(dy_t, delta, t * m + r, 0, vload(wtp, o + r, 0), vload(wtp, o + r, W))
+            else:
+                for r in range(m):
+                    dy_t = tile_fma_rows(dy_t, delta, rows, r, vload(wtp, o + r, 0), vload(wtp, o + r, W))
             # ∂y_i for the neurons i < l
             tile_store(dy, rows, i, l, dy_t)
     # δ_i = ∂y_i f'(u_i) on the block just computed (one pass: per tile it would cost more than the tile)
@@ -453,10 +516,13 @@ def dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_in, code):
     -----
     ``∂y_i = Σ_r δ_r w_ir``, ``δ_i = ∂y_i f'(u_i)`` (``dense_backward_dy_tiles``).
     """
-    N, l = dy.shape
+    (N, l), m = dy.shape, delta.shape[1]
     first, T, P = np.int64(0), tiles(N), panels(l, 2 * lane_count(dy))
     pack_wt(wtp, w, first, P)
-    dense_backward_dy_tiles(delta_in, dy, delta, wtp, u_in, y_in, code, first, T, first, P)
+    deltas = tiles_after(wtp, P * m, N, m) if PACK_BROADCAST else delta
+    if PACK_BROADCAST:
+        pack_tiles(deltas, delta, first, T)
+    dense_backward_dy_tiles(delta_in, dy, deltas, wtp, u_in, y_in, code, first, T, first, P)
 
 
 @njit(**JIT_PARALLEL)
@@ -467,11 +533,14 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_in, code):
     -----
     ``∂y_i = Σ_r δ_r w_ir``, ``δ_i = ∂y_i f'(u_i)`` (``dense_backward_dy_tiles``).
     """
-    N, l = dy.shape
+    (N, l), m = dy.shape, delta.shape[1]
     P, T = panels(l, 2 * lane_count(dy)), tiles(N)
-    # wtp[p m + r, c] = w_2Wp+c,r   (threads own panels)
+    deltas = tiles_after(wtp, P * m, N, m) if PACK_BROADCAST else delta
+    # wtp[p m + r, c] = w_2Wp+c,r; deltas = δ_s,r in tiles of samples if packed   (threads own panels, tiles)
     for k in prange(P):
         pack_wt(wtp, w, np.int64(k), k + 1)
+        if PACK_BROADCAST:
+            pack_tiles(deltas, delta, (T * k) // P, (T * (k + 1)) // P)
     KT, KP = blocks(T, P)
     # ∂y_i = Σ_r δ_r w_ir, δ_i = ∂y_i f'(u_i)   (threads own blocks of tiles of samples × panels of i)
     for k in prange(KT * KP):
@@ -479,7 +548,7 @@ def dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_in, code):
         dense_backward_dy_tiles(
             delta_in,
             dy,
-            delta,
+            deltas,
             wtp,
             u_in,
             y_in,
