@@ -499,7 +499,7 @@ def shop(tmp_path_factory):
 
 def test_train_on_semicolons_with_missing_values_and_a_text_column(shop):
     import nbmlp
-    from nbmlp.estimators import load_with_inputs
+    from nbmlp.persistence import load_with_inputs
     from nbmlp.tabular import TEXT, read_table
 
     data, model, out = shop
@@ -524,7 +524,7 @@ def test_train_on_semicolons_with_missing_values_and_a_text_column(shop):
 
 
 def test_predict_with_ids_probabilities_tabs_and_unseen_categories(shop, tmp_path):
-    from nbmlp.estimators import load_with_inputs
+    from nbmlp.persistence import load_with_inputs
     from nbmlp.tabular import read_table
 
     _, model, _ = shop

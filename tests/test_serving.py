@@ -52,7 +52,7 @@ def command_model(tmp_path_factory):
 
 
 def test_a_command_model_loads_as_a_pipeline_taking_raw_rows(command_model):
-    from nbmlp.estimators import load_with_inputs
+    from nbmlp.persistence import load_with_inputs
     from nbmlp.tabular import read_table
 
     pipe = nbmlp.load(command_model)

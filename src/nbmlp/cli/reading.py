@@ -26,7 +26,7 @@ def read_csv(path, delimiter, text_columns=(), quiet=False, decimal="."):
 def load_model(path):
     """The model of a model file and its column encoder (None for a file without one); a
     ``UserError`` when the file is missing or is not a usable model."""
-    from ..estimators import load_with_inputs
+    from ..persistence import load_with_inputs
 
     if not os.path.exists(path):
         raise UserError(f"model file {path!r} does not exist")
