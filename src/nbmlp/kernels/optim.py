@@ -21,7 +21,7 @@ from numba import njit, prange
 from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
 from .passes import N_IN, N_OUT, W_OFF
 
-# optimizer codes of ``epoch.train_epoch_opt``
+# the update rules' codes (``step.Optimizer.rule``)
 SGD, MOMENTUM, NESTEROV, ADAM, ADAMW = 0, 1, 2, 3, 4
 UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of float32)
 SERIAL_UPDATE = 1 << 15  # parameters up to which a step runs on the calling thread (a launch costs more)
