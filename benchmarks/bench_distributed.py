@@ -78,12 +78,12 @@ def main():
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
     state, hyper = OptimizerState(opt["m"], opt["s"], opt["step"]), est._hyper(dtype)
-    bundle, shard = Network(net.params, grads, net.layout, net._loss_code), Shard(pos, idx, buf)
+    bundle, shard = Network(net.params, grads, net.layout, net._loss_code), Shard(pos, idx)
     optimizer = Optimizer(opt["code"], state, hyper)
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()
-        shard_gradient_sums(bundle, work, data, shard, perm, start, BATCH)
+        shard_gradient_sums(buf, bundle, work, data, shard, perm, start, BATCH)
         t1 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         t2 = time.perf_counter()

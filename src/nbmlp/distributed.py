@@ -356,13 +356,13 @@ class ShardedStep:
 
         net, N, batch, buf = self.net, self.n_samples, self.batch, self.buf
         net_bundle = Network(net.params, self.grads, net.layout, net._loss_code)
-        opt, shard = Optimizer(self.code, self.state, hyper), Shard(self.pos, self.idx, buf)
+        opt, shard = Optimizer(self.code, self.state, hyper), Shard(self.pos, self.idx)
         if self.shuffle:
             shuffle(self.perm, self.rng)
         total = 0.0
         for start in range(0, N, batch):
             nb = min(batch, N - start)
-            shard_gradient_sums(net_bundle, self.work, self.data, shard, self.perm, start, nb)
+            shard_gradient_sums(buf, net_bundle, self.work, self.data, shard, self.perm, start, nb)
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
             total = shard_update(net_bundle, opt, buf, nb, self.weighted, total)
         return total

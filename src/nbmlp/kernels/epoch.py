@@ -128,7 +128,7 @@ def train_epoch_opt(net, opt, work, data, order, dropout, csr, parallel_macs):
     net : passes.Network ``(params, grads, layout, loss)``
         Flat parameters θ (updated in place), a gradient buffer of the same layout, the network's
         layout (``passes``) and its loss code.
-    opt : step.Optimizer ``(rule, state, constants)``
+    opt : step.Optimizer ``(code, state, constants)``
         ``optim.SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``; its state
         ``OptimizerState(m, s, step)`` (updated in place: velocity ``v`` in ``m``, or Adam's
         moments ``m`` and ``s``, each (P,), empty when unused, and Adam's step count t (1,));

@@ -22,16 +22,20 @@ from .passes import Batch, Dropout, flat_block, input_block
 from .step import add_batch_loss, apply_update, step_backward, step_forward, step_loss
 
 # this shard's part of a global batch: the local row of each global sample g (−1 when another shard
-# holds it), a (B,) work buffer for the batch's local rows, the all-reduced buffer [∂θ (P) …, Σ c_s E_s, Σ c_s]
-Shard = namedtuple("Shard", ["pos", "idx", "buf"])
+# holds it) and a (B,) work buffer for the batch's local rows
+Shard = namedtuple("Shard", ["pos", "idx"])
 
 
 @njit(**JIT_DRIVER)
-def shard_gradient_sums(net, work, data, shard, perm, start, nb):
+def shard_gradient_sums(buf, net, work, data, shard, perm, start, nb):
     """Gradient, loss and weight sums of the rows of one global mini-batch that this shard holds.
 
     Parameters
     ----------
+    buf : (P + 2,) array, out
+        ``Σ_s c_s ∂θ_s`` (P entries), ``Σ_s c_s E_s`` and ``Σ_s c_s``, all zero when the shard
+        holds no row of the batch. (An argument of its own: written inside a bundle, its last
+        two entries were lost in the compiled function.)
     net : passes.Network
         θ, a gradient work buffer (the sums before they are copied into ``shard.buf``: a
         C-contiguous array of its own, so that the kernels are the very ones of the epoch), the
@@ -39,10 +43,9 @@ def shard_gradient_sums(net, work, data, shard, perm, start, nb):
     work, data
         As in ``epoch.train_epoch_opt``, for this shard's rows (``work`` of B rows per layer,
         ``data.cb`` of B entries).
-    shard : Shard ``(pos, idx, buf)``
+    shard : Shard ``(pos, idx)``
         ``pos`` (N,): local row of global sample g, or −1; ``idx`` (B,) out: the local rows of the
-        batch; ``buf`` (P + 2,) out: ``Σ_s c_s ∂θ_s`` (P entries), ``Σ_s c_s E_s`` and ``Σ_s c_s``,
-        all zero when the shard holds no row of the batch.
+        batch.
     perm : (N,) int64 array
         The global sample order; the batch is ``perm[start:start + nb]``.
     start, nb : int
@@ -54,7 +57,7 @@ def shard_gradient_sums(net, work, data, shard, perm, start, nb):
     the sums ``∂w_ij = Σ_s y_i δ_j``, ``∂b_j = Σ_s δ_j`` (scale 1, no division).
     """
     X, T, c, cb = data
-    pos, idx, buf = shard
+    pos, idx = shard
     B = idx.shape[0]
     P = net.params.shape[0]
     n = 0

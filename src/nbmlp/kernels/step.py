@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_DRIVER_INLINE, JIT_SERIAL
-from .optim import ADAM, ADAMW, clip_gradient, l2_block, l2_gradient, optimizer_step, update_block, weight_sqnorm
+from .optim import ADAM, ADAMW, Rule, clip_gradient, l2_block, l2_gradient, optimizer_step, update_block, weight_sqnorm
 from .passes import Network, backward_layers, batch_scale, forward_layers, loss_sum
 from .sparse import csr_backward, csr_forward
 
@@ -41,8 +41,8 @@ Constants = namedtuple(
 )
 # velocity v (momentum, Nesterov) or Adam's first moment m; Adam's second moment s; Adam's step count
 OptimizerState = namedtuple("OptimizerState", ["m", "s", "step"])
-# the update rule (``optim.SGD`` … ``ADAMW``), its ``OptimizerState`` and its ``Constants``
-Optimizer = namedtuple("Optimizer", ["rule", "state", "constants"])
+# the update rule's code (``optim.SGD`` … ``ADAMW``), its ``OptimizerState`` and its ``Constants``
+Optimizer = namedtuple("Optimizer", ["code", "state", "constants"])
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -241,17 +241,16 @@ def apply_update(net, opt, c_sum, parallel_macs):
             l2_gradient(grads, params, layout, lam)
     if k.max_norm > 0:
         clip_gradient(grads, k.max_norm)
-    if opt.rule == ADAM or opt.rule == ADAMW:
+    decay = params.dtype.type(1)
+    if opt.code == ADAM or opt.code == ADAMW:
         step[0] += 1
         root2 = np.sqrt(1.0 - float(beta2) ** step[0])
-        if opt.rule == ADAMW:
+        if opt.code == ADAMW:
+            decay = params.dtype.type(1.0 - float(eta) * float(k.weight_decay))
             eps = params.dtype.type(float(eps) * root2)
-        eta_t = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
-        if opt.rule == ADAMW:
-            # the rules take one scalar besides η, β₁, β₂, ε: μ for momentum, AdamW's decay 1 − η λ
-            mu = params.dtype.type(1.0 - float(eta) * float(k.weight_decay))
-        eta = eta_t
+        eta = params.dtype.type(eta * root2 / (1.0 - float(beta1) ** step[0]))
+    rule = Rule(opt.code, eta, mu, beta1, beta2, eps, decay)
     if parallel_macs is None:
-        update_block(params, m, s, grads, opt.rule, eta, mu, beta1, beta2, eps, np.int64(0), params.shape[0])
+        update_block(params, m, s, grads, rule, np.int64(0), params.shape[0])
     else:
-        optimizer_step(params, m, s, grads, opt.rule, eta, mu, beta1, beta2, eps)
+        optimizer_step(params, m, s, grads, rule)
