@@ -26,7 +26,7 @@ PARALLEL = ["dense.dense_forward_parallel", "dense.dense_backward_dy_parallel", 
 PARALLEL += ["optim.optimizer_step", "optim.l2_gradient"]
 
 INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "passes.forward_layers"]
-INLINED += ["passes.backward_layers", "step.train_step", "step.step_forward", "step.step_backward", "step.apply_update"]
+INLINED += ["passes.backward_layers", "step.train_step", "step.add_batch_loss", "step.apply_update"]
 
 
 def _start_first_fit():

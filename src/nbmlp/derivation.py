@@ -144,9 +144,9 @@ SiLU       ∂y/∂u = σ(u) (1 + u (1 − σ(u)))""",
 then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer below, and so on to the input""",
         "With more hidden layers the same steps repeat, layer by layer, towards the input. "
         "`backward_layers` (the body of `backward_pass`) is that walk: the output δ_k first, then "
-        "for every layer from the last to the first its ∂w and ∂b (`backward_dw`), and, below a "
-        "hidden layer, ∂y and δ of the layer below (`backward_dy`).",
-        ("passes.backward_layers", "passes.backward_dy", "passes.backward_dw", "dense.dense_backward_dy"),
+        "for every layer from the last to the first its ∂w and ∂b, and, below a hidden layer, ∂y "
+        "and δ of the layer below.",
+        ("passes.backward_layers", "dense.dense_backward_dy"),
     ),
     Step(
         "dropout",

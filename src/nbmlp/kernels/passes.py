@@ -355,56 +355,33 @@ def backward_layers(net, work, batch, dropout, scale, parallel_macs):
     )
     if batch.cb.shape[0] > 0:
         weight_delta(delta_out, batch.cb)
+    params, Y, U, DY = net.params, work.Y, work.U, work.DY
+    rates, M, Yk = dropout
+    pack = pack_region(Y, layout, cap)
     # for L = last … 0: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i) below; ∂w_ij = y_i δ_j, ∂b_j = δ_j
     for L in range(Lo, -1, -1):
+        l, m = layout[L, N_IN], layout[L, N_OUT]
+        delta = layer_block(D, layout, L, cap, nb)
+        y_in = input_block(Y, layout, L, cap, nb)
+        macs = nb * l * m
         if L > 0:
-            backward_dy(net, work, batch, dropout, L, layout[L - 1, ACT], parallel_macs)
-        backward_dw(net, work, batch, L, scale, parallel_macs)
-
-
-@njit(**JIT_DRIVER_INLINE)
-def backward_dy(net, work, batch, dropout, L, code, parallel_macs):
-    """The step below layer L: ∂y of its inputs and their δ (``code``: the activation below).
-
-    Notes
-    -----
-    ``∂y_i = Σ_q δ_q w_iq``, ``δ_i = ∂y_i f'(u_i)``; with dropout below, f' with the outputs
-    before dropout, then ``∂y_i ← M_i ∂y_i``, ``δ_i ← M_i δ_i``.
-    """
-    layout, cap, nb = net.layout, batch.cap, batch.nb
-    rates = dropout.rates
-    l, m = layout[L, N_IN], layout[L, N_OUT]
-    w, _ = layer_params(net.params, layout, L)
-    wtp = dy_packing(pack_region(work.Y, layout, cap), l, m)
-    delta = layer_block(work.D, layout, L, cap, nb)
-    dy, delta_in = input_block(work.DY, layout, L, cap, nb), input_block(work.D, layout, L, cap, nb)
-    u_in, y_f = input_block(work.U, layout, L, cap, nb), input_block(work.Y, layout, L, cap, nb)
-    # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
-    drop = rates.shape[0] > 0 and rates[L - 1] > 0
-    if drop:
-        y_f = input_block(dropout.Yk, layout, L, cap, nb)
-    if parallel_macs is not None and nb * l * m >= parallel_macs:
-        dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_f, code)
-    else:
-        dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_f, code)
-    if drop:
-        dropout_backward(delta_in, dy, input_block(dropout.M, layout, L, cap, nb))
-
-
-@njit(**JIT_DRIVER_INLINE)
-def backward_dw(net, work, batch, L, scale, parallel_macs):
-    """The gradients of layer L's weights and biases.
-
-    Notes
-    -----
-    ``∂w_ij = scale · Σ_s y_i δ_j``, ``∂b_j = scale · Σ_s δ_j``.
-    """
-    layout, cap, nb = net.layout, batch.cap, batch.nb
-    l, m = layout[L, N_IN], layout[L, N_OUT]
-    dw, db = layer_params(net.grads, layout, L)
-    yp, dp = dw_packing(pack_region(work.Y, layout, cap), nb, l, m)
-    y_in, delta = input_block(work.Y, layout, L, cap, nb), layer_block(work.D, layout, L, cap, nb)
-    if parallel_macs is not None and nb * l * m >= parallel_macs:
-        dense_backward_dw_parallel(dw, db, y_in, delta, yp, dp, scale)
-    else:
-        dense_backward_dw_serial(dw, db, y_in, delta, yp, dp, scale)
+            w, _ = layer_params(params, layout, L)
+            wtp = dy_packing(pack, l, m)
+            dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
+            u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
+            # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
+            drop, y_f = rates.shape[0] > 0 and rates[L - 1] > 0, y_in
+            if drop:
+                y_f = input_block(Yk, layout, L, cap, nb)
+            if parallel_macs is not None and macs >= parallel_macs:
+                dense_backward_dy_parallel(delta_in, dy, delta, w, wtp, u_in, y_f, code)
+            else:
+                dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_f, code)
+            if drop:
+                dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
+        dw, db = layer_params(net.grads, layout, L)
+        yp, dp = dw_packing(pack, nb, l, m)
+        if parallel_macs is not None and macs >= parallel_macs:
+            dense_backward_dw_parallel(dw, db, y_in, delta, yp, dp, scale)
+        else:
+            dense_backward_dw_serial(dw, db, y_in, delta, yp, dp, scale)

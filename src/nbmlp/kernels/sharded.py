@@ -3,8 +3,8 @@
 Legend: s sample of the batch held here, p parameter index, g global sample index (0 … N−1),
 P parameters, B batch size, c_s sample weight (1 when unweighted).
 The batch step of ``step.train_step`` is cut in two around the all-reduce of ``distributed``:
-``shard_gradient_sums`` runs its forward, loss and backward on this shard's rows with the gradient
-scale 1 and writes the sums into one flat buffer ``[∂θ (P) …, Σ c_s E_s, Σ c_s]``; after the
+``shard_gradient_sums`` runs its forward, loss and backward passes on this shard's rows with the
+gradient scale 1 and writes the sums into one flat buffer ``[∂θ (P) …, Σ c_s E_s, Σ c_s]``; after the
 buffer is summed over the processes, ``shard_update`` divides by the global ``Σ c_s`` and takes the
 optimizer step of ``step.apply_update``. With one process and the same sample order the result is
 bitwise that of ``epoch.train_epoch_opt``.
@@ -18,8 +18,8 @@ from numba import njit, prange
 from .._config import JIT_DRIVER, JIT_PARALLEL
 from .dense import PARALLEL_MIN_MACS
 from .epoch import gather_rows
-from .passes import Batch, Dropout, flat_block, input_block
-from .step import add_batch_loss, apply_update, step_backward, step_forward, step_loss
+from .passes import Batch, Dropout, backward_layers, flat_block, forward_layers, input_block, loss_sum
+from .step import add_batch_loss, apply_update, batch_weights
 
 # this shard's part of a global batch: the local row of each global sample g (−1 when another shard
 # holds it) and a (B,) work buffer for the batch's local rows
@@ -77,9 +77,13 @@ def shard_gradient_sums(buf, net, work, data, shard, perm, start, nb):
     gather_rows(t, T, idx, np.int64(0))
     none = net.params[:0]
     batch, dropout = Batch(B, n, rows, t, c, cb[:n]), Dropout(none, none, none)
-    step_forward(net, work, batch, dropout, None, PARALLEL_MIN_MACS)
-    error, c_sum = step_loss(net, work, batch, None)
-    step_backward(net, work, batch, dropout, None, net.params.dtype.type(1), c_sum, PARALLEL_MIN_MACS)
+    # the batch step's forward, loss and backward (``step.train_step``), with the scale 1 of the sums
+    forward_layers(net, work, batch, dropout, PARALLEL_MIN_MACS)
+    error = loss_sum(work.e, work.Y, work.U, t, net.layout, net.loss, B, n)
+    c_sum = float(n)
+    if c.shape[0] > 0:
+        error, c_sum = batch_weights(cb, c, rows, work.e)
+    backward_layers(net, work, batch, dropout, net.params.dtype.type(1), PARALLEL_MIN_MACS)
     copy_scaled(buf[:P], net.grads, net.params.dtype.type(1))
     buf[P] = error
     buf[P + 1] = c_sum

@@ -16,14 +16,29 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_DRIVER_INLINE, JIT_PARALLEL
+from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
 from .activations import SOFTMAX, activation_block, softmax_rows
-from .passes import A_IN, ACT, N_IN, N_OUT, Dropout, Network, backward_dy, flat_block, forward_pass, layer_params
+from .dense import dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
+from .passes import (
+    A_IN,
+    ACT,
+    N_IN,
+    N_OUT,
+    flat_block,
+    forward_pass,
+    input_block,
+    layer_block,
+    layer_params,
+    pack_region,
+)
 
 ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
 # the part of the batch step for CSR inputs (``step``): X's row pointers, column indices and values,
 # and the layout of the layers above the first (``upper_layout``)
 Csr = namedtuple("Csr", ["indptr", "indices", "values", "up"])
+# ``csr_forward`` and ``csr_backward`` are compiled on their own, not inlined: inlined, the dense
+# epochs would run Numba's untyped pipeline over them at every first compile before pruning them
+# (``csr is None``); as calls, the dense epochs drop them unseen and only the sparse epoch compiles them.
 
 
 def upper_layout(layout):
@@ -150,9 +165,9 @@ def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
         forward_pass(Y, U, params, up, cap, nb)
 
 
-@njit(**JIT_DRIVER_INLINE)
+@njit(**JIT_DRIVER)
 def csr_forward(net, work, batch, csr):
-    """The batch step's first layer from CSR rows (``step.step_forward``), into block 0 of the
+    """The batch step's first layer from CSR rows (``step.train_step``), into block 0 of the
     upper work buffers.
 
     Notes
@@ -166,21 +181,31 @@ def csr_forward(net, work, batch, csr):
     sparse_forward(y, u, csr.indptr, csr.indices, csr.values, batch.rows, w, b, layout[0, ACT])
 
 
-@njit(**JIT_DRIVER_INLINE)
+@njit(**JIT_DRIVER)
 def csr_backward(net, work, batch, csr, c_sum, parallel_macs):
-    """The batch step's first layer from CSR rows (``step.step_backward``), after the layers above.
+    """The batch step's first layer from CSR rows (``step.train_step``), after the layers above.
 
     Notes
     -----
-    The first hidden layer's ``∂y_j = Σ_q δ_q w_jq``, ``δ_j = ∂y_j f'(u_j)`` (``passes.backward_dy``
-    on the upper layout), then ``∂w_ij = Σ_s y_si δ_sj / Σ_s c_s`` over the non-zeros and
+    The first hidden layer's ``∂y_j = Σ_q δ_q w_jq``, ``δ_j = ∂y_j f'(u_j)`` (block 0 of the upper
+    buffers), then ``∂w_ij = Σ_s y_si δ_sj / Σ_s c_s`` over the non-zeros and
     ``∂b_j = Σ_s δ_sj / Σ_s c_s`` (``sparse_backward_dw``), ``Σ_s c_s`` (``c_sum``) summed in float64.
     """
-    layout, nb = net.layout, batch.nb
-    upper = Network(net.params, net.grads, csr.up, net.loss)
-    none = net.params[:0]
-    backward_dy(upper, work, batch, Dropout(none, none, none), np.int64(0), layout[0, ACT], parallel_macs)
+    layout, up, cap, nb = net.layout, csr.up, batch.cap, batch.nb
+    Y, U, D, DY = work.Y, work.U, work.D, work.DY
+    first = np.int64(0)
+    # δ of the first hidden layer: ∂y_j = Σ_q δ_q w_jq, δ_j = ∂y_j f'(u_j)
+    l1, m1 = up[0, N_IN], up[0, N_OUT]
+    w1, _ = layer_params(net.params, up, first)
+    wtp = dy_packing(pack_region(Y, up, cap), l1, m1)
+    delta1 = layer_block(D, up, first, cap, nb)
+    delta0, dy0 = input_block(D, up, first, cap, nb), input_block(DY, up, first, cap, nb)
+    u0, y0 = input_block(U, up, first, cap, nb), input_block(Y, up, first, cap, nb)
+    if parallel_macs is not None and nb * l1 * m1 >= parallel_macs:
+        dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
+    else:
+        dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
     scale = net.params.dtype.type(1) / net.params.dtype.type(c_sum)
-    dw, db = layer_params(net.grads, layout, np.int64(0))
-    delta = flat_block(work.D, np.int64(0), nb, layout[0, N_OUT])
+    dw, db = layer_params(net.grads, layout, first)
+    delta = flat_block(D, first, nb, layout[0, N_OUT])
     sparse_backward_dw(dw, db, csr.indptr, csr.indices, csr.values, batch.rows, delta, scale)

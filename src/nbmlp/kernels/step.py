@@ -10,8 +10,9 @@ The bundles (named tuples; Numba reads their fields by name, as llm.c's ``Parame
 ``passes.Batch`` (the batch: its rows, targets and weights), ``passes.Dropout`` and, here,
 ``Optimizer`` (the rule, its state and its constants).
 
-The dense epoch, the sparse one and the sharded step of ``distributed`` all run these
-functions; what differs is passed in, not copied:
+The dense and the sparse epoch run ``train_step``, the sharded step of ``distributed`` its two
+halves (the passes, then ``add_batch_loss`` and ``apply_update`` after the all-reduce); what
+differs is passed in, not copied:
 
 - ``csr``: None when the first layer's inputs are dense (gathered into block 0 of ``Y``), or a
   ``sparse.Csr`` when they are rows of a CSR matrix: then the first layer sums over the
@@ -20,8 +21,10 @@ functions; what differs is passed in, not copied:
 - the gradient ``scale``: ``1/Σ_s c_s`` for a batch's mean (``train_step``), 1 for the sums the
   sharded step adds up across processes before its update (``sharded``).
 
-Every function here is inlined into its compiled caller (``JIT_DRIVER_INLINE``), so that the
-kernels' code is not optimized and emitted once more per level (docs/first_compile.md).
+The functions here are inlined into their compiled caller (``JIT_DRIVER_INLINE``), so that the
+kernels' code is not optimized and emitted once more per level; and the step calls the passes
+itself rather than through helpers of its own, since Numba runs its whole untyped pipeline again
+for every inlined call at every level of nesting (docs/first_compile.md).
 """
 
 from collections import namedtuple
@@ -43,89 +46,6 @@ Constants = namedtuple(
 OptimizerState = namedtuple("OptimizerState", ["m", "s", "step"])
 # the update rule's code (``optim.SGD`` … ``ADAMW``), its ``OptimizerState`` and its ``Constants``
 Optimizer = namedtuple("Optimizer", ["code", "state", "constants"])
-
-
-@njit(**JIT_DRIVER_INLINE)
-def dense_layers(net, csr):
-    """The network of the dense passes: ``net`` itself, or with CSR inputs its layers above the first.
-
-    Notes
-    -----
-    ``layers = layout`` for dense inputs, ``layers = csr.up`` (``sparse.upper_layout``) for CSR
-    inputs; θ and ∂θ the same.
-    """
-    if csr is None:
-        return net
-    return Network(net.params, net.grads, csr.up, net.loss)
-
-
-@njit(**JIT_DRIVER_INLINE)
-def step_forward(net, work, batch, dropout, csr, parallel_macs):
-    """Forward propagation of the batch (inputs in block 0 of ``Y``, or rows of ``csr``).
-
-    Notes
-    -----
-    With CSR inputs, the first layer ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)``
-    (``sparse.csr_forward``); then for each dense layer ``u_j = Σ_i y_i w_ij + b_j``,
-    ``y_j = f(u_j)`` (``passes.forward_layers``, with dropout where ``p_L > 0``).
-    """
-    if csr is not None:
-        csr_forward(net, work, batch, csr)
-    layers = dense_layers(net, csr)
-    if layers.layout.shape[0] > 0:
-        forward_layers(layers, work, batch, dropout, parallel_macs)
-
-
-@njit(**JIT_DRIVER_INLINE)
-def step_loss(net, work, batch, csr):
-    """The batch's error sums after ``step_forward``: ``(Σ_s c_s E_s, Σ_s c_s)`` in float64; with
-    sample weights, the batch's ``c_s`` gathered into ``batch.cb`` for the backward pass.
-
-    Notes
-    -----
-    E_s from ``losses.loss_forward`` (``passes.loss_sum``); with ``c_s = 1`` when unweighted
-    (returning ``(Σ_s E_s, nb)``), else ``cb_s = c_rows(s)`` (``batch_weights``): the sums
-    ``(Σ_s c_s E_s, Σ_s c_s)``, each added in sample order.
-    """
-    layers = dense_layers(net, csr)
-    error = loss_sum(work.e, work.Y, work.U, batch.t, layers.layout, net.loss, batch.cap, batch.nb)
-    if batch.c.shape[0] == 0:
-        return error, float(batch.nb)
-    return batch_weights(batch.cb, batch.c, batch.rows, work.e)
-
-
-@njit(**JIT_SERIAL)
-def batch_weights(cb, c, rows, e):
-    """A weighted batch's sample weights, gathered into ``cb``, and its two sums.
-
-    Notes
-    -----
-    ``cb_s = c_rows(s)``; returns ``(Σ_s c_s E_s, Σ_s c_s)`` (float64, in sample order).
-    """
-    error, c_sum = 0.0, 0.0
-    # c_s = c_rows(s);  Σ_s c_s E_s;  Σ_s c_s
-    for s in range(rows.shape[0]):
-        cb[s] = c[rows[s]]
-        error += cb[s] * e[s]
-        c_sum += cb[s]
-    return error, c_sum
-
-
-@njit(**JIT_DRIVER_INLINE)
-def step_backward(net, work, batch, dropout, csr, scale, c_sum, parallel_macs):
-    """Backward propagation of the batch: every δ and ``scale`` times the gradient sums into ``net.grads``
-    (with CSR inputs, the first layer's ∂w and ∂b are divided by ``Σ_s c_s``, ``c_sum``).
-
-    Notes
-    -----
-    ``δ_k = (∂E/∂y_k)(∂y_k/∂u_k)`` (times ``c_s`` when weighted), then for the dense layers
-    ``∂w_ij = scale · Σ_s y_i δ_j``, ``∂b_j = scale · Σ_s δ_j`` and below them
-    ``∂y_i = Σ_q δ_q w_iq``, ``δ_i = ∂y_i f'(u_i)`` (``passes.backward_layers``); with CSR
-    inputs, the first layer's δ and its ``∂w_ij`` over the non-zeros (``sparse.csr_backward``).
-    """
-    backward_layers(dense_layers(net, csr), work, batch, dropout, scale, parallel_macs)
-    if csr is not None:
-        csr_backward(net, work, batch, csr, c_sum, parallel_macs)
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -164,15 +84,43 @@ def train_step(total, net, opt, work, batch, dropout, csr, parallel_macs):
     ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; E; ``δ_k ← c_s δ_k``,
     ``∂w_ij = Σ_s y_i δ_j / Σ_s c_s``, ``∂b_j = Σ_s δ_j / Σ_s c_s``; then ``apply_update``.
     """
-    step_forward(net, work, batch, dropout, csr, parallel_macs)
-    error, c_sum = step_loss(net, work, batch, csr)
+    # with CSR inputs the first layer sums over the non-zeros; the dense layers start above it
+    if csr is not None:
+        csr_forward(net, work, batch, csr)
+    if csr is None:
+        layers = net
+    else:
+        layers = Network(net.params, net.grads, csr.up, net.loss)
+    forward_layers(layers, work, batch, dropout, parallel_macs)
+    error = loss_sum(work.e, work.Y, work.U, batch.t, layers.layout, net.loss, batch.cap, batch.nb)
+    c_sum = float(batch.nb)
+    if batch.c.shape[0] > 0:
+        error, c_sum = batch_weights(batch.cb, batch.c, batch.rows, work.e)
     if c_sum == 0.0:
         return total
     total = add_batch_loss(total, error, c_sum, batch.nb, batch.c.shape[0] > 0, net, opt.constants)
-    scale = batch_scale(net.params, batch.cb, batch.nb)
-    step_backward(net, work, batch, dropout, csr, scale, c_sum, parallel_macs)
+    backward_layers(layers, work, batch, dropout, batch_scale(net.params, batch.cb, batch.nb), parallel_macs)
+    if csr is not None:
+        csr_backward(net, work, batch, csr, c_sum, parallel_macs)
     apply_update(net, opt, c_sum, parallel_macs)
     return total
+
+
+@njit(**JIT_SERIAL)
+def batch_weights(cb, c, rows, e):
+    """A weighted batch's sample weights, gathered into ``cb``, and its two sums.
+
+    Notes
+    -----
+    ``cb_s = c_rows(s)``; returns ``(Σ_s c_s E_s, Σ_s c_s)`` (float64, in sample order).
+    """
+    error, c_sum = 0.0, 0.0
+    # c_s = c_rows(s);  Σ_s c_s E_s;  Σ_s c_s
+    for s in range(rows.shape[0]):
+        cb[s] = c[rows[s]]
+        error += cb[s] * e[s]
+        c_sum += cb[s]
+    return error, c_sum
 
 
 @njit(**JIT_DRIVER_INLINE)
