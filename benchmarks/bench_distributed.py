@@ -23,8 +23,10 @@ from mpi4py import MPI
 
 import nbmlp
 from nbmlp.distributed import fit_mpi
-from nbmlp.kernels.epoch import Data, OptimizerState, shuffle
-from nbmlp.kernels.sharded import shard_gradient_sums, shard_update
+from nbmlp.kernels.epoch import Data, shuffle
+from nbmlp.kernels.passes import Network
+from nbmlp.kernels.sharded import Shard, shard_gradient_sums, shard_update
+from nbmlp.kernels.step import Optimizer, OptimizerState
 
 LAYERS, BATCH, STEPS = (256, 128), 128, 40
 
@@ -76,16 +78,16 @@ def main():
     shuffle(perm, np.array([7], dtype=np.uint64))
     opt = est._optimizer_state
     state, hyper = OptimizerState(opt["m"], opt["s"], opt["step"]), est._hyper(dtype)
+    bundle, shard = Network(net.params, grads, net.layout, net._loss_code), Shard(pos, idx)
+    optimizer = Optimizer(opt["code"], state, hyper)
     compute, update, wait, alone, whole = [], [], [], [], []
     for start in range(0, N, BATCH):
         t0 = time.perf_counter()
-        shard_gradient_sums(
-            buf, grads, idx, net.params, work, data, pos, perm, start, BATCH, net.layout, net._loss_code, BATCH
-        )
+        shard_gradient_sums(buf, bundle, work, data, shard, perm, start, BATCH)
         t1 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         t2 = time.perf_counter()
-        shard_update(net.params, grads, buf, state, net.layout, opt["code"], hyper, BATCH, False, 0.0)
+        shard_update(bundle, optimizer, buf, BATCH, False, 0.0)
         t3 = time.perf_counter()
         compute.append((t1 - t0) + (t3 - t2))
         wait.append(t2 - t1)

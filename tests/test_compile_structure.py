@@ -25,7 +25,8 @@ print(json.dumps([small, compiled()]))
 PARALLEL = ["dense.dense_forward_parallel", "dense.dense_backward_dy_parallel", "dense.dense_backward_dw_parallel"]
 PARALLEL += ["optim.optimizer_step", "optim.l2_gradient"]
 
-INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "epoch.apply_update"]
+INLINED = ["passes.forward_pass", "passes.loss_sum", "passes.backward_pass", "passes.forward_layers"]
+INLINED += ["passes.backward_layers", "step.train_step", "step.add_batch_loss", "step.apply_update"]
 
 
 def _start_first_fit():
@@ -58,3 +59,19 @@ def test_first_fit_compiles_each_kernel_once():
     assert twice == {}, "a kernel was compiled for two signatures in a float32 fit"
     for name in INLINED:
         assert compiled[f"nbmlp.kernels.{name}"] == [], f"{name} was compiled on its own, not inlined"
+
+
+def test_the_training_step_takes_its_arrays_in_bundles():
+    # the epoch, the batch step, the sharded step and the passes they run take named bundles
+    # (passes.Network, Work, Batch, Dropout; step.Optimizer; epoch.Data, Order): at most 8 arguments
+    import inspect
+
+    from nbmlp.kernels import epoch, passes, sharded, sparse, step
+
+    kernels = [
+        getattr(m, name) for m in (epoch, step, sharded) for name in dir(m) if hasattr(getattr(m, name), "py_func")
+    ]
+    kernels += [passes.forward_layers, passes.backward_layers, sparse.csr_forward, sparse.csr_backward]
+    wide = {k.py_func.__name__: len(inspect.signature(k.py_func).parameters) for k in kernels}
+    assert {name: n for name, n in wide.items() if n > 8} == {}
+    assert wide["train_epoch_opt"] == 8 and wide["train_step"] == 8

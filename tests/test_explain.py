@@ -67,7 +67,8 @@ def test_the_steps_show_the_kernels_of_the_derivation():
     assert names["forward"].index("dense_forward_tiles") == names["forward"].index("dense_forward") + 1
     assert "dense_backward_dw_tiles" in names["output-gradients"]
     assert "activation_backward" in names["hidden-gradients"]
-    assert "backward_pass" in names["deeper-layers"]
+    assert "backward_layers" in names["deeper-layers"]  # the walk that backward_pass runs
+    assert names["epoch"][:2] == ["train_epoch_opt", "train_step"]  # the epoch, then its batch step
     assert "sgd_update" in names["update"]
 
 

@@ -119,10 +119,16 @@ def test_the_notice_can_be_silenced_and_the_command_overrides_it(monkeypatch):
 def test_kernel_sets_are_named_by_dtype_and_epoch_copy():
     f32 = types.Array(types.float32, 1, "C")
     f64 = types.Array(types.float64, 2, "C")
-    label, seconds = _compile_notice.kernel_set("train_epoch_opt", (f32, types.int64, types.none))
+    i64 = types.Array(types.int64, 1, "C")
+    # the epoch's arguments: bundles (tuples of arrays) first, then csr, then parallel_macs
+    net32, net64 = types.Tuple((f32, f32, types.int64)), types.Tuple((f64, types.int64))
+    label, seconds = _compile_notice.kernel_set("train_epoch_opt", (net32, types.none, types.none))
     assert label == "float32 training kernels (single-threaded epoch)" and seconds > 0
-    label, _ = _compile_notice.kernel_set("train_epoch_opt", (f64, types.int64, types.int64))
+    label, _ = _compile_notice.kernel_set("train_epoch_opt", (net64, types.none, types.int64))
     assert label == "float64 training kernels (multi-threaded epoch)"
+    csr = types.Tuple((i64, i64, f32))
+    label, _ = _compile_notice.kernel_set("train_epoch_opt", (types.Tuple((f32, i64)), csr, types.int64))
+    assert label == "float32 sparse-input training kernels"
     assert _compile_notice.kernel_set("forward_pass", (f64,))[0] == "float64 prediction kernels"
 
 

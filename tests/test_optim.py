@@ -122,11 +122,11 @@ def test_optimizer_step_in_blocks_equals_one_pass(optimizer, dtype):
     rng = np.random.default_rng(optimizer)
     theta, a, b, g = (rand(rng, P, dtype) for _ in range(4))
     b = np.abs(b)
-    hyper = (dtype(0.01), dtype(0.9), dtype(0.9), dtype(0.999), dtype(1e-8))
+    rule = optim.Rule(optimizer, dtype(0.01), dtype(0.9), dtype(0.9), dtype(0.999), dtype(1e-8), dtype(0.999))
     blocks = [x.copy() for x in (theta, a, b)]
-    optim.optimizer_step(*blocks[:3], g, optimizer, *hyper)
+    optim.optimizer_step(*blocks[:3], g, rule)
     whole = [x.copy() for x in (theta, a, b)]
-    optim.update_block(*whole[:3], g, optimizer, *hyper, np.int64(0), P)
+    optim.update_block(*whole[:3], g, rule, np.int64(0), P)
     for x, y in zip(blocks, whole):
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(blocks[0], theta)

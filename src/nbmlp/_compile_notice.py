@@ -80,14 +80,28 @@ def kernel_set(name, args):
     The label names the dtype (of the first array argument) and, for the dense epoch, whether it
     is the multi-threaded copy or the single-threaded one of small networks (``parallel_macs``).
     """
+    if name == "train_epoch_opt" and len(args) > 1 and not isinstance(args[-2], (types.NoneType, types.Omitted)):
+        name = "train_epoch_sparse"  # the epoch over CSR inputs (its ``csr`` argument given)
     label, estimate = KERNEL_SETS.get(name, DEFAULT_SET)
-    dtype = next((str(a.dtype) for a in args if isinstance(a, types.Array)), None)
+    dtype = _first_dtype(args)
     if dtype is not None:
         label = f"{dtype} {label}"
     if name == "train_epoch_opt" and args:
         serial = isinstance(args[-1], (types.NoneType, types.Omitted))
         label += " (single-threaded epoch)" if serial else " (multi-threaded epoch)"
     return label, estimate
+
+
+def _first_dtype(args):
+    """The dtype of the first array among ``args``, looking inside tuples (the kernels' bundles)."""
+    for a in args:
+        if isinstance(a, types.Array):
+            return str(a.dtype)
+        if isinstance(a, types.BaseTuple):
+            found = _first_dtype(a.types)
+            if found is not None:
+                return found
+    return None
 
 
 def _cache_text():

@@ -143,9 +143,10 @@ SiLU       ∂y/∂u = σ(u) (1 + u (1 − σ(u)))""",
 ∂y_i = Σ_{q=1..m} δ_q w_iq
 then δ_i = ∂y_i (∂y_i/∂u_i), ∂w = y δ and ∂b = δ for the layer below, and so on to the input""",
         "With more hidden layers the same steps repeat, layer by layer, towards the input. "
-        "`backward_pass` is that walk: the output δ_k first, then for every layer from the last "
-        "to the first its ∂w and ∂b, and, below a hidden layer, ∂y and δ of the layer below.",
-        ("passes.backward_pass", "dense.dense_backward_dy"),
+        "`backward_layers` (the body of `backward_pass`) is that walk: the output δ_k first, then "
+        "for every layer from the last to the first its ∂w and ∂b, and, below a hidden layer, ∂y "
+        "and δ of the layer below.",
+        ("passes.backward_layers", "dense.dense_backward_dy"),
     ),
     Step(
         "dropout",
@@ -198,10 +199,11 @@ for each mini-batch of B samples:
     backward: δ, ∂w = (1/B) Σ_s y_s δ_s, ∂b = (1/B) Σ_s δ_s
     update: w ← w − η ∂w,  b ← b − η ∂b""",
         "`train_epoch_opt` runs a whole epoch in compiled code: it shuffles the sample order, "
-        "copies each mini-batch into the work buffers, and calls the forward pass, the error, "
-        "the backward pass and the update for it (plain SGD as above, or momentum, Nesterov, Adam, "
-        "AdamW). `nbmlp.training` runs it epoch after epoch.",
-        ("epoch.train_epoch_opt", "epoch.shuffle", "epoch.gather_rows"),
+        "copies each mini-batch into the work buffers, and runs the batch step `train_step` on "
+        "it: the forward pass, the error, the backward pass and the update (plain SGD as above, "
+        "or momentum, Nesterov, Adam, AdamW). The epoch over sparse inputs and the sharded step "
+        "of `distributed` run the same step. `nbmlp.training` runs the epoch epoch after epoch.",
+        ("epoch.train_epoch_opt", "step.train_step", "epoch.shuffle", "epoch.gather_rows"),
     ),
 )
 

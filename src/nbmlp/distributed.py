@@ -341,33 +341,21 @@ class ShardedStep:
 
     def __call__(self, hyper):
         from .kernels.epoch import shuffle
-        from .kernels.sharded import shard_gradient_sums, shard_update
+        from .kernels.passes import Network
+        from .kernels.sharded import Shard, shard_gradient_sums, shard_update
+        from .kernels.step import Optimizer
 
         net, N, batch, buf = self.net, self.n_samples, self.batch, self.buf
+        net_bundle = Network(net.params, self.grads, net.layout, net.loss_code)
+        opt, shard = Optimizer(self.code, self.state, hyper), Shard(self.pos, self.idx)
         if self.shuffle:
             shuffle(self.perm, self.rng)
         total = 0.0
         for start in range(0, N, batch):
             nb = min(batch, N - start)
-            shard_gradient_sums(
-                buf,
-                self.grads,
-                self.idx,
-                net.params,
-                self.work,
-                self.data,
-                self.pos,
-                self.perm,
-                start,
-                nb,
-                net.layout,
-                net.loss_code,
-                batch,
-            )
+            shard_gradient_sums(buf, net_bundle, self.work, self.data, shard, self.perm, start, nb)
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
-            total = shard_update(
-                net.params, self.grads, buf, self.state, net.layout, self.code, hyper, nb, self.weighted, total
-            )
+            total = shard_update(net_bundle, opt, buf, nb, self.weighted, total)
         return total
 
 

@@ -12,6 +12,10 @@ from ._threads import use_chosen
 from .kernels.dense import PARALLEL_MIN_MACS, dense_backward_dy
 from .kernels.epoch import draw_masks
 from .kernels.passes import (
+    Batch,
+    Dropout,
+    Network,
+    Work,
     backward_layers,
     backward_pass,
     batch_scale,
@@ -79,31 +83,19 @@ def trace(net, X, T):
     with use_chosen():
         if rates.shape[0]:  # dropout: the masks of one training pass, from a copy of the generator
             draw_masks(M, rates, layout, N, N, net.rng.copy())
+        # the bundles of the passes (kernels.passes): a training step's, on all N rows
+        bundle = Network(net.params, grads, layout, net.loss_code)
+        work, batch = Work(Y, U, D, DY, e, e), Batch(N, N, None, T, None, no_weights)
+        parallel_macs = None if serial else PARALLEL_MIN_MACS
         if rates.shape[0] or serial:
-            forward_layers(Y, U, net.params, layout, N, N, rates, M, Yk, None if serial else PARALLEL_MIN_MACS)
+            forward_layers(bundle, work, batch, Dropout(rates, M, Yk), parallel_macs)
         else:
             forward_pass(Y, U, net.params, layout, N, N)
         total = loss_sum(e, Y, U, T, layout, net.loss_code, N, N)
         if rates.shape[0] or serial:
-            backward_layers(
-                grads,
-                D,
-                DY,
-                net.params,
-                Y,
-                U,
-                T,
-                layout,
-                net.loss_code,
-                N,
-                N,
-                no_weights,
-                net.dtype(batch_scale(net.params, no_weights, N)),  # a NumPy scalar: float32 stays float32
-                rates,
-                M,
-                Yk,
-                None if serial else PARALLEL_MIN_MACS,
-            )
+            # a NumPy scalar scale: float32 stays float32
+            scale = net.dtype(batch_scale(net.params, no_weights, N))
+            backward_layers(bundle, work, batch, Dropout(rates, M, Yk), scale, parallel_macs)
         else:
             backward_pass(grads, D, DY, net.params, Y, U, T, layout, net.loss_code, N, N, no_weights)
         # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is

@@ -5,9 +5,9 @@ A fit is a ``Trainer`` with four parts:
 - the **step**, a callable ``step(hyper) -> float`` that trains one epoch in place (parameters,
   optimizer state, shuffle generator) and returns the epoch's summed loss. It owns its buffers,
   allocated once when it is built: ``DenseStep`` (``kernels.epoch.train_epoch_opt``, with or
-  without dropout), ``SparseStep`` (``kernels.sparse``, CSR inputs) here, and
+  without dropout), ``SparseStep`` (the same epoch over CSR inputs) here, and
   ``distributed.ShardedStep`` (one all-reduce per mini-batch). ``hyper`` is the kernels'
-  tuple, built by ``Hyper.at`` for the rate of that epoch;
+  ``Constants`` tuple, built by ``Hyper.at`` for the rate of that epoch;
 - the **schedule** of the learning rate (``Constant``, ``InvScaling``, ``Adaptive``, ``Cosine``),
   as scikit-learn's ``SGDOptimizer``: ``begin_epoch``, ``end_epoch`` and ``trigger_stopping``
   (on a plateau, lower the rate or stop);
@@ -32,10 +32,10 @@ import numpy as np
 from . import _aligned as aligned
 from ._runs import train_epoch_in_runs
 from .kernels.dense import PARALLEL_MIN_MACS
-from .kernels.epoch import Data, OptimizerState, Work, train_epoch_opt
-from .kernels.epoch import Hyper as HyperTuple
+from .kernels.epoch import Data, Order, train_epoch_opt
 from .kernels.optim import SERIAL_UPDATE
-from .kernels.passes import pack_size
+from .kernels.passes import Dropout, Network, Work, pack_size
+from .kernels.step import Constants, Optimizer, OptimizerState
 
 # scikit-learn's sentence for the same failure (its tests and users match on it)
 NON_FINITE = (
@@ -58,7 +58,7 @@ class DivergenceError(ValueError, FloatingPointError):
 # -- the optimizer's constants ------------------------------------------------------------------
 @dataclass(slots=True)
 class Hyper:
-    """The optimizer's constants by name; ``at(rate, dtype)`` is the kernels' ``hyper`` tuple.
+    """The optimizer's constants by name; ``at(rate, dtype)`` is the kernels' ``Constants`` tuple.
 
     ``eta`` is replaced by the schedule's rate of each epoch; ``kappa`` scales the reported loss
     (scikit-learn averages the squared error over the outputs); ``max_norm`` 0: no clipping.
@@ -74,9 +74,9 @@ class Hyper:
     max_norm: float = 0.0
 
     def at(self, eta, dtype):
-        """``kernels.epoch.Hyper`` ``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``."""
+        """``kernels.step.Constants`` ``(η, α, μ, β₁, β₂, ε, κ, λ, c)`` of ``dtype``."""
         # one array, then its scalars: the same roundings as dtype(v) each, in a third of the time
-        return HyperTuple(
+        return Constants(
             *np.array(
                 [
                     eta,
@@ -116,7 +116,7 @@ class DenseStep:
         Mini-batch size B.
     code : int
         The optimizer (``kernels.optim``: ``SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM``, ``ADAMW``).
-    state : kernels.epoch.OptimizerState ``(m, s, step)``
+    state : kernels.step.OptimizerState ``(m, s, step)``
         The optimizer's arrays (``optimizer_arrays``), updated in place.
     rng : (1,) uint64 array
         The shuffle (and dropout) generator, advanced in place.
@@ -132,6 +132,7 @@ class DenseStep:
         self.work = net.work_buffers(batch, with_backward=True)
         self.data = Data(X, T, *self.weights)
         self.dropout = net.dropout_buffers(batch)
+        self.csr = None  # dense inputs, gathered into block 0 of the work buffers
         # None: the epoch compiled without parallel kernels (the same steps, the same bits)
         self.parallel_macs = None if serial_steps(net.layers, batch) else PARALLEL_MIN_MACS
 
@@ -156,58 +157,35 @@ class DenseStep:
         """The samples ``order`` through the compiled epoch; their summed loss."""
         net = self.net
         return train_epoch_opt(
-            net.params,
-            self.grads,
-            self.state,
+            Network(net.params, self.grads, net.layout, net.loss_code),
+            Optimizer(self.code, self.state, hyper),
             self.work,
             self.data,
-            order,
-            self.rng,
-            net.layout,
-            net.loss_code,
-            self.batch,
-            self.code,
-            hyper,
-            do_shuffle,
+            Order(order, self.rng, self.batch, do_shuffle),
             self.dropout,
+            self.csr,
             self.parallel_macs,
         )
 
 
 class SparseStep(DenseStep):
-    """One epoch of ``kernels.sparse.train_epoch_sparse`` over CSR ``X = (indptr, indices, data)``.
+    """One epoch of ``kernels.epoch.train_epoch_opt`` over CSR ``X = (indptr, indices, data)``.
 
     As ``DenseStep``, without dropout; the network has a hidden layer. The work buffers are
-    those of the layers above the input (``upper_work``).
+    those of the layers above the input (``upper_work``), and the epoch's first layer sums over
+    the non-zeros (``kernels.sparse.Csr``).
     """
 
     def __init__(self, net, X, T, c, batch, code, state, rng, shuffle):
-        from .kernels.sparse import SparseData, upper_layout
+        from .kernels.sparse import Csr, upper_layout
 
         self._parts(net, X[0].shape[0] - 1, c, batch, code, state, rng, shuffle)
-        self.up, self.work = upper_layout(net.layout), upper_work(net, batch, with_backward=True)
-        self.data = SparseData(*X, T, *self.weights)
-
-    def _train(self, order, do_shuffle, hyper):
-        from .kernels.sparse import train_epoch_sparse
-
-        net = self.net
-        return train_epoch_sparse(
-            net.params,
-            self.grads,
-            self.state,
-            self.work,
-            self.data,
-            order,
-            self.rng,
-            net.layout,
-            self.up,
-            net.loss_code,
-            self.batch,
-            self.code,
-            hyper,
-            do_shuffle,
-        )
+        self.work = upper_work(net, batch, with_backward=True)
+        self.data = Data(np.empty((0, 0), net.dtype), T, *self.weights)
+        self.csr = Csr(*X, upper_layout(net.layout))
+        none = net.params[:0]
+        self.dropout = Dropout(none, none, none)
+        self.parallel_macs = PARALLEL_MIN_MACS
 
 
 def serial_steps(layers, batch):

@@ -23,7 +23,7 @@ def full_loss_gradient(params, grads, work, T, c, layout, loss, alpha, kappa):
         Flat parameters θ.
     grads : (P,) array, out
         ``∂E/∂θ``.
-    work : epoch.Work
+    work : passes.Work
         ``(Y, U, D, DY, Tb, e)`` sized for N rows, the inputs in block 0 of ``Y`` (``Tb`` unused).
     T : (N, n) array
         Targets.

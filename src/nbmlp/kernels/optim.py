@@ -15,14 +15,19 @@ machine code in the first compile (docs/performance.md); called from Python they
 usual.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_INLINE, JIT_PARALLEL, JIT_SERIAL
 from .passes import N_IN, N_OUT, W_OFF
 
-# optimizer codes of ``epoch.train_epoch_opt``
+# the update rules' codes (``step.Optimizer.code``, ``Rule.code``)
 SGD, MOMENTUM, NESTEROV, ADAM, ADAMW = 0, 1, 2, 3, 4
+# one step of an update rule: its code, the step size η (Adam's and AdamW's η_t), μ, β₁, β₂, ε
+# (AdamW's ε_t) and AdamW's decay factor 1 − η λ, all but the code of the params' dtype
+Rule = namedtuple("Rule", ["code", "eta", "mu", "beta1", "beta2", "eps", "decay"])
 UPDATE_BLOCK = 1 << 14  # parameters per block of optimizer_step (64 KiB of float32)
 SERIAL_UPDATE = 1 << 15  # parameters up to which a step runs on the calling thread (a launch costs more)
 
@@ -171,7 +176,7 @@ def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
 
 
 @njit(**JIT_PARALLEL)
-def optimizer_step(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps):
+def optimizer_step(theta, m, s, dtheta, rule):
     """One optimizer step over every parameter, threads owning blocks of ``UPDATE_BLOCK`` entries.
 
     Parameters
@@ -184,14 +189,8 @@ def optimizer_step(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps):
         model file stores them as ``optimizer_a`` and ``optimizer_b``.)
     dtheta : (P,) array
         Gradients ``∂E/∂θ``.
-    optimizer : int
-        ``SGD``, ``MOMENTUM``, ``NESTEROV``, ``ADAM`` or ``ADAMW``.
-    eta : float
-        Learning rate ``η``; for Adam and AdamW the bias-corrected step ``η_t``.
-    mu, beta1, beta2, eps : float
-        ``μ``, ``β₁``, ``β₂`` and ``ε``, of the arrays' dtype (those the optimizer does not use
-        are ignored). For AdamW, ``mu`` carries the decay factor ``1 − η λ`` and ``eps`` is
-        ``ε_t`` (``adamw_update``).
+    rule : Rule
+        The rule and its scalars for this step (those the rule does not use are ignored).
 
     Notes
     -----
@@ -203,17 +202,15 @@ def optimizer_step(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps):
     P = theta.shape[0]
     if P <= SERIAL_UPDATE:
         # a small network: no parallel launch (the same results: each entry is updated on its own)
-        update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, np.int64(0), P)
+        update_block(theta, m, s, dtheta, rule, np.int64(0), P)
         return
     # θ ← θ − η ∂θ (or the rule of the optimizer) on block k: p0 = k·UPDATE_BLOCK ≤ p < p1
     for k in prange((P + UPDATE_BLOCK - 1) // UPDATE_BLOCK):
-        update_block(
-            theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK)
-        )
+        update_block(theta, m, s, dtheta, rule, k * UPDATE_BLOCK, min(P, (k + 1) * UPDATE_BLOCK))
 
 
 @njit(**JIT_SERIAL)
-def update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0, p1):
+def update_block(theta, m, s, dtheta, rule, p0, p1):
     """The optimizer's rule on the parameters ``p0 ≤ p < p1`` (one block of ``optimizer_step``).
 
     Notes
@@ -223,14 +220,15 @@ def update_block(theta, m, s, dtheta, optimizer, eta, mu, beta1, beta2, eps, p0,
     s ← β₂ s + (1 − β₂) ∂θ², θ ← θ − η_t m / (√s + ε)``; AdamW ``θ ← (1 − η λ) θ`` then Adam's.
     The buffer ``m`` is the velocity ``v`` of momentum and Nesterov.
     """
-    if optimizer == MOMENTUM:
+    code, eta, mu = rule.code, rule.eta, rule.mu
+    if code == MOMENTUM:
         momentum_update(theta[p0:p1], m[p0:p1], dtheta[p0:p1], eta, mu)
-    elif optimizer == NESTEROV:
+    elif code == NESTEROV:
         nesterov_update(theta[p0:p1], m[p0:p1], dtheta[p0:p1], eta, mu)
-    elif optimizer == ADAM:
-        adam_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps)
-    elif optimizer == ADAMW:
-        adamw_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, beta1, beta2, eps, mu)
+    elif code == ADAM:
+        adam_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, rule.beta1, rule.beta2, rule.eps)
+    elif code == ADAMW:
+        adamw_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, rule.beta1, rule.beta2, rule.eps, rule.decay)
     else:
         sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
 

@@ -1,5 +1,9 @@
 """One forward and one backward pass through a network of any depth.
 
+Legend: L weight layer (a row of ``layout``, from layer L to layer L+1), l and m its input and
+output widths, i, j, q neurons of layers L, L+1, L+2, k output neuron, s sample of the batch
+(``nb`` of them, in blocks of ``cap`` rows), θ the flat parameters, c_s sample weights.
+
 The network is described by ``layout``, an int64 array with one row per weight layer L
 (from layer L to layer L+1), whose columns are named below. All parameters live in one flat
 buffer ``params``: layer L's weights ``w`` (l, m) start at ``layout[L, W_OFF]`` and its biases
@@ -23,12 +27,14 @@ kernel, which shortens its first compile (docs/performance.md).
 These drivers only call the parallel kernels one after another (never inside a parallel loop).
 They are inlined into their compiled callers (``JIT_DRIVER_INLINE``: the epoch, the sharded
 steps), so that the kernels' code is not optimized and emitted once more per driver level.
-The small helpers (``rows``, ``layer_params``, ``layer_block``, ``input_block``, ``pack_region``)
+The small helpers (``flat_block``, ``layer_params``, ``layer_block``, ``input_block``, ``pack_region``)
 are ordinary compiled functions that LLVM inlines: inlining them in Numba's IR at every call
 site would re-run Numba's pipeline there, lengthening the first compile for no run-time gain.
 A serial kernel's first row (or a helper's layer 0) is passed as ``np.int64(0)``, not as the
 constant ``0``: Numba would type a constant as ``Literal[int](0)`` and compile a second copy.
 """
+
+from collections import namedtuple
 
 from numba import njit
 
@@ -55,9 +61,22 @@ W_OFF, N_IN, N_OUT, A_IN, ACT = 0, 1, 2, 3, 4
 ALIGN_ELEMENTS = 16  # the packed copies start at a multiple of 16 elements of an aligned Y (``nbmlp._aligned``)
 LAYOUT_COLUMNS = 5
 
+# The bundles the passes and the batch step take, by name (llm.c's ``ParameterTensors`` and
+# ``ActivationTensors``): Numba compiles a named tuple as a tuple whose fields it reads by name.
+# θ, ∂θ (the same layout; empty in a forward pass), the layer table, the loss code
+Network = namedtuple("Network", ["params", "grads", "layout", "loss"])
+# the flat work buffers of ``cap`` rows per layer: y, u, δ, ∂y, a batch's targets, its errors E_s
+Work = namedtuple("Work", ["Y", "U", "D", "DY", "Tb", "e"])
+# one batch: rows per block of the work buffers (cap), rows used (nb), the batch's samples as rows
+# of the data (nb,), its targets (nb, n), the data's sample weights c_s (N,) and the batch's (nb,)
+# (both empty when unweighted; ``step.step_loss`` gathers the batch's); None where a pass reads none
+Batch = namedtuple("Batch", ["cap", "nb", "rows", "t", "c", "cb"])
+# dropout rate p_L per weight layer (empty: none), multipliers M_sj, outputs before dropout (as U)
+Dropout = namedtuple("Dropout", ["rates", "M", "Yk"])
+
 
 @njit(**JIT_SERIAL)
-def rows(buf, start, nb, width):
+def flat_block(buf, start, nb, width):
     """The (nb, width) block of a flat work buffer that starts at ``start``.
 
     Notes
@@ -87,7 +106,7 @@ def layer_block(buf, layout, L, cap, nb):
     -----
     ``block[s, j] = buf[cap · (layout[L, A_IN] + l) + s·m + j]``: after the widths of layers 0 … L.
     """
-    return rows(buf, cap * (layout[L, A_IN] + layout[L, N_IN]), nb, layout[L, N_OUT])
+    return flat_block(buf, cap * (layout[L, A_IN] + layout[L, N_IN]), nb, layout[L, N_OUT])
 
 
 @njit(**JIT_SERIAL)
@@ -98,7 +117,7 @@ def input_block(buf, layout, L, cap, nb):
     -----
     ``block[s, i] = buf[cap · layout[L, A_IN] + s·l + i]``: after the widths of layers 0 … L−1.
     """
-    return rows(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
+    return flat_block(buf, cap * layout[L, A_IN], nb, layout[L, N_IN])
 
 
 def pack_size(layers, cap, dtype):
@@ -151,7 +170,13 @@ def forward_pass(Y, U, params, layout, cap, nb):
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j`` then ``y_j = f(u_j)``; block 0 of ``Y``
     holds the inputs ``y_i``. A parallel step packs its weights first (``dense.pack_w``).
     """
-    forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0])
+    # the bundles of a forward pass: no gradients, loss, backward buffers, targets or weights (None)
+    net, work, batch = (
+        Network(params, None, layout, None),
+        Work(Y, U, None, None, None, None),
+        Batch(cap, nb, None, None, None, None),
+    )
+    forward_layers(net, work, batch, Dropout(params[:0], params[:0], params[:0]), PARALLEL_MIN_MACS)
 
 
 @njit(**JIT_DRIVER_INLINE)
@@ -164,24 +189,44 @@ def forward_pass_serial(Y, U, params, layout, cap, nb):
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``, as ``forward_pass``, every
     step on the calling thread.
     """
-    forward_layers(Y, U, params, layout, cap, nb, params[:0], params[:0], params[:0], None)
+    net, work, batch = (
+        Network(params, None, layout, None),
+        Work(Y, U, None, None, None, None),
+        Batch(cap, nb, None, None, None, None),
+    )
+    forward_layers(net, work, batch, Dropout(params[:0], params[:0], params[:0]), None)
 
 
 @njit(**JIT_DRIVER_INLINE)
-def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk, parallel_macs=PARALLEL_MIN_MACS):
+def forward_layers(net, work, batch, dropout, parallel_macs):
     """The body of ``forward_pass``, with inverted dropout on the hidden layers whose rate is > 0.
 
-    ``rates`` (one per weight layer, 0 for none) and the work buffers ``M`` (the drawn
-    multipliers, ``epoch.draw_masks``) and ``Yk`` (the outputs before dropout) are empty without
-    dropout. A step of at least ``parallel_macs`` multiply-adds runs on the threads; ``None``: every
-    step runs serially, and no parallel kernel is compiled into the caller.
+    Parameters
+    ----------
+    net : Network
+        θ and the layout (``grads`` and ``loss`` unused).
+    work : Work
+        ``Y`` (block 0: the inputs) and ``U`` are written (the other buffers unused).
+    batch : Batch
+        ``cap`` rows per block, ``nb`` of them used (the other fields unused).
+    dropout : Dropout
+        ``rates`` (one per weight layer, 0 for none) and the work buffers ``M`` (the drawn
+        multipliers, ``epoch.draw_masks``) and ``Yk`` (the outputs before dropout); all empty
+        without dropout.
+    parallel_macs : int or None
+        A step of at least this many multiply-adds runs on the threads; ``None``: every step runs
+        serially, and no parallel kernel is compiled into the caller.
 
     Notes
     -----
     For L = 0, 1, …: ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; where ``p_L > 0``:
     ``y_j ← m_j y_j / (1 − p_L)`` (``dropout.dropout_forward``).
     """
-    P = pack_region(Y, layout, cap)
+    params, layout = net.params, net.layout
+    Y, U = work.Y, work.U
+    cap, nb = batch.cap, batch.nb
+    rates, M, Yk = dropout
+    pack = pack_region(Y, layout, cap)
     # for L = 0, 1, …: u_j = Σ_i y_i w_ij + b_j, y_j = f(u_j)  (then y_j ← M_j y_j with dropout)
     for L in range(layout.shape[0]):
         w, b = layer_params(params, layout, L)
@@ -189,7 +234,7 @@ def forward_layers(Y, U, params, layout, cap, nb, rates, M, Yk, parallel_macs=PA
         y_in, u = input_block(Y, layout, L, cap, nb), layer_block(U, layout, L, cap, nb)
         y_out = layer_block(Y, layout, L, cap, nb)
         if parallel_macs is not None and nb * l * m >= parallel_macs:
-            dense_forward_parallel(y_out, u, y_in, w, b, forward_packing(P, l, m), layout[L, ACT])
+            dense_forward_parallel(y_out, u, y_in, w, b, forward_packing(pack, l, m), layout[L, ACT])
         else:
             dense_forward_serial(y_out, u, y_in, w, b, layout[L, ACT])
         if rates.shape[0] > 0 and rates[L] > 0:
@@ -227,24 +272,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed. Each step packs what its tiles read (``dense``).
     """
-    backward_layers(
-        grads,
-        D,
-        DY,
-        params,
-        Y,
-        U,
-        t,
-        layout,
-        loss,
-        cap,
-        nb,
-        c,
-        batch_scale(params, c, nb),
-        params[:0],
-        params[:0],
-        params[:0],
-    )
+    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, batch_scale(params, c, nb))
 
 
 @njit(**JIT_SERIAL)
@@ -276,15 +304,35 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
     -----
     As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
     """
-    backward_layers(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, params[:0], params[:0], params[:0])
+    none = params[:0]
+    backward_layers(
+        Network(params, grads, layout, loss),
+        Work(Y, U, D, DY, none, none),
+        Batch(cap, nb, None, t, None, c),
+        Dropout(none, none, none),
+        scale,
+        PARALLEL_MIN_MACS,
+    )
 
 
 @njit(**JIT_DRIVER_INLINE)
-def backward_layers(
-    grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale, rates, M, Yk, parallel_macs=PARALLEL_MIN_MACS
-):
+def backward_layers(net, work, batch, dropout, scale, parallel_macs):
     """The body of ``backward_pass`` and ``backward_pass_scaled``, inlined into both (and into the
-    epoch with dropout: ``rates``, ``M``, ``Yk`` and ``parallel_macs`` as in ``forward_layers``).
+    batch step with dropout: ``dropout`` and ``parallel_macs`` as in ``forward_layers``).
+
+    Parameters
+    ----------
+    net : Network
+        θ, the gradients ``grads`` (written), the layout and the loss code.
+    work : Work
+        ``Y``, ``U`` of the forward pass; ``D`` (δ) and ``DY`` (∂y) are written.
+    batch : Batch
+        ``cap``, ``nb``, the targets ``t`` (nb, n) and the batch's weights ``cb`` (nb,) (empty:
+        unweighted); ``rows`` and ``c`` unused.
+    dropout, parallel_macs
+        As in ``forward_layers``.
+    scale : float
+        The factor of the sums: ``1/N``, ``1/Σ_s c_s`` (``batch_scale``) or 1 for the sums.
 
     Notes
     -----
@@ -293,18 +341,23 @@ def backward_layers(
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``; below a layer with dropout, f' with the
     outputs before dropout, then ``∂y_i ← M_i ∂y_i``, ``δ_i ← M_i δ_i`` (``dropout.dropout_backward``).
     """
+    layout, D = net.layout, work.D
+    cap, nb = batch.cap, batch.nb
     Lo = layout.shape[0] - 1
+    delta_out = layer_block(D, layout, Lo, cap, nb)
     output_delta(
-        layer_block(D, layout, Lo, cap, nb),
-        layer_block(Y, layout, Lo, cap, nb),
-        layer_block(U, layout, Lo, cap, nb),
-        t,
-        loss,
+        delta_out,
+        layer_block(work.Y, layout, Lo, cap, nb),
+        layer_block(work.U, layout, Lo, cap, nb),
+        batch.t,
+        net.loss,
         layout[Lo, ACT],
     )
-    if c.shape[0] > 0:
-        weight_delta(layer_block(D, layout, Lo, cap, nb), c)
-    P = pack_region(Y, layout, cap)
+    if batch.cb.shape[0] > 0:
+        weight_delta(delta_out, batch.cb)
+    params, Y, U, DY = net.params, work.Y, work.U, work.DY
+    rates, M, Yk = dropout
+    pack = pack_region(Y, layout, cap)
     # for L = last … 0: ∂y_i = Σ_q δ_q w_iq, δ_i = ∂y_i f'(u_i) below; ∂w_ij = y_i δ_j, ∂b_j = δ_j
     for L in range(Lo, -1, -1):
         l, m = layout[L, N_IN], layout[L, N_OUT]
@@ -313,7 +366,7 @@ def backward_layers(
         macs = nb * l * m
         if L > 0:
             w, _ = layer_params(params, layout, L)
-            wtp = dy_packing(P, l, m)
+            wtp = dy_packing(pack, l, m)
             dy, delta_in = input_block(DY, layout, L, cap, nb), input_block(D, layout, L, cap, nb)
             u_in, code = input_block(U, layout, L, cap, nb), layout[L - 1, ACT]
             # f'(u_i) is taken with the outputs before dropout (sigmoid's and tanh's use y)
@@ -326,8 +379,8 @@ def backward_layers(
                 dense_backward_dy_serial(delta_in, dy, delta, w, wtp, u_in, y_f, code)
             if drop:
                 dropout_backward(delta_in, dy, input_block(M, layout, L, cap, nb))
-        dw, db = layer_params(grads, layout, L)
-        yp, dp = dw_packing(P, nb, l, m)
+        dw, db = layer_params(net.grads, layout, L)
+        yp, dp = dw_packing(pack, nb, l, m)
         if parallel_macs is not None and macs >= parallel_macs:
             dense_backward_dw_parallel(dw, db, y_in, delta, yp, dp, scale)
         else:

@@ -2,56 +2,64 @@
 
 Legend: s sample of the batch held here, p parameter index, g global sample index (0 … N−1),
 P parameters, B batch size, c_s sample weight (1 when unweighted).
-The step of ``epoch.train_epoch_opt`` is cut in two around the all-reduce of ``distributed``:
-``shard_gradient_sums`` writes this shard's sums into one flat buffer ``[∂θ (P) …, Σ c_s E_s,
-Σ c_s]``; after the buffer is summed over the processes, ``shard_update`` divides by the global
-``Σ c_s`` and takes the optimizer step of ``epoch.apply_update``. With one process and the same
-sample order the result is bitwise that of ``train_epoch_opt``.
+The batch step of ``step.train_step`` is cut in two around the all-reduce of ``distributed``:
+``shard_gradient_sums`` runs its forward, loss and backward passes on this shard's rows with the
+gradient scale 1 and writes the sums into one flat buffer ``[∂θ (P) …, Σ c_s E_s, Σ c_s]``; after the
+buffer is summed over the processes, ``shard_update`` divides by the global ``Σ c_s`` and takes the
+optimizer step of ``step.apply_update``. With one process and the same sample order the result is
+bitwise that of ``epoch.train_epoch_opt``.
 """
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_PARALLEL
-from .epoch import add_batch_loss, apply_update, batch_weights, gather_rows
-from .passes import backward_pass_scaled, forward_pass, input_block, loss_sum, rows
+from .dense import PARALLEL_MIN_MACS
+from .epoch import gather_rows
+from .passes import Batch, Dropout, backward_layers, flat_block, forward_layers, input_block, loss_sum
+from .step import add_batch_loss, apply_update, batch_weights
+
+# this shard's part of a global batch: the local row of each global sample g (−1 when another shard
+# holds it) and a (B,) work buffer for the batch's local rows
+Shard = namedtuple("Shard", ["pos", "idx"])
 
 
 @njit(**JIT_DRIVER)
-def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, nb, layout, loss, batch):
+def shard_gradient_sums(buf, net, work, data, shard, perm, start, nb):
     """Gradient, loss and weight sums of the rows of one global mini-batch that this shard holds.
 
     Parameters
     ----------
     buf : (P + 2,) array, out
-        ``Σ_s c_s ∂θ_s`` (P entries), then ``Σ_s c_s E_s`` and ``Σ_s c_s``; all zero when the
-        shard holds no row of the batch.
-    grads : (P,) array, out
-        Work buffer: the gradient sums before they are copied into ``buf`` (a C-contiguous array
-        of its own, so that the kernels are the very ones ``train_epoch_opt`` runs).
-    idx : (B,) int64 array, out
-        Work buffer: the local rows of the batch.
-    params : (P,) array
-        Flat parameters θ.
+        ``Σ_s c_s ∂θ_s`` (P entries), ``Σ_s c_s E_s`` and ``Σ_s c_s``, all zero when the shard
+        holds no row of the batch. (An argument of its own: written inside a bundle, its last
+        two entries were lost in the compiled function.)
+    net : passes.Network
+        θ, a gradient work buffer (the sums before they are copied into ``shard.buf``: a
+        C-contiguous array of its own, so that the kernels are the very ones of the epoch), the
+        layout and the loss code.
     work, data
-        As in ``epoch.train_epoch_opt``, for this shard's rows.
-    pos : (N,) int64 array
-        Local row of global sample g, or −1 when another shard holds it.
+        As in ``epoch.train_epoch_opt``, for this shard's rows (``work`` of B rows per layer,
+        ``data.cb`` of B entries).
+    shard : Shard ``(pos, idx)``
+        ``pos`` (N,): local row of global sample g, or −1; ``idx`` (B,) out: the local rows of the
+        batch.
     perm : (N,) int64 array
         The global sample order; the batch is ``perm[start:start + nb]``.
     start, nb : int
         First position and size of the global batch.
-    layout, loss, batch
-        As in ``epoch.train_epoch_opt`` (``batch`` is the capacity of ``work``).
 
     Notes
     -----
     Forward ``u_j = Σ_i y_i w_ij + b_j``, ``y_j = f(u_j)``; backward with ``δ_k ← c_s δ_k`` and
     the sums ``∂w_ij = Σ_s y_i δ_j``, ``∂b_j = Σ_s δ_j`` (scale 1, no division).
     """
-    Y, U, D, DY, Tb, e = work
     X, T, c, cb = data
-    P = params.shape[0]
+    pos, idx = shard
+    B = idx.shape[0]
+    P = net.params.shape[0]
     n = 0
     # idx[n] = pos[perm_k] for the batch's k whose row is held here (pos ≥ 0), in the global order
     for k in range(start, start + nb):
@@ -62,35 +70,38 @@ def shard_gradient_sums(buf, grads, idx, params, work, data, pos, perm, start, n
     if n == 0:
         fill_zero(buf)
         return
+    rows = idx[:n]
     # start np.int64(0), not the literal 0: a literal argument compiles gather_rows once more
-    gather_rows(input_block(Y, layout, np.int64(0), batch, n), X, idx, np.int64(0))
-    t = rows(Tb, np.int64(0), n, T.shape[1])
+    gather_rows(input_block(work.Y, net.layout, np.int64(0), B, n), X, idx, np.int64(0))
+    t = flat_block(work.Tb, np.int64(0), n, T.shape[1])
     gather_rows(t, T, idx, np.int64(0))
-    forward_pass(Y, U, params, layout, batch, n)
-    batch_sum = loss_sum(e, Y, U, t, layout, loss, batch, n)
+    none = net.params[:0]
+    batch, dropout = Batch(B, n, rows, t, c, cb[:n]), Dropout(none, none, none)
+    # the batch step's forward, loss and backward (``step.train_step``), with the scale 1 of the sums
+    forward_layers(net, work, batch, dropout, PARALLEL_MIN_MACS)
+    error = loss_sum(work.e, work.Y, work.U, t, net.layout, net.loss, B, n)
     c_sum = float(n)
     if c.shape[0] > 0:
-        batch_sum, c_sum = batch_weights(cb, c, idx[:n], e)
-    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, batch, n, cb[:n], params.dtype.type(1))
-    copy_scaled(buf[:P], grads, params.dtype.type(1))
-    buf[P] = batch_sum
+        error, c_sum = batch_weights(cb, c, rows, work.e)
+    backward_layers(net, work, batch, dropout, net.params.dtype.type(1), PARALLEL_MIN_MACS)
+    copy_scaled(buf[:P], net.grads, net.params.dtype.type(1))
+    buf[P] = error
     buf[P + 1] = c_sum
 
 
 @njit(**JIT_DRIVER)
-def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weighted, total):
+def shard_update(net, opt, buf, nb, weighted, total):
     """Optimizer step from the all-reduced sums of ``shard_gradient_sums``; returns the loss total.
 
     Parameters
     ----------
-    params : (P,) array, in/out
-        Flat parameters θ.
-    grads : (P,) array, out
-        The batch's mean gradient (then with the penalty's gradient added).
+    net : passes.Network
+        θ (updated in place), the gradient buffer (the batch's mean gradient, then with the
+        penalty's gradient added), the layout.
+    opt : step.Optimizer
+        As in ``epoch.train_epoch_opt``.
     buf : (P + 2,) array
         The sums over every process.
-    state, layout, optimizer, hyper
-        As in ``epoch.train_epoch_opt``.
     nb : int
         Size of the global batch.
     weighted : bool
@@ -106,16 +117,17 @@ def shard_update(params, grads, buf, state, layout, optimizer, hyper, nb, weight
 
     Notes
     -----
-    ``∂θ = Σ_s c_s ∂θ_s / Σ_s c_s``; the loss total as ``epoch.add_batch_loss``; then
-    ``epoch.apply_update``.
+    ``∂θ = Σ_s c_s ∂θ_s / Σ_s c_s``; the loss total as ``step.add_batch_loss``; then
+    ``step.apply_update``.
     """
+    params = net.params
     P = params.shape[0]
     c_sum = float(buf[P + 1])
     if c_sum == 0.0:
         return total  # a batch of zero weight has no error and no gradient: no step
-    copy_scaled(grads, buf[:P], params.dtype.type(1) / params.dtype.type(c_sum))
-    total = add_batch_loss(total, float(buf[P]), c_sum, nb, weighted, params, layout, hyper)
-    apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
+    copy_scaled(net.grads, buf[:P], params.dtype.type(1) / params.dtype.type(c_sum))
+    total = add_batch_loss(total, float(buf[P]), c_sum, nb, weighted, net, opt.constants)
+    apply_update(net, opt, c_sum, PARALLEL_MIN_MACS)
     return total
 
 

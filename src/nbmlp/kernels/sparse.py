@@ -18,27 +18,27 @@ from numba import njit, prange
 
 from .._config import JIT_DRIVER, JIT_DRIVER_INLINE, JIT_PARALLEL
 from .activations import SOFTMAX, activation_block, softmax_rows
-from .dense import PARALLEL_MIN_MACS, dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
-from .epoch import add_batch_loss, apply_update, batch_weights, gather_rows, shuffle
+from .dense import dense_backward_dy_parallel, dense_backward_dy_serial, dy_packing
 from .passes import (
     A_IN,
     ACT,
     N_IN,
     N_OUT,
-    backward_pass,
+    flat_block,
     forward_pass,
     input_block,
     layer_block,
     layer_params,
-    loss_sum,
     pack_region,
 )
-from .passes import rows as block_rows
 
 ROW_CHUNKS = 32  # ranges of input rows i in sparse_backward_dw (fixed: results do not depend on threads)
-# the data of ``train_epoch_sparse``: X in CSR (row pointers, column indices, values), the targets,
-# the sample weights c_s and one batch's (both empty when unweighted)
-SparseData = namedtuple("SparseData", ["indptr", "indices", "values", "T", "c", "cb"])
+# the part of the batch step for CSR inputs (``step``): X's row pointers, column indices and values,
+# and the layout of the layers above the first (``upper_layout``)
+Csr = namedtuple("Csr", ["indptr", "indices", "values", "up"])
+# ``csr_forward`` and ``csr_backward`` are compiled on their own, not inlined: inlined, the dense
+# epochs would run Numba's untyped pipeline over them at every first compile before pruning them
+# (``csr is None``); as calls, the dense epochs drop them unseen and only the sparse epoch compiles them.
 
 
 def upper_layout(layout):
@@ -151,8 +151,8 @@ def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
     w, b = layer_params(params, layout, np.int64(0))
     m = layout[0, N_OUT]
     sparse_forward(
-        block_rows(Y, np.int64(0), nb, m),
-        block_rows(U, np.int64(0), nb, m),
+        flat_block(Y, np.int64(0), nb, m),
+        flat_block(U, np.int64(0), nb, m),
         indptr,
         indices,
         data,
@@ -166,58 +166,46 @@ def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
 
 
 @njit(**JIT_DRIVER)
-def train_epoch_sparse(
-    params, grads, state, work, data, perm, rng, layout, up, loss, batch, optimizer, hyper, do_shuffle
-):
-    """``epoch.train_epoch_opt`` for CSR inputs (``data``: ``SparseData(indptr, indices, values, T, c, cb)``).
-
-    ``work`` (``epoch.Work``) holds the upper layout's buffers; the network has at least
-    one hidden layer (``up`` is not empty).
+def csr_forward(net, work, batch, csr):
+    """The batch step's first layer from CSR rows (``step.train_step``), into block 0 of the
+    upper work buffers.
 
     Notes
     -----
-    Per mini-batch: ``sparse_forward_pass``; E as in ``train_epoch_opt``; the upper layers'
-    ``δ``, ``∂w``, ``∂b`` (``passes.backward_pass``), then the first hidden layer's
-    ``δ_j = (Σ_q δ_q w_jq) f'(u_j)`` and ``∂w_ij = Σ_s y_si δ_sj / Σ_s c_s`` over the non-zeros
-    (``sparse_backward_dw``); then the update ``apply_update``.
+    ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)`` for the samples ``batch.rows``.
     """
-    Y, U, D, DY, Tb, e = work
-    indptr, indices, values, T, c, cb = data
-    weighted = c.shape[0] > 0
-    N = perm.shape[0]  # all samples, or a run of them (``_runs.epoch_runs``)
+    layout, nb = net.layout, batch.nb
+    w, b = layer_params(net.params, layout, np.int64(0))
     m = layout[0, N_OUT]
-    if do_shuffle:
-        shuffle(perm, rng)
-    total = 0.0
-    # per mini-batch: u, y; E; δ, ∂w, ∂b; θ ← update(θ, ∂θ)
-    for start in range(0, N, batch):
-        nb = min(batch, N - start)
-        rows = perm[start : start + nb]
-        t = block_rows(Tb, np.int64(0), nb, T.shape[1])
-        gather_rows(t, T, perm, start)
-        sparse_forward_pass(Y, U, params, layout, up, (indptr, indices, values), rows, batch, nb)
-        batch_sum = loss_sum(e, Y, U, t, up, loss, batch, nb)
-        c_sum = float(nb)
-        if weighted:
-            batch_sum, c_sum = batch_weights(cb, c, rows, e)
-            if c_sum == 0.0:
-                continue
-        total = add_batch_loss(total, batch_sum, c_sum, nb, weighted, params, layout, hyper)
-        backward_pass(grads, D, DY, params, Y, U, t, up, loss, batch, nb, cb[:nb])
-        # δ of the first hidden layer: ∂y_j = Σ_q δ_q w_jq, δ_j = ∂y_j f'(u_j)
-        l1, m1 = up[0, N_IN], up[0, N_OUT]
-        w1, _ = layer_params(params, up, np.int64(0))
-        P = pack_region(Y, up, batch)
-        wtp = dy_packing(P, l1, m1)
-        delta1 = layer_block(D, up, np.int64(0), batch, nb)
-        delta0, dy0 = input_block(D, up, np.int64(0), batch, nb), input_block(DY, up, np.int64(0), batch, nb)
-        u0, y0 = input_block(U, up, np.int64(0), batch, nb), input_block(Y, up, np.int64(0), batch, nb)
-        if nb * l1 * m1 >= PARALLEL_MIN_MACS:
-            dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
-        else:
-            dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
-        scale = params.dtype.type(1) / params.dtype.type(c_sum)
-        dw, db = layer_params(grads, layout, np.int64(0))
-        sparse_backward_dw(dw, db, indptr, indices, values, rows, block_rows(D, np.int64(0), nb, m), scale)
-        apply_update(params, grads, state, layout, optimizer, hyper, c_sum)
-    return total
+    y, u = flat_block(work.Y, np.int64(0), nb, m), flat_block(work.U, np.int64(0), nb, m)
+    sparse_forward(y, u, csr.indptr, csr.indices, csr.values, batch.rows, w, b, layout[0, ACT])
+
+
+@njit(**JIT_DRIVER)
+def csr_backward(net, work, batch, csr, c_sum, parallel_macs):
+    """The batch step's first layer from CSR rows (``step.train_step``), after the layers above.
+
+    Notes
+    -----
+    The first hidden layer's ``∂y_j = Σ_q δ_q w_jq``, ``δ_j = ∂y_j f'(u_j)`` (block 0 of the upper
+    buffers), then ``∂w_ij = Σ_s y_si δ_sj / Σ_s c_s`` over the non-zeros and
+    ``∂b_j = Σ_s δ_sj / Σ_s c_s`` (``sparse_backward_dw``), ``Σ_s c_s`` (``c_sum``) summed in float64.
+    """
+    layout, up, cap, nb = net.layout, csr.up, batch.cap, batch.nb
+    Y, U, D, DY = work.Y, work.U, work.D, work.DY
+    first = np.int64(0)
+    # δ of the first hidden layer: ∂y_j = Σ_q δ_q w_jq, δ_j = ∂y_j f'(u_j)
+    l1, m1 = up[0, N_IN], up[0, N_OUT]
+    w1, _ = layer_params(net.params, up, first)
+    wtp = dy_packing(pack_region(Y, up, cap), l1, m1)
+    delta1 = layer_block(D, up, first, cap, nb)
+    delta0, dy0 = input_block(D, up, first, cap, nb), input_block(DY, up, first, cap, nb)
+    u0, y0 = input_block(U, up, first, cap, nb), input_block(Y, up, first, cap, nb)
+    if parallel_macs is not None and nb * l1 * m1 >= parallel_macs:
+        dense_backward_dy_parallel(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
+    else:
+        dense_backward_dy_serial(delta0, dy0, delta1, w1, wtp, u0, y0, layout[0, ACT])
+    scale = net.params.dtype.type(1) / net.params.dtype.type(c_sum)
+    dw, db = layer_params(net.grads, layout, first)
+    delta = flat_block(D, first, nb, layout[0, N_OUT])
+    sparse_backward_dw(dw, db, csr.indptr, csr.indices, csr.values, batch.rows, delta, scale)
