@@ -61,17 +61,43 @@ def test_first_fit_compiles_each_kernel_once():
         assert compiled[f"nbmlp.kernels.{name}"] == [], f"{name} was compiled on its own, not inlined"
 
 
-def test_the_training_step_takes_its_arrays_in_bundles():
-    # the epoch, the batch step, the sharded step and the passes they run take named bundles
-    # (passes.Network, Work, Batch, Dropout; step.Optimizer; epoch.Data, Order): at most 8 arguments
+# The register-tile bodies of ``dense.py`` and their epilogue take the bounds of their block of
+# tiles and panels (t0, t1, p0, p1; s0, s1, j0, j1) beside their arrays: the only kernels above 8.
+WIDE_BY_DESIGN = {
+    "dense.dense_forward_tiles",
+    "dense.dense_backward_dy_tiles",
+    "dense.dense_backward_dw_tiles",
+    "activations.derivative_block",
+}
+
+
+def compiled_kernels():
+    """Every compiled function defined in a module of ``nbmlp.kernels``, as ``module.name``."""
+    import importlib
+    import pkgutil
+
+    import nbmlp.kernels
+
+    found = {}
+    for info in pkgutil.iter_modules(nbmlp.kernels.__path__):
+        module = importlib.import_module(f"nbmlp.kernels.{info.name}")
+        for name, obj in vars(module).items():
+            if hasattr(obj, "py_func") and obj.py_func.__module__ == module.__name__:
+                found[f"{info.name}.{name}"] = obj
+    return found
+
+
+def test_every_kernel_takes_at_most_eight_arguments():
+    # the arrays go in named bundles (passes.Network, Work, Batch, Dropout; sparse.Csr; optim.Rule;
+    # step.Optimizer; epoch.Data, Order), so that a new kernel of 9 arguments fails here
     import inspect
 
-    from nbmlp.kernels import epoch, passes, sharded, sparse, step
-
-    kernels = [
-        getattr(m, name) for m in (epoch, step, sharded) for name in dir(m) if hasattr(getattr(m, name), "py_func")
-    ]
-    kernels += [passes.forward_layers, passes.backward_layers, sparse.csr_forward, sparse.csr_backward]
-    wide = {k.py_func.__name__: len(inspect.signature(k.py_func).parameters) for k in kernels}
-    assert {name: n for name, n in wide.items() if n > 8} == {}
-    assert wide["train_epoch_opt"] == 8 and wide["train_step"] == 8
+    kernels = compiled_kernels()
+    arguments = {name: len(inspect.signature(k.py_func).parameters) for name, k in kernels.items()}
+    wide = {name: n for name, n in arguments.items() if n > 8 and name not in WIDE_BY_DESIGN}
+    assert wide == {}, "a compiled kernel takes more than 8 arguments"
+    assert all(arguments[name] > 8 for name in WIDE_BY_DESIGN), "an exception that is no longer needed"
+    # the search sees the kernels of every module, the drivers and the epoch among them
+    for name in ("passes.backward_pass", "passes.backward_pass_scaled", "sparse.sparse_forward_pass"):
+        assert arguments[name] <= 4
+    assert arguments["epoch.train_epoch_opt"] == 8 and arguments["step.train_step"] == 8

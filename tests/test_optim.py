@@ -13,7 +13,7 @@ import nbmlp
 from nbmlp import MLPClassifier, MLPRegressor
 from nbmlp.kernels import losses, optim
 from nbmlp.kernels.optim import clip_gradient
-from nbmlp.kernels.passes import backward_pass, forward_pass
+from nbmlp.kernels.passes import Batch, Network, backward_pass, forward_pass
 
 SHAPES = [1, 3, 7, 1001]
 
@@ -89,11 +89,11 @@ def test_weighted_backward_pass(N, dtype, output, loss):
     X = rand(rng, (N, 3), dtype)
     T = np.eye(3, dtype=dtype)[rng.integers(0, 3, N)]
     c = rng.uniform(0.1, 3, N).astype(dtype)
-    Y, U, D, DY, _, _ = net.work_buffers(N, with_backward=True)
-    Y[: X.size] = X.ravel()
+    work = net.work_buffers(N, with_backward=True)
+    work.Y[: X.size] = X.ravel()
     grads = np.empty_like(net.params)
-    forward_pass(Y, U, net.params, net.layout, N, N)
-    backward_pass(grads, D, DY, net.params, Y, U, T, net.layout, net.loss_code, N, N, c)
+    forward_pass(work.Y, work.U, net.params, net.layout, N, N)
+    backward_pass(Network(net.params, grads, net.layout, net.loss_code), work, Batch(N, N, None, T, None, c))
     w = [a.astype(np.float64) for a in net.weights]
     b = [a.astype(np.float64) for a in net.biases]
     dW, db = ref.weighted_gradients(

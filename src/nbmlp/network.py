@@ -18,6 +18,8 @@ from .kernels.passes import (
     N_IN,
     N_OUT,
     W_OFF,
+    Batch,
+    Network,
     backward_pass,
     forward_pass,
     forward_pass_serial,
@@ -322,15 +324,15 @@ class MLP:
         X = self.check_inputs(X)
         T = self.check_targets(T, X.shape[0])
         N = X.shape[0]
-        Y, U, D, DY, _, e = self.work_buffers(N, with_backward=True)
+        work = self.work_buffers(N, with_backward=True)
+        Y, U, e = work.Y, work.U, work.e
         grads = aligned.empty(self.n_params, self.dtype)
         Y[: X.size] = X.ravel()
         with use_chosen():
             forward_pass(Y, U, self.params, self.layout, N, N)
             total = loss_sum(e, Y, U, T, self.layout, self.loss_code, N, N)
-            backward_pass(
-                grads, D, DY, self.params, Y, U, T, self.layout, self.loss_code, N, N, np.empty(0, self.dtype)
-            )
+            net = Network(self.params, grads, self.layout, self.loss_code)
+            backward_pass(net, work, Batch(N, N, None, T, None, np.empty(0, self.dtype)))
         dW, db = self.views(grads)
         return total / N, dW, db
 

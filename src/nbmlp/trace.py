@@ -73,7 +73,7 @@ def trace(net, X, T):
     T = net.check_targets(T, X.shape[0])
     N = X.shape[0]
     layout = net.layout
-    Y, U, D, DY, _, e = net.work_buffers(N, with_backward=True)
+    Y, U, D, DY, Tb, e = net.work_buffers(N, with_backward=True)
     grads = np.empty_like(net.params)
     Y[: X.size] = X.ravel()
     weights, biases = net.views(net.params)
@@ -85,7 +85,7 @@ def trace(net, X, T):
             draw_masks(M, rates, layout, N, N, net.rng.copy())
         # the bundles of the passes (kernels.passes): a training step's, on all N rows
         bundle = Network(net.params, grads, layout, net.loss_code)
-        work, batch = Work(Y, U, D, DY, e, e), Batch(N, N, None, T, None, no_weights)
+        work, batch = Work(Y, U, D, DY, Tb, e), Batch(N, N, None, T, None, no_weights)
         parallel_macs = None if serial else PARALLEL_MIN_MACS
         if rates.shape[0] or serial:
             forward_layers(bundle, work, batch, Dropout(rates, M, Yk), parallel_macs)
@@ -97,7 +97,7 @@ def trace(net, X, T):
             scale = net.dtype(batch_scale(net.params, no_weights, N))
             backward_layers(bundle, work, batch, Dropout(rates, M, Yk), scale, parallel_macs)
         else:
-            backward_pass(grads, D, DY, net.params, Y, U, T, layout, net.loss_code, N, N, no_weights)
+            backward_pass(bundle, work, batch)
         # backward_pass stops at the first layer's δ; its input gradient ∂y_i = Σ_j δ_j w_ij is
         # one more call of the same kernel
         dense_backward_dy(input_block(DY, layout, 0, N, N), layer_block(D, layout, 0, N, N), weights[0])

@@ -18,6 +18,7 @@ class LBFGSMixin:
         from sklearn.utils.optimize import _check_optimize_result
 
         from ..kernels.fullbatch import full_loss_gradient
+        from ..kernels.passes import Network
 
         N, l, dtype = X.shape[0], X.shape[1], net.dtype
         work = net.work_buffers(N, with_backward=True)
@@ -27,13 +28,12 @@ class LBFGSMixin:
         cs = np.ascontiguousarray(c, dtype=dtype) if weighted else net.params[:0]
         alpha, kappa = dtype(self.alpha), self._hyper(dtype)[6]
         start = net.params.copy()
+        bundle = Network(net.params, grads, net.layout, net.loss_code)
 
         def loss_and_gradient(theta):
             net.params[...] = theta
             with training_threads(net.layers, N, N):  # one evaluation: a step of N samples
-                loss = full_loss_gradient(
-                    net.params, grads, work, T, cs, net.layout, net.loss_code, alpha, float(kappa)
-                )
+                loss = full_loss_gradient(bundle, work, T, cs, alpha, float(kappa))
             return loss, grads.astype(np.float64)
 
         def record(intermediate_result):

@@ -102,19 +102,22 @@ def net_forward(net, X, params=None):
     if len(net.layers) == 2:
         return net.forward(X.toarray()) if params is None else net.forward_checked(X.toarray(), params)
     params = net.params if params is None else params
-    from ..kernels.sparse import sparse_forward_pass, upper_layout
+    from ..kernels.passes import Batch, Network, Work
+    from ..kernels.sparse import Csr, sparse_forward_pass, upper_layout
 
-    csr = csr_arrays(X, net.dtype)
+    indptr, indices, values = csr_arrays(X, net.dtype)
     N, n_out = X.shape[0], net.layers[-1]
     cap = max(1, min(N, PREDICT_CHUNK))
     up, (Y, U) = upper_layout(net.layout), upper_work(net, cap, with_backward=False)
+    csr, bundle = Csr(indptr, indices, values, up), Network(params, None, net.layout, None)
+    work = Work(Y, U, None, None, None, None)  # a forward pass: no backward buffers
     out = np.empty((N, n_out), dtype=net.dtype)
     start_out = cap * (sum(net.layers[1:]) - n_out)
     with use_chosen():
         for start in range(0, N, cap):
             nb = min(cap, N - start)
             rows = np.arange(start, start + nb, dtype=np.int64)
-            sparse_forward_pass(Y, U, params, net.layout, up, csr, rows, cap, nb)
+            sparse_forward_pass(bundle, work, Batch(cap, nb, rows, None, None, None), csr)
             out[start : start + nb] = Y[start_out : start_out + nb * n_out].reshape(nb, n_out)
     return out
 

@@ -10,27 +10,23 @@ from numba import njit
 
 from .._config import JIT_DRIVER
 from .optim import l2_gradient, weight_sqnorm
-from .passes import backward_pass, forward_pass, loss_sum
+from .passes import Batch, backward_pass, forward_pass, loss_sum
 
 
 @njit(**JIT_DRIVER)
-def full_loss_gradient(params, grads, work, T, c, layout, loss, alpha, kappa):
-    """The penalized loss of all N samples; its gradient goes to ``grads``.
+def full_loss_gradient(net, work, T, c, alpha, kappa):
+    """The penalized loss of all N samples; its gradient goes to ``net.grads``.
 
     Parameters
     ----------
-    params : (P,) array
-        Flat parameters θ.
-    grads : (P,) array, out
-        ``∂E/∂θ``.
+    net : passes.Network
+        The flat parameters θ, their gradient ``∂E/∂θ`` (written), the layout and the loss code.
     work : passes.Work
         ``(Y, U, D, DY, Tb, e)`` sized for N rows, the inputs in block 0 of ``Y`` (``Tb`` unused).
     T : (N, n) array
         Targets.
     c : (N,) array
         Sample weights ``c_s``, or empty for unweighted samples.
-    layout, loss
-        The network and its loss code (see ``passes``).
     alpha : float
         L2 penalty α, of the params' dtype.
     kappa : float
@@ -49,7 +45,8 @@ def full_loss_gradient(params, grads, work, T, c, layout, loss, alpha, kappa):
     As in scikit-learn, the gradient is that of the unscaled data term (κ multiplies the
     reported loss only; κ ≠ 1 only for the squared error with several outputs).
     """
-    Y, U, D, DY, Tb, e = work
+    params, grads, layout, loss = net
+    Y, U, e = work.Y, work.U, work.e
     N = T.shape[0]
     forward_pass(Y, U, params, layout, N, N)
     total = loss_sum(e, Y, U, T, layout, loss, N, N)
@@ -61,7 +58,7 @@ def full_loss_gradient(params, grads, work, T, c, layout, loss, alpha, kappa):
         for s in range(N):
             total += c[s] * e[s]
             c_sum += c[s]
-    backward_pass(grads, D, DY, params, Y, U, T, layout, loss, N, N, c)
+    backward_pass(net, work, Batch(N, N, None, T, None, c))
     if alpha > 0:
         l2_gradient(grads, params, layout, alpha / params.dtype.type(c_sum))
     return kappa * total / c_sum + 0.5 * alpha * weight_sqnorm(params, layout) / c_sum

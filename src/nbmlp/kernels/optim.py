@@ -143,21 +143,20 @@ def adam_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps):
 
 
 @njit(**JIT_INLINE)
-def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
+def adamw_update(theta, m, s, dtheta, rule):
     """AdamW step (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as PyTorch's
     ``torch.optim.AdamW``.
 
     Parameters
     ----------
-    theta, m, s, dtheta, beta1, beta2
+    theta, m, s, dtheta
         As in ``adam_update``.
-    eta_t : float
-        ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)`` of step t (1, 2, …).
-    eps_t : float
-        ``ε_t = ε √(1 − β₂ᵗ)``: PyTorch adds ε to the bias-corrected ``√(s / (1 − β₂ᵗ))``, so its
-        ``η/(1 − β₁ᵗ) · m / (√s / √(1 − β₂ᵗ) + ε)`` is ``η_t m / (√s + ε_t)``.
-    decay : float
-        ``1 − η λ`` with λ the weight decay (every weight and bias, as PyTorch's default).
+    rule : Rule
+        The step's scalars: ``eta`` is ``η_t = η √(1 − β₂ᵗ) / (1 − β₁ᵗ)`` of step t (1, 2, …);
+        ``beta1``, ``beta2`` as in ``adam_update``; ``eps`` is ``ε_t = ε √(1 − β₂ᵗ)`` (PyTorch adds
+        ε to the bias-corrected ``√(s / (1 − β₂ᵗ))``, so its ``η/(1 − β₁ᵗ) · m / (√s / √(1 − β₂ᵗ) + ε)``
+        is ``η_t m / (√s + ε_t)``); ``decay`` is ``1 − η λ`` with λ the weight decay (every weight
+        and bias, as PyTorch's default).
 
     Notes
     -----
@@ -165,6 +164,7 @@ def adamw_update(theta, m, s, dtheta, eta_t, beta1, beta2, eps_t, decay):
     ``θ ← θ − η_t m / (√s + ε_t)``.
     """
     one = theta.dtype.type(1)
+    eta_t, beta1, beta2, eps_t, decay = rule.eta, rule.beta1, rule.beta2, rule.eps, rule.decay
     # θ ← (1 − η λ) θ   (a loop of its own: one rounding, the same in every block; see nesterov_update)
     for p in range(theta.shape[0]):
         theta[p] *= decay
@@ -228,7 +228,7 @@ def update_block(theta, m, s, dtheta, rule, p0, p1):
     elif code == ADAM:
         adam_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, rule.beta1, rule.beta2, rule.eps)
     elif code == ADAMW:
-        adamw_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], eta, rule.beta1, rule.beta2, rule.eps, rule.decay)
+        adamw_update(theta[p0:p1], m[p0:p1], s[p0:p1], dtheta[p0:p1], rule)
     else:
         sgd_update(theta[p0:p1], dtheta[p0:p1], eta)
 

@@ -56,7 +56,13 @@ from .dropout import dropout_backward, dropout_forward
 from .lanes import lane_count, lanes_for
 from .losses import loss_forward, output_delta, weight_delta
 
-# columns of ``layout``
+# The columns of ``layout``; row L is weight layer L (from layer L to layer L+1), e.g. for
+# layers [4, 8, 3]: [[0, 4, 8, 0, relu], [40, 8, 3, 4, softmax]].
+#   W_OFF  where layer L's weights w (l, m) start in θ; its biases b (m,) follow them
+#   N_IN   l, the width of layer L (the layer's input)
+#   N_OUT  m, the width of layer L+1 (the layer's output)
+#   A_IN   the widths of layers 0 … L−1: layer L's block of a work buffer starts at cap · A_IN
+#   ACT    the activation code of layer L+1 (``activations.CODES``)
 W_OFF, N_IN, N_OUT, A_IN, ACT = 0, 1, 2, 3, 4
 ALIGN_ELEMENTS = 16  # the packed copies start at a multiple of 16 elements of an aligned Y (``nbmlp._aligned``)
 LAYOUT_COLUMNS = 5
@@ -259,10 +265,19 @@ def loss_sum(e, Y, U, t, layout, loss, cap, nb):
 
 
 @njit(**JIT_DRIVER_INLINE)
-def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
+def backward_pass(net, work, batch):
     """Backward propagation: every ``δ`` and the gradients of every weight and bias.
 
-    ``c`` holds the ``nb`` samples' weights ``c_s``, or is empty for unweighted samples.
+    Parameters
+    ----------
+    net : Network
+        θ, the gradients ``grads`` (written), the layout and the loss code.
+    work : Work
+        ``Y``, ``U`` of the forward pass; ``D`` (δ) and ``DY`` (∂y) are written (``Tb`` and ``e``
+        unused).
+    batch : Batch
+        ``cap`` rows per block, ``nb`` of them used, the targets ``t`` (nb, n) and the samples'
+        weights ``cb`` (nb,), empty for unweighted samples (``rows`` and ``c`` unused).
 
     Notes
     -----
@@ -272,7 +287,7 @@ def backward_pass(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c):
     ``∂y_i = Σ_q δ_q w_iq`` and ``δ_i = ∂y_i f'(u_i)``. The input gradient (block 0 of DY) is
     not computed. Each step packs what its tiles read (``dense``).
     """
-    backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, batch_scale(params, c, nb))
+    backward_pass_scaled(net, work, batch, batch_scale(net.params, batch.cb, batch.nb))
 
 
 @njit(**JIT_SERIAL)
@@ -294,7 +309,7 @@ def batch_scale(params, c, nb):
 
 
 @njit(**JIT_DRIVER_INLINE)
-def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c, scale):
+def backward_pass_scaled(net, work, batch, scale):
     """``backward_pass`` with the gradients multiplied by a given ``scale`` instead of the mean's.
 
     With ``scale`` 1 the gradients are the sums over the batch, ``∂w_ij = Σ_s c_s y_i δ_j``
@@ -304,15 +319,8 @@ def backward_pass_scaled(grads, D, DY, params, Y, U, t, layout, loss, cap, nb, c
     -----
     As ``backward_pass``, with ``∂w_ij = scale · Σ_s y_i δ_j`` and ``∂b_j = scale · Σ_s δ_j``.
     """
-    none = params[:0]
-    backward_layers(
-        Network(params, grads, layout, loss),
-        Work(Y, U, D, DY, none, none),
-        Batch(cap, nb, None, t, None, c),
-        Dropout(none, none, none),
-        scale,
-        PARALLEL_MIN_MACS,
-    )
+    none = net.params[:0]
+    backward_layers(net, work, batch, Dropout(none, none, none), scale, PARALLEL_MIN_MACS)
 
 
 @njit(**JIT_DRIVER_INLINE)

@@ -53,15 +53,15 @@ def upper_layout(layout):
 
 
 @njit(**JIT_PARALLEL)
-def sparse_forward(y, u, indptr, indices, data, rows, w, b, code):
+def sparse_forward(y, u, csr, rows, w, b, code):
     """Forward step of the first layer from CSR inputs.
 
     Parameters
     ----------
     y, u : (nb, m) arrays, out
         Outputs ``y_j`` and sums ``u_j`` of the first layer.
-    indptr, indices, data : CSR arrays
-        The inputs ``y_si`` (int64 ``indptr``, ``indices``).
+    csr : Csr
+        The inputs ``y_si``: int64 ``indptr`` and ``indices``, ``values`` (``up`` unused).
     rows : (nb,) int64 array
         The CSR row of each sample of the batch.
     w, b : (l, m), (m,) arrays
@@ -74,6 +74,7 @@ def sparse_forward(y, u, indptr, indices, data, rows, w, b, code):
     ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)`` (threads own samples).
     """
     nb, m = u.shape
+    indptr, indices, data = csr.indptr, csr.indices, csr.values
     # u_j = b_j + Σ_p y_si w_ij over the row's non-zeros (i = indices[p]); y_j = f(u_j)
     for s in prange(nb):
         r = rows[s]
@@ -90,14 +91,14 @@ def sparse_forward(y, u, indptr, indices, data, rows, w, b, code):
 
 
 @njit(**JIT_PARALLEL)
-def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
+def sparse_backward_dw(dw, db, csr, rows, delta, scale):
     """Gradients of the first layer's weights and biases from CSR inputs.
 
     Parameters
     ----------
     dw, db : (l, m), (m,) arrays, out
         ``∂w_ij`` and ``∂b_j``.
-    indptr, indices, data, rows
+    csr, rows
         As in ``sparse_forward``.
     delta : (nb, m) array
         ``δ_j`` of each sample (times ``c_s`` when weighted).
@@ -114,6 +115,7 @@ def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
     """
     l, m = dw.shape
     nb = delta.shape[0]
+    indptr, indices, data = csr.indptr, csr.indices, csr.values
     zero = dw.dtype.type(0)
     # threads own chunks of rows i; for the non-zeros y_si of the chunk's rows i:
     # ∂w_ij = 0, then ∂w_ij += (scale · y_si) δ_sj
@@ -139,30 +141,34 @@ def sparse_backward_dw(dw, db, indptr, indices, data, rows, delta, scale):
 
 
 @njit(**JIT_DRIVER_INLINE)
-def sparse_forward_pass(Y, U, params, layout, up, X, rows, cap, nb):
+def sparse_forward_pass(net, work, batch, csr):
     """Forward propagation of a batch of CSR rows: the sparse first layer, then the dense ones.
+
+    Parameters
+    ----------
+    net : passes.Network
+        θ and the whole network's layout (``grads`` and ``loss`` unused).
+    work : passes.Work
+        The upper work buffers (``upper_layout``): ``Y`` and ``U`` are written (the others unused).
+    batch : passes.Batch
+        ``cap`` rows per block, ``nb`` of them used, their rows of the CSR matrix ``rows`` (the
+        other fields unused).
+    csr : Csr
+        The CSR matrix and the upper layout ``up``.
 
     Notes
     -----
     ``u_j = Σ_{i: y_si ≠ 0} y_si w_ij + b_j``, ``y_j = f(u_j)`` into block 0 of the upper buffers,
     then ``passes.forward_pass`` on the upper layout.
     """
-    indptr, indices, data = X
-    w, b = layer_params(params, layout, np.int64(0))
+    # the body of csr_forward, written out: calling it would add a compiled level to prediction
+    layout, nb = net.layout, batch.nb
+    w, b = layer_params(net.params, layout, np.int64(0))
     m = layout[0, N_OUT]
-    sparse_forward(
-        flat_block(Y, np.int64(0), nb, m),
-        flat_block(U, np.int64(0), nb, m),
-        indptr,
-        indices,
-        data,
-        rows,
-        w,
-        b,
-        layout[0, ACT],
-    )
-    if up.shape[0] > 0:
-        forward_pass(Y, U, params, up, cap, nb)
+    y, u = flat_block(work.Y, np.int64(0), nb, m), flat_block(work.U, np.int64(0), nb, m)
+    sparse_forward(y, u, csr, batch.rows, w, b, layout[0, ACT])
+    if csr.up.shape[0] > 0:
+        forward_pass(work.Y, work.U, net.params, csr.up, batch.cap, nb)
 
 
 @njit(**JIT_DRIVER)
@@ -178,7 +184,7 @@ def csr_forward(net, work, batch, csr):
     w, b = layer_params(net.params, layout, np.int64(0))
     m = layout[0, N_OUT]
     y, u = flat_block(work.Y, np.int64(0), nb, m), flat_block(work.U, np.int64(0), nb, m)
-    sparse_forward(y, u, csr.indptr, csr.indices, csr.values, batch.rows, w, b, layout[0, ACT])
+    sparse_forward(y, u, csr, batch.rows, w, b, layout[0, ACT])
 
 
 @njit(**JIT_DRIVER)
@@ -208,4 +214,4 @@ def csr_backward(net, work, batch, csr, c_sum, parallel_macs):
     scale = net.params.dtype.type(1) / net.params.dtype.type(c_sum)
     dw, db = layer_params(net.grads, layout, first)
     delta = flat_block(D, first, nb, layout[0, N_OUT])
-    sparse_backward_dw(dw, db, csr.indptr, csr.indices, csr.values, batch.rows, delta, scale)
+    sparse_backward_dw(dw, db, csr, batch.rows, delta, scale)
