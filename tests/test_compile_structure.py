@@ -75,3 +75,37 @@ def test_the_training_step_takes_its_arrays_in_bundles():
     wide = {k.py_func.__name__: len(inspect.signature(k.py_func).parameters) for k in kernels}
     assert {name: n for name, n in wide.items() if n > 8} == {}
     assert wide["train_epoch_opt"] == 8 and wide["train_step"] == 8
+
+
+def test_a_driver_inlined_into_a_driver_is_inlined_into_the_outermost_caller(monkeypatch):
+    # _config.inline_outermost: the inner driver is not inlined into the middle one while the middle
+    # one is prepared for inlining (its IR would then be copied with the inner one's), but into
+    # the compiled caller after it; nothing is compiled on its own and the result is the same
+    from numba import njit
+    from numba.core.inline_closurecall import InlineWorker
+
+    from nbmlp._config import inline_outermost
+
+    @njit(inline=inline_outermost)
+    def inner(x):
+        return x * 2.0 + 1.0
+
+    @njit(inline=inline_outermost)
+    def middle(x):
+        return inner(x) - 3.0
+
+    @njit
+    def outer(x):
+        return middle(x) * middle(x + 1.0)
+
+    inlined = []
+    inline_function = InlineWorker.inline_function
+
+    def spy(self, caller_ir, block, i, function, *args, **kwargs):
+        inlined.append((caller_ir.func_id.func_name, function.__name__))
+        return inline_function(self, caller_ir, block, i, function, *args, **kwargs)
+
+    monkeypatch.setattr(InlineWorker, "inline_function", spy)
+    assert outer(2.0) == (2.0 * 2.0 + 1.0 - 3.0) * (3.0 * 2.0 + 1.0 - 3.0)
+    assert sorted(inlined) == [("outer", "inner"), ("outer", "inner"), ("outer", "middle"), ("outer", "middle")]
+    assert middle.signatures == [] and inner.signatures == []
