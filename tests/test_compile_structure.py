@@ -101,3 +101,37 @@ def test_every_kernel_takes_at_most_eight_arguments():
     for name in ("passes.backward_pass", "passes.backward_pass_scaled", "sparse.sparse_forward_pass"):
         assert arguments[name] <= 4
     assert arguments["epoch.train_epoch_opt"] == 8 and arguments["step.train_step"] == 8
+
+
+def test_a_driver_inlined_into_a_driver_is_inlined_into_the_outermost_caller(monkeypatch):
+    # _config.inline_outermost: the inner driver is not inlined into the middle one while the middle
+    # one is prepared for inlining (its IR would then be copied with the inner one's), but into
+    # the compiled caller after it; nothing is compiled on its own and the result is the same
+    from numba import njit
+    from numba.core.inline_closurecall import InlineWorker
+
+    from nbmlp._config import inline_outermost
+
+    @njit(inline=inline_outermost)
+    def inner(x):
+        return x * 2.0 + 1.0
+
+    @njit(inline=inline_outermost)
+    def middle(x):
+        return inner(x) - 3.0
+
+    @njit
+    def outer(x):
+        return middle(x) * middle(x + 1.0)
+
+    inlined = []
+    inline_function = InlineWorker.inline_function
+
+    def spy(self, caller_ir, block, i, function, *args, **kwargs):
+        inlined.append((caller_ir.func_id.func_name, function.__name__))
+        return inline_function(self, caller_ir, block, i, function, *args, **kwargs)
+
+    monkeypatch.setattr(InlineWorker, "inline_function", spy)
+    assert outer(2.0) == (2.0 * 2.0 + 1.0 - 3.0) * (3.0 * 2.0 + 1.0 - 3.0)
+    assert sorted(inlined) == [("outer", "inner"), ("outer", "inner"), ("outer", "middle"), ("outer", "middle")]
+    assert middle.signatures == [] and inner.signatures == []

@@ -5,8 +5,10 @@ parallel kernel; ``JIT_DRIVER`` for the drivers that call parallel kernels one a
 driver has no ``prange`` of its own and never runs a parallel kernel inside a parallel loop).
 ``JIT_DRIVER_INLINE`` is for the drivers between the epoch and the kernels (``forward_pass``,
 ``loss_sum``, ``backward_pass`` and ``backward_pass_scaled`` with their shared body
-``backward_layers``, ``apply_update``): Numba inlines their code into each compiled caller
-instead of compiling them on their own (called from Python, they compile as usual).
+``backward_layers``, ``apply_update``, the batch step): Numba inlines their code into each compiled
+caller instead of compiling them on their own (called from Python, they compile as usual), and
+only into the outermost caller (``inline_outermost``: a driver inlined into a driver that is
+itself inlined would be copied with it, at a cost that grows with the square of its size).
 Numba links every callee's compiled module into its caller's and optimizes and emits all of it
 again, so each level of compiled drivers between the epoch and the kernels costs seconds of
 compile time (docs/performance.md, "First compile").
@@ -29,6 +31,7 @@ one thread, in the same order, whatever the number of threads.
 """
 
 import os
+import sys
 import warnings
 
 from numba.core.errors import NumbaPerformanceWarning
@@ -142,7 +145,31 @@ JIT_PARALLEL = dict(COMMON, parallel=True)
 JIT_SERIAL = dict(COMMON, parallel=False)
 JIT_INLINE = dict(JIT_SERIAL, inline="always")
 JIT_DRIVER = JIT_PARALLEL
-JIT_DRIVER_INLINE = dict(JIT_DRIVER, inline="always")
+
+
+def inline_outermost(expr, caller_ir, callee_ir):
+    """Numba's inlining cost model for the drivers: inline a driver into the function being
+    compiled, not into a driver that is itself being prepared for inlining.
+
+    To inline a function, Numba runs its untyped pipeline on it (which inlines *its* inlined
+    callees first), then deep-copies its IR block by block, every block's copy carrying the whole
+    variable scope: a time that grows with the square of the function's size. A driver that has
+    already inlined the passes (``step.train_step``) would be copied with all of them. Deferred,
+    those calls stay in the driver's IR, and the compiled caller inlines them after it (Numba's
+    inliner scans the blocks it inlined for more calls): each driver is copied at its own size.
+    The result is the same code. ``tests/test_compile_structure.py`` checks that Numba still inlines a chain
+    of such drivers and still prepares an inlined function in ``InlineWorker.run_untyped_passes``
+    (the frame looked for here; without it every driver is inlined at once, as with ``"always"``).
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "run_untyped_passes":
+            return False
+        frame = frame.f_back
+    return True
+
+
+JIT_DRIVER_INLINE = dict(JIT_DRIVER, inline=inline_outermost)
 
 # A driver has no parallel loop of its own, so Numba notes that ``parallel=True`` found nothing to
 # transform; silence exactly that note for nbmlp's kernel modules.

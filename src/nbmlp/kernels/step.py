@@ -22,9 +22,10 @@ differs is passed in, not copied:
   sharded step adds up across processes before its update (``sharded``).
 
 The functions here are inlined into their compiled caller (``JIT_DRIVER_INLINE``), so that the
-kernels' code is not optimized and emitted once more per level; and the step calls the passes
-itself rather than through helpers of its own, since Numba runs its whole untyped pipeline again
-for every inlined call at every level of nesting (docs/first_compile.md).
+kernels' code is not optimized and emitted once more per level. The passes the step calls are
+inlined into the epoch after the step, not into the step (``_config.inline_outermost``); and the
+step calls the passes itself rather than through helpers of its own, since Numba runs its whole
+untyped pipeline again for every inlined function (docs/first_compile.md).
 """
 
 from collections import namedtuple
