@@ -27,7 +27,6 @@ ENV = "NBMLP_COMPILE_NOTICE"
 # CPU seconds it takes with an empty cache (docs/first_compile.md; 2-core x86 machines)
 KERNEL_SETS = {
     "train_epoch_opt": ("training kernels", 15),
-    "train_epoch_sparse": ("sparse-input training kernels", 15),
     "forward_pass": ("prediction kernels", 3),
     "forward_pass_serial": ("prediction kernels (single-threaded)", 3),
     "sparse_forward_pass": ("sparse-input prediction kernels", 3),
@@ -80,13 +79,15 @@ def kernel_set(name, args):
     The label names the dtype (of the first array argument) and, for the dense epoch, whether it
     is the multi-threaded copy or the single-threaded one of small networks (``parallel_macs``).
     """
-    if name == "train_epoch_opt" and len(args) > 1 and not isinstance(args[-2], (types.NoneType, types.Omitted)):
-        name = "train_epoch_sparse"  # the epoch over CSR inputs (its ``csr`` argument given)
     label, estimate = KERNEL_SETS.get(name, DEFAULT_SET)
+    epoch = name == "train_epoch_opt" and len(args) > 1
+    csr = epoch and not isinstance(args[-2], (types.NoneType, types.Omitted))  # its ``csr`` argument given
+    if csr:
+        label = "sparse-input " + label
     dtype = _first_dtype(args)
     if dtype is not None:
         label = f"{dtype} {label}"
-    if name == "train_epoch_opt" and args:
+    if epoch and not csr:
         serial = isinstance(args[-1], (types.NoneType, types.Omitted))
         label += " (single-threaded epoch)" if serial else " (multi-threaded epoch)"
     return label, estimate
